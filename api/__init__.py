@@ -1,0 +1,65 @@
+"""Flipfunnel: surveys, follow-up and referrals as one headless service."""
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config
+from api import database, demo
+from api.extensions import api, db, limiter, migrate
+from api.http import errors, request_log
+from api.http.auth import identify_caller
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    load_settings(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def load_settings(app: Flask, test_config: dict | None) -> None:
+    settings = config.load((test_config or {}).get("ENV_NAME"))
+    settings.update(test_config or {})
+    settings["SQLALCHEMY_DATABASE_URI"] = settings.get("SQLALCHEMY_DATABASE_URI") or (
+        config.database_uri(settings["DATABASE_URL"], app.instance_path)
+    )
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(settings)
+    settings["SECRET_KEY"] = config.secret_key(settings, app.instance_path)
+    settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
+    app.config.update(settings)
+    if settings["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=1, x_host=1)
+
+
+def register_extensions(app: Flask) -> None:
+    # Order matters: request ids first, then who is calling, then the limiter
+    # (which counts per caller), then the database's end-of-request commit.
+    request_log.init_app(app)
+    app.before_request(identify_caller)
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    limiter.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from api import health
+    from api.contacts.routes import bp as contacts_bp
+    from api.workspaces.routes import bp as keys_bp
+
+    app.register_blueprint(health.bp)
+    for blueprint in (contacts_bp, keys_bp):
+        api.register_blueprint(blueprint)
+
+
+def register_commands(app: Flask) -> None:
+    from api.workspaces import cli as workspaces_cli
+
+    workspaces_cli.init_app(app)
+    demo.init_app(app)

@@ -1,0 +1,77 @@
+from flask.views import MethodView
+
+from api.contacts import service
+from api.contacts.models import Contact
+from api.contacts.schemas import (
+    ContactFieldsSchema,
+    ContactFilterArgs,
+    ContactSchema,
+    ContactUpsertSchema,
+)
+from api.http.auth import current_workspace_id
+from api.http.blueprint import ApiBlueprint
+from api.http.errors import not_found
+from api.http.pagination import page_of, paginate
+
+bp = ApiBlueprint(
+    "contacts",
+    __name__,
+    url_prefix="/v1/contacts",
+    description="Contacts: the people you ask and reward, keyed by your own id (external_id).",
+)
+
+
+def _found(external_id: str) -> Contact:
+    contact = service.get_contact(current_workspace_id(), external_id)
+    if contact is None:
+        raise not_found("contact")
+    return contact
+
+
+def _upserted(contact: Contact, created: bool):
+    return contact, (201 if created else 200), {"Location": f"/v1/contacts/{contact.external_id}"}
+
+
+@bp.route("")
+class Contacts(MethodView):
+    @bp.arguments(ContactFilterArgs, location="query")
+    @bp.response(200, page_of(ContactSchema))
+    def get(self, args):
+        """List contacts, oldest first, filtered by email, stage or last change."""
+        return paginate(service.filter_contacts(current_workspace_id(), args), Contact.id, args)
+
+    @bp.arguments(ContactUpsertSchema)
+    @bp.response(200, ContactSchema)
+    @bp.alt_response(201, schema=ContactSchema, description="Created")
+    def post(self, data):
+        """Create or update by `external_id`; given fields change, attributes merge."""
+        external_id = data.pop("external_id")
+        return _upserted(*service.upsert_contact(current_workspace_id(), external_id, data))
+
+
+@bp.route("/<external_id>")
+class ContactByExternalId(MethodView):
+    @bp.response(200, ContactSchema)
+    def get(self, external_id):
+        """Get a contact by your id."""
+        return _found(external_id)
+
+    @bp.arguments(ContactFieldsSchema)
+    @bp.response(200, ContactSchema)
+    @bp.alt_response(201, schema=ContactSchema, description="Created")
+    def put(self, data, external_id):
+        """Create or replace: fields left out are cleared."""
+        return _upserted(
+            *service.upsert_contact(current_workspace_id(), external_id, data, replace=True)
+        )
+
+    @bp.arguments(ContactFieldsSchema)
+    @bp.response(200, ContactSchema)
+    def patch(self, data, external_id):
+        """Change the given fields; attributes merge and `null` deletes an attribute."""
+        return service.update_contact(_found(external_id), data)
+
+    @bp.response(204)
+    def delete(self, external_id):
+        """Erase the contact's personal data; anonymous aggregates stay."""
+        service.erase_contact(_found(external_id))

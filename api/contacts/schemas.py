@@ -1,0 +1,65 @@
+import json
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+from api.contacts.models import STAGES
+from api.http.pagination import PageArgs
+
+LOCALE = validate.Regexp(
+    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="Use a tag like `de` or `pt-BR`."
+)
+MAX_ATTRIBUTES_BYTES = 16 * 1024
+
+
+def _attributes_fit(value: dict) -> None:
+    if any(len(key) > 64 for key in value):
+        raise ValidationError("Attribute names are at most 64 characters.")
+    if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
+        raise ValidationError(f"Attributes take at most {MAX_ATTRIBUTES_BYTES} bytes of JSON.")
+
+
+class ContactFieldsSchema(Schema):
+    """The writable fields, shared by every way of writing a contact."""
+
+    email = fields.Email(allow_none=True, validate=validate.Length(max=320))
+    first_name = fields.String(allow_none=True, validate=validate.Length(max=100))
+    last_name = fields.String(allow_none=True, validate=validate.Length(max=100))
+    locale = fields.String(allow_none=True, validate=LOCALE)
+    stage = fields.String(allow_none=True, validate=validate.OneOf(STAGES))
+    attributes = fields.Dict(keys=fields.String(), validate=_attributes_fit)
+    unsubscribed = fields.Boolean(
+        metadata={"description": "True stops every survey invitation to this contact."}
+    )
+
+    @pre_load
+    def _normalise_email(self, data, **_kwargs):
+        if isinstance(data, dict) and isinstance(data.get("email"), str):
+            data = {**data, "email": data["email"].strip().lower()}
+        return data
+
+
+class ContactUpsertSchema(ContactFieldsSchema):
+    external_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class ContactSchema(Schema):
+    id = fields.String()
+    external_id = fields.String()
+    email = fields.String(allow_none=True)
+    first_name = fields.String(allow_none=True)
+    last_name = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
+    stage = fields.String(allow_none=True)
+    attributes = fields.Dict()
+    unsubscribed = fields.Boolean()
+    unsubscribed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ContactFilterArgs(PageArgs):
+    email = fields.String(validate=validate.Length(max=320))
+    stage = fields.String(validate=validate.OneOf(STAGES))
+    updated_since = fields.AwareDateTime(
+        metadata={"description": "ISO 8601 time with a zone; contacts changed at or after it."}
+    )

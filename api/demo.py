@@ -1,0 +1,63 @@
+"""`flask demo`: a demo workspace for a first look, made once and reused.
+
+Its keys are kept in `instance/demo.json` (readable by the owner only) so that
+every `make run` can print them again. Real workspaces never store a key in
+clear: use `flask workspaces create` for those.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from api.extensions import db
+from api.workspaces import keys
+from api.workspaces.models import Workspace
+
+
+def _demo_file() -> Path:
+    return Path(current_app.instance_path) / "demo.json"
+
+
+def ensure_demo_workspace() -> dict:
+    path = _demo_file()
+    if path.exists():
+        demo = json.loads(path.read_text())
+        if db.session.get(Workspace, demo["workspace_id"]) is not None:
+            return demo
+    workspace, secret, publishable = keys.create_workspace("Demo")
+    db.session.commit()
+    demo = {"workspace_id": workspace.id, "secret_key": secret, "publishable_key": publishable}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(demo, handle, indent=2)
+    return demo
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Create the demo workspace if there is none and print how to use it."""
+    demo = ensure_demo_workspace()
+    base = current_app.config["BASE_URL"]
+    click.echo(
+        f"""
+Flipfunnel demo workspace {demo["workspace_id"]}
+  secret key        {demo["secret_key"]}
+  publishable key   {demo["publishable_key"]}
+
+  API               {base}/v1
+  API docs          {base}/docs
+  OpenAPI           {base}/openapi.json
+
+  try:  curl -H "Authorization: Bearer {demo["secret_key"]}" {base}/v1/contacts
+"""
+    )
+
+
+def init_app(app) -> None:
+    app.cli.add_command(demo_command)

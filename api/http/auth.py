@@ -1,0 +1,61 @@
+"""Who is calling: identified for every request, required by the API blueprints.
+
+Identification runs before the rate limiter (so limits are per key) and only
+records what it found; each blueprint then demands the kind of key it needs.
+"""
+
+from datetime import timedelta
+
+from flask import current_app, g, request
+
+from api.extensions import db
+from api.http.errors import ApiError
+from api.workspaces import keys
+
+
+def identify_caller() -> None:
+    g.api_key = None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        key = keys.find_live_key(token.strip())
+        if key is not None:
+            g.api_key = key
+    g.auth_attempted = bool(header)
+
+
+def _require(kind: str) -> None:
+    key = g.get("api_key")
+    if key is None:
+        if g.get("auth_attempted"):
+            message = "This API key is not valid: it is unknown, revoked or expired."
+        else:
+            message = "Send an API key in the header `Authorization: Bearer <key>`."
+        raise ApiError(401, "unauthorized", message).with_headers(
+            {"WWW-Authenticate": 'Bearer realm="flipfunnel"'}
+        )
+    if key.kind != kind:
+        if kind == keys.SECRET:
+            message = (
+                "Publishable keys (pk_...) are for the widget API under /w/v1 and are safe to "
+                "put in web pages; /v1 needs a secret key (sk_...) used from your server."
+            )
+        else:
+            message = "Secret keys must never be put in web pages; use a publishable key (pk_...)."
+        raise ApiError(403, "wrong_key_kind", message)
+    # Committed now, not with the request: a request that fails still used the key.
+    if keys.touch(key, timedelta(seconds=current_app.config["API_KEY_TOUCH_SECONDS"])):
+        db.session.commit()
+    g.workspace_id = key.workspace_id
+
+
+def require_secret_key() -> None:
+    _require(keys.SECRET)
+
+
+def require_publishable_key() -> None:
+    _require(keys.PUBLISHABLE)
+
+
+def current_workspace_id() -> str:
+    return g.workspace_id

@@ -1,0 +1,140 @@
+"""The one error format, for every error the service returns.
+
+    {"error": {"code": "validation_error", "message": "...",
+               "fields": {"email": ["Not a valid email address."]},
+               "request_id": "..."}}
+
+Our own errors (`ApiError`), Flask's and Werkzeug's, the validator's and the
+rate limiter's all pass through `error_response`. Hosted pages for people get
+the same facts as an HTML page. A server error logs its traceback with the
+request id and answers with the id only.
+"""
+
+import math
+import time
+
+from flask import current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from api.extensions import limiter
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+MESSAGES = {
+    404: "No such resource.",
+    405: "This method is not allowed on this resource.",
+    429: "Too many requests; slow down and retry after the time in Retry-After.",
+    500: "Something went wrong on our side. Quote the request id if you contact support.",
+}
+
+
+class ApiError(Exception):
+    """A client error raised by a service or handler, with a machine code."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        self.headers: dict[str, str] = {}
+
+    def with_headers(self, headers: dict[str, str]) -> "ApiError":
+        self.headers.update(headers)
+        return self
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}.")
+
+
+def error_response(status: int, code: str, message: str, fields=None, headers=None):
+    body = {"code": code, "message": message, "request_id": g.get("request_id")}
+    if fields:
+        body["fields"] = fields
+    if _wants_html():
+        response = current_app.make_response(
+            (render_template("error.html", status=status, error=body), status)
+        )
+    else:
+        response = jsonify(error=body)
+        response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _wants_html() -> bool:
+    """Pages for people (not the JSON APIs) answer errors as HTML to browsers."""
+    if request.path.startswith(("/v1/", "/w/", "/openapi.json")):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html" and request.accept_mimetypes[best] > 0
+
+
+def _validation_fields(error: HTTPException) -> tuple[str, dict]:
+    """Flatten webargs' {location: {field: [messages]}} into {field: [messages]}."""
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    fields: dict = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            fields.update(location_messages)
+        else:
+            fields.setdefault("_body", []).extend(location_messages)
+    return "Some fields are missing or invalid.", fields
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    headers = dict(error.get_headers()) if status == 405 else {}
+    headers.pop("Content-Type", None)
+    fields = None
+    message = MESSAGES.get(status) or error.description or "Error."
+    code = CODES.get(status, "error")
+    if status == 422:
+        message, fields = _validation_fields(error)
+    elif isinstance(getattr(error, "exc", None), ValueError):  # JSON or UTF-8 decoding
+        code, message = "malformed_json", "The request body is not valid JSON."
+    elif status == 400 and error.description:
+        message = error.description
+    elif status == 429:
+        message = f"{MESSAGES[429]} Limit: {error.description}."
+        headers["Retry-After"] = str(_seconds_until_reset())
+    return error_response(status, code, message, fields, headers)
+
+
+def _seconds_until_reset() -> int:
+    current = limiter.current_limit
+    return max(1, math.ceil(current.window[0] - time.time())) if current else 60
+
+
+def handle_api_error(error: ApiError):
+    return error_response(error.status, error.code, error.message, error.fields, error.headers)
+
+
+def handle_unexpected(error: Exception):
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    current_app.logger.exception("unhandled error request_id=%s", g.get("request_id"))
+    return handle_http_exception(InternalServerError())
+
+
+def init_app(app) -> None:
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,49 @@
+"""Request ids and one log line per request.
+
+The line names the route pattern (`/s/<token>`), never the concrete path or
+query string, so survey tokens, keys and email addresses cannot reach the log.
+"""
+
+import logging
+import re
+import time
+import uuid
+
+from flask import g, request
+
+logger = logging.getLogger("flipfunnel.requests")
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def start_request() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _CLIENT_ID.match(incoming) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+
+
+def finish_request(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    started = g.get("request_started")
+    if started is not None:
+        route = request.url_rule.rule if request.url_rule else "<unmatched>"
+        logger.info(
+            "request_id=%s method=%s route=%s status=%d ms=%.1f",
+            g.request_id,
+            request.method,
+            route,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+    return response
+
+
+def init_app(app) -> None:
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    app.before_request(start_request)
+    app.after_request(finish_request)

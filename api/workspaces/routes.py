@@ -1,0 +1,71 @@
+from datetime import timedelta
+
+from flask.views import MethodView
+
+from api.http.auth import current_workspace_id
+from api.http.blueprint import ApiBlueprint
+from api.http.errors import not_found
+from api.workspaces import keys
+from api.workspaces.models import ApiKey
+from api.workspaces.schemas import (
+    ApiKeyListSchema,
+    ApiKeySchema,
+    CreateKeySchema,
+    NewApiKeySchema,
+    RotateKeySchema,
+)
+
+bp = ApiBlueprint(
+    "keys",
+    __name__,
+    url_prefix="/v1/keys",
+    description="API keys: several may be alive at once, so keys can be rotated without downtime.",
+)
+
+
+def _with_secret(key: ApiKey, raw: str) -> dict:
+    return {**NewApiKeySchema().dump(key), "key": raw}
+
+
+def _found(key_id: str) -> ApiKey:
+    key = keys.get_key(current_workspace_id(), key_id)
+    if key is None:
+        raise not_found("API key")
+    return key
+
+
+@bp.route("")
+class Keys(MethodView):
+    @bp.response(200, ApiKeyListSchema)
+    def get(self):
+        """List the workspace's keys (prefixes only; keys are stored as hashes)."""
+        return {"data": keys.list_keys(current_workspace_id())}
+
+    @bp.arguments(CreateKeySchema)
+    @bp.response(201, NewApiKeySchema)
+    def post(self, data):
+        """Create a key; the response is the only time the whole key is shown."""
+        key, raw = keys.create_key(current_workspace_id(), data["kind"], data["name"])
+        return _with_secret(key, raw)
+
+
+@bp.route("/<key_id>")
+class KeyById(MethodView):
+    @bp.response(200, ApiKeySchema)
+    def get(self, key_id):
+        """Get one key's metadata."""
+        return _found(key_id)
+
+    @bp.response(200, ApiKeySchema)
+    def delete(self, key_id):
+        """Revoke a key; it stops working at once."""
+        return keys.revoke(_found(key_id))
+
+
+@bp.post("/<key_id>/rotate")
+@bp.arguments(RotateKeySchema)
+@bp.response(201, NewApiKeySchema)
+def rotate_key(data, key_id):
+    """Create a replacement key; the old one expires after the grace period."""
+    key, raw = keys.rotate(_found(key_id), timedelta(hours=data["grace_hours"]))
+    return _with_secret(key, raw)

@@ -1,0 +1,137 @@
+"""Settings: a class per environment, then the process environment on top.
+
+`FLIPFUNNEL_ENV` picks the class (development, testing, production). Any setting
+named here can be overridden by an environment variable of the same name; the
+type of the default decides how the text is read (int, float, bool, list).
+`DATABASE_URL` and `REDIS_URL` are the conventional names for two of them.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Default:
+    DEBUG = False
+    TESTING = False
+
+    # Signing: the newest key signs, the fallbacks still verify (rotation).
+    SECRET_KEY = ""
+    SECRET_KEY_FALLBACKS: list[str] = []
+
+    DATABASE_URL = ""  # empty: a SQLite file in the instance folder
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+    REDIS_URL = ""  # empty: rate limits kept in process memory
+
+    BASE_URL = "http://127.0.0.1:8000"
+
+    # Limits are per API key on /v1 and per client IP everywhere else.
+    RATELIMIT_API = "1200 per minute"
+    RATELIMIT_PUBLIC = "120 per minute"
+    # Off: Flask-Limiter would put Retry-After on every response; ours goes on 429s only.
+    RATELIMIT_HEADERS_ENABLED = False
+    # Trusted proxies in front of us (X-Forwarded-For hops); 0 when exposed directly.
+    PROXY_COUNT = 0
+
+    IDEMPOTENCY_TTL_HOURS = 24
+    # An in-flight idempotent request older than this is presumed dead and may be retried.
+    IDEMPOTENCY_LOCK_SECONDS = 60
+    API_KEY_TOUCH_SECONDS = 60
+
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    PAGE_SIZE_DEFAULT = 50
+    PAGE_SIZE_MAX = 500
+
+    API_TITLE = "Flipfunnel API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+
+    # hide_parameters: a failed statement's message must not carry emails or tokens into the log.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+
+
+class Development(Default):
+    DEBUG = False  # the Werkzeug debugger would leak tracebacks; use `flask run --debug` locally
+
+
+class Testing(Default):
+    TESTING = True
+    RATELIMIT_API = "100000 per minute"
+    RATELIMIT_PUBLIC = "100000 per minute"
+
+
+class Production(Default):
+    pass
+
+
+ENVIRONMENTS = {"development": Development, "testing": Testing, "production": Production}
+
+
+def _parse(text: str, like):
+    if isinstance(like, bool):
+        return text.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(like, int):
+        return int(text)
+    if isinstance(like, float):
+        return float(text)
+    if isinstance(like, list):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return text
+
+
+def load(env_name: str | None = None, environ=os.environ) -> dict:
+    """The settings of one environment with the process environment applied."""
+    env_name = env_name or environ.get("FLIPFUNNEL_ENV", "development")
+    try:
+        cls = ENVIRONMENTS[env_name]
+    except KeyError:
+        raise RuntimeError(f"FLIPFUNNEL_ENV must be one of {sorted(ENVIRONMENTS)}") from None
+    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    for key, default in settings.items():
+        if key in environ:
+            settings[key] = _parse(environ[key], default)
+    settings["ENV_NAME"] = env_name
+    return settings
+
+
+def database_uri(url: str, instance_path: str) -> str:
+    """SQLAlchemy URI for `DATABASE_URL`; psycopg 3 is our PostgreSQL driver."""
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'flipfunnel.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def secret_key(settings: dict, instance_path: str) -> str:
+    """The signing key: from the environment, or generated once for development.
+
+    Production refuses to start without one, because a generated key would
+    differ per machine and silently invalidate every link already sent.
+    """
+    if settings["SECRET_KEY"]:
+        return settings["SECRET_KEY"]
+    if settings["ENV_NAME"] == "production":
+        raise RuntimeError("SECRET_KEY must be set in production")
+    if settings["ENV_NAME"] == "testing":
+        return secrets.token_urlsafe(48)
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        # link() fails if another process won the race; both then read the winner's key.
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

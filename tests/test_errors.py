@@ -1,0 +1,151 @@
+"""Every error the API returns comes back in the one format."""
+
+import logging
+
+import pytest
+from flask import Blueprint
+
+from tests.conftest import create_tenant, make_app
+
+
+def assert_error(response, status: int, code: str):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    error = response.get_json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    assert "Traceback" not in response.get_data(as_text=True)
+    return error
+
+
+def test_malformed_json(tenant):
+    response = tenant.post(
+        "/v1/contacts", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 400, "malformed_json")
+
+
+def test_wrong_content_type(tenant):
+    response = tenant.post(
+        "/v1/contacts", data="external_id=1", headers={"Content-Type": "text/plain"}
+    )
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_unknown_field_names_the_field(tenant):
+    response = tenant.post("/v1/contacts", json={"external_id": "u1", "colour": "red"})
+    error = assert_error(response, 422, "validation_error")
+    assert error["fields"] == {"colour": ["Unknown field."]}
+
+
+def test_invalid_values_are_listed_per_field(tenant):
+    response = tenant.post("/v1/contacts", json={"email": "nope", "stage": "vip"})
+    fields = assert_error(response, 422, "validation_error")["fields"]
+    assert set(fields) == {"external_id", "email", "stage"}
+
+
+def test_missing_key(client):
+    response = client.get("/v1/contacts")
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_unknown_key(client):
+    response = client.get("/v1/contacts", headers={"Authorization": "Bearer sk_madeup"})
+    assert "not valid" in assert_error(response, 401, "unauthorized")["message"]
+
+
+def test_revoked_key(tenant, app):
+    key_id = tenant.get("/v1/keys").get_json()["data"][0]["id"]
+    assert tenant.delete(f"/v1/keys/{key_id}").status_code == 200
+    assert_error(tenant.get("/v1/contacts"), 401, "unauthorized")
+
+
+def test_publishable_key_on_v1_is_refused_and_says_why(tenant, client):
+    response = client.get(
+        "/v1/contacts", headers={"Authorization": f"Bearer {tenant.publishable_key}"}
+    )
+    message = assert_error(response, 403, "wrong_key_kind")["message"]
+    assert "secret key" in message and "/w/v1" in message
+
+
+def test_wrong_method(tenant):
+    response = tenant.delete("/v1/contacts")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_unknown_route(tenant):
+    assert_error(tenant.get("/v1/nothing-here"), 404, "not_found")
+
+
+def test_unknown_object(tenant):
+    assert_error(tenant.get("/v1/contacts/nobody"), 404, "not_found")
+
+
+def test_rate_limited_with_retry_after(app_factory):
+    app = app_factory(RATELIMIT_API="2 per minute")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {create_tenant(app).secret_key}"}
+    assert client.get("/v1/contacts", headers=headers).status_code == 200
+    assert client.get("/v1/contacts", headers=headers).status_code == 200
+    response = client.get("/v1/contacts", headers=headers)
+    assert_error(response, 429, "rate_limited")
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_public_routes_are_limited_per_ip(app_factory):
+    app = app_factory(RATELIMIT_PUBLIC="1 per minute")
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    assert_error(client.get("/healthz"), 429, "rate_limited")
+    other_ip = client.get("/healthz", environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert other_ip.status_code == 200
+
+
+def test_api_limit_is_per_key_not_per_ip(app_factory):
+    app = app_factory(RATELIMIT_API="1 per minute")
+    client = app.test_client()
+    first, second = create_tenant(app), create_tenant(app)
+    for tenant in (first, second):
+        headers = {"Authorization": f"Bearer {tenant.secret_key}"}
+        assert client.get("/v1/contacts", headers=headers).status_code == 200
+    headers = {"Authorization": f"Bearer {first.secret_key}"}
+    assert client.get("/v1/contacts", headers=headers).status_code == 429
+
+
+def test_server_error_hides_the_trace_and_logs_it(app_factory, caplog):
+    app = app_factory()
+    boom = Blueprint("boom", __name__)
+
+    @boom.get("/boom")
+    def explode():
+        raise RuntimeError("secret internals")
+
+    app.register_blueprint(boom)
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/boom", headers={"Accept": "application/json"})
+    error = assert_error(response, 500, "internal_error")
+    assert "secret internals" not in response.get_data(as_text=True)
+    logged = [r for r in caplog.records if r.exc_info]
+    assert logged and error["request_id"] in logged[0].getMessage()
+    assert "secret internals" in str(logged[0].exc_info[1])
+
+
+def test_browsers_get_the_error_as_a_page(client):
+    response = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "could not find" in response.get_data(as_text=True)
+
+
+def test_readyz_is_503_when_the_database_does_not_answer(tmp_path):
+    down = make_app(f"sqlite:///{tmp_path}/no/such/dir/db.sqlite")
+    assert_error(down.test_client().get("/readyz"), 503, "unavailable")
+    assert down.test_client().get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_endpoints(client, path):
+    assert client.get(path).get_json()["status"] == "ok"
