@@ -51,10 +51,28 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from api import health
     from api.contacts.routes import bp as contacts_bp
+    from api.events.routes import bp as events_bp
+    from api.pages.routes import bp as pages_bp
+    from api.queues.routes import bp as queues_bp
+    from api.reports.pages import bp as report_pages_bp
+    from api.reports.routes import bp as reports_bp
+    from api.responses.routes import bp as responses_bp
+    from api.surveys.routes import bp as surveys_bp
     from api.workspaces.routes import bp as keys_bp
+    from api.workspaces.routes import settings_bp
 
-    app.register_blueprint(health.bp)
-    for blueprint in (contacts_bp, keys_bp):
+    for blueprint in (health.bp, pages_bp, report_pages_bp):
+        app.register_blueprint(blueprint)
+    for blueprint in (
+        contacts_bp,
+        surveys_bp,
+        responses_bp,
+        reports_bp,
+        queues_bp,
+        events_bp,
+        keys_bp,
+        settings_bp,
+    ):
         api.register_blueprint(blueprint)
 
 

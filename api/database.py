@@ -77,6 +77,12 @@ def init_app(app) -> None:
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+def dialect_insert(model):
+    """The INSERT of the engine in use, which knows `ON CONFLICT` on both of ours."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
 def insert_ignore(model, values: dict, conflict_columns: list[str]) -> bool:
     """INSERT unless a row with the same unique columns exists; True if inserted.
 
@@ -88,4 +94,22 @@ def insert_ignore(model, values: dict, conflict_columns: list[str]) -> bool:
     statement = (
         insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
     )
-    return db.session.execute(statement).rowcount == 1
+    # Without preserve_rowcount an INSERT's rowcount is -1 on psycopg: never "inserted".
+    options = {"preserve_rowcount": True}
+    return db.session.execute(statement, execution_options=options).rowcount == 1
+
+
+def upsert_add(model, keys: dict, column: str, delta: int) -> None:
+    """Add `delta` to a counter row, creating it at `delta` if missing, in one statement."""
+    statement = dialect_insert(model).values(**keys, **{column: delta})
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={column: getattr(model.__table__.c, column) + statement.excluded[column]},
+    )
+    db.session.execute(statement)
+
+
+def chunked(items: list, size: int = 2000):
+    """Slices small enough for an IN (...) list on every engine."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

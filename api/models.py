@@ -1,7 +1,23 @@
 """Every model, imported in one place so migrations see the whole schema."""
 
 from api.contacts.models import Contact
+from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
+from api.queues.models import QueueItem
+from api.responses.models import InvitationRollup, Response, ResponseRollup
+from api.surveys.models import Invitation, Survey
 from api.workspaces.models import ApiKey, Workspace
 
-__all__ = ["ApiKey", "Contact", "IdempotencyRecord", "Workspace"]
+__all__ = [
+    "ApiKey",
+    "Contact",
+    "Event",
+    "IdempotencyRecord",
+    "Invitation",
+    "InvitationRollup",
+    "QueueItem",
+    "Response",
+    "ResponseRollup",
+    "Survey",
+    "Workspace",
+]

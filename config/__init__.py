@@ -33,6 +33,11 @@ class Default:
     # Trusted proxies in front of us (X-Forwarded-For hops); 0 when exposed directly.
     PROXY_COUNT = 0
 
+    # Upper bounds on link lifetimes; a survey may set a shorter one for its invitations.
+    SURVEY_LINK_MAX_AGE_DAYS = 90
+    PREFERENCES_LINK_MAX_AGE_DAYS = 365
+    REPORT_LINK_MAX_AGE_DAYS = 30
+
     IDEMPOTENCY_TTL_HOURS = 24
     # An in-flight idempotent request older than this is presumed dead and may be retried.
     IDEMPOTENCY_LOCK_SECONDS = 60

@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 from flask.views import MethodView
 
 from api.contacts import service
@@ -29,7 +31,9 @@ def _found(external_id: str) -> Contact:
 
 
 def _upserted(contact: Contact, created: bool):
-    return contact, (201 if created else 200), {"Location": f"/v1/contacts/{contact.external_id}"}
+    # Quoted whole: an external id may hold "/", "?" or "#", which would change the URL.
+    location = f"/v1/contacts/{quote(contact.external_id, safe='')}"
+    return contact, (201 if created else 200), {"Location": location}
 
 
 @bp.route("")
@@ -38,7 +42,7 @@ class Contacts(MethodView):
     @bp.response(200, page_of(ContactSchema))
     def get(self, args):
         """List contacts, oldest first, filtered by email, stage or last change."""
-        return paginate(service.filter_contacts(current_workspace_id(), args), Contact.id, args)
+        return paginate(service.filter_contacts(current_workspace_id(), args), args)
 
     @bp.arguments(ContactUpsertSchema)
     @bp.response(200, ContactSchema)

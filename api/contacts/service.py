@@ -3,11 +3,15 @@
 from collections.abc import Callable
 from datetime import datetime
 
+from marshmallow import ValidationError
 from sqlalchemy import Select, select
 
 from api.contacts.models import Contact
-from api.database import insert_ignore, utcnow
+from api.contacts.schemas import _attributes_fit
+from api.database import chunked, dialect_insert, insert_ignore, utcnow
 from api.extensions import db
+from api.http.errors import ApiError
+from api.ids import new_id
 
 _SCALARS = ("email", "first_name", "last_name", "locale", "stage")
 
@@ -59,7 +63,9 @@ def upsert_contact(
     return contact, created
 
 
-def update_contact(contact: Contact, data: dict, *, replace_attributes: bool = False) -> Contact:
+def update_contact(
+    contact: Contact, data: dict, *, replace_attributes: bool = False, flush: bool = True
+) -> Contact:
     """Apply the given fields; attributes merge unless replaced, and `null` deletes a key."""
     now = utcnow()
     for name in _SCALARS:
@@ -72,11 +78,21 @@ def update_contact(contact: Contact, data: dict, *, replace_attributes: bool = F
                 base.pop(key, None)
             else:
                 base[key] = value
+        try:  # the merged result must fit too, or growing a contact by PATCH has no limit
+            _attributes_fit(base)
+        except ValidationError as error:
+            raise ApiError(
+                422,
+                "validation_error",
+                "Some fields are missing or invalid.",
+                {"attributes": error.messages},
+            ) from None
         contact.attributes = base
     if "unsubscribed" in data:
         set_unsubscribed(contact, data["unsubscribed"], now)
     contact.updated_at = now
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return contact
 
 
@@ -113,3 +129,50 @@ def filter_contacts(workspace_id: str, filters: dict) -> Select:
     if filters.get("updated_since"):
         statement = statement.where(Contact.updated_at >= filters["updated_since"])
     return statement
+
+
+def upsert_many(workspace_id: str, rows: list[dict]) -> dict[str, Contact]:
+    """Upsert many contacts (POST semantics: given fields change, attributes merge).
+
+    Set-based, so a batch of thousands costs a few statements, not thousands.
+    Returns the contacts by external id.
+    """
+    by_external_id = {row["external_id"]: row for row in rows}
+    if not by_external_id:
+        return {}
+    for chunk in chunked(list(by_external_id)):
+        db.session.execute(
+            _insert_ignore_statement(),
+            [{"id": new_id("con"), "workspace_id": workspace_id, "external_id": e} for e in chunk],
+        )
+    contacts = contacts_by_external_id(workspace_id, list(by_external_id))
+    for external_id, contact in contacts.items():
+        fields = {k: v for k, v in by_external_id[external_id].items() if k != "external_id"}
+        if fields:
+            update_contact(contact, fields, flush=False)
+    db.session.flush()
+    return contacts
+
+
+def contacts_by_external_id(workspace_id: str, external_ids: list[str]) -> dict[str, Contact]:
+    found = {}
+    for chunk in chunked(external_ids):
+        for contact in db.session.scalars(
+            live_contacts(workspace_id).where(Contact.external_id.in_(chunk))
+        ):
+            found[contact.external_id] = contact
+    return found
+
+
+def contacts_by_id(workspace_id: str, ids: list[str]) -> dict[str, Contact]:
+    found = {}
+    for chunk in chunked(ids):
+        for contact in db.session.scalars(live_contacts(workspace_id).where(Contact.id.in_(chunk))):
+            found[contact.id] = contact
+    return found
+
+
+def _insert_ignore_statement():
+    return dialect_insert(Contact).on_conflict_do_nothing(
+        index_elements=["workspace_id", "external_id"]
+    )

@@ -92,9 +92,15 @@ def begin():
     raise _in_progress()
 
 
+def replay_instead(payload: dict) -> None:
+    """Store `payload` for replay instead of the response, which holds a secret shown once."""
+    g.idempotency_replay_body = current_app.json.response(payload).get_data()
+
+
 def finish(response):
     """After the view: keep a success for replay (committed with the work), else release."""
     key = g.pop("idempotency_key", None)
+    replay_body = g.pop("idempotency_replay_body", None)
     if key is None:
         return response
     if response.status_code < 400:
@@ -106,7 +112,7 @@ def finish(response):
             .where(IdempotencyRecord.workspace_id == g.workspace_id, IdempotencyRecord.key == key)
             .values(
                 response_status=response.status_code,
-                response_body=response.get_data(),
+                response_body=response.get_data() if replay_body is None else replay_body,
                 response_headers=headers,
             )
         )

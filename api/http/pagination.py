@@ -1,15 +1,22 @@
-"""Cursor pagination, the one way every list pages.
+"""Cursor (keyset) pagination, the one way every list pages.
 
-Ids are time-ordered and unique, so a page is `WHERE id > cursor ORDER BY id`:
-stable while rows are added, and as fast on page 1,000 as on page 1. The
-cursor is opaque to clients; today it is the last id of the page.
+A list is ordered by one or more columns ending in a unique one (the id), and
+a page starts strictly after the last row of the previous page. That is stable
+while rows are added and as fast on page 1,000 as on page 1. The cursor is an
+opaque token holding the last row's sort values.
 """
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
 
 from flask import current_app
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Select
+from sqlalchemy import Select, and_, or_
 
 from api.extensions import db
+from api.http.errors import ApiError
 
 
 class PageArgs(Schema):
@@ -18,7 +25,7 @@ class PageArgs(Schema):
         metadata={"description": "Items per page (default 50, at most 500)."},
     )
     after = fields.String(
-        validate=validate.Length(max=64),
+        validate=validate.Length(max=500),
         metadata={"description": "The `next_cursor` of the previous page."},
     )
 
@@ -34,16 +41,45 @@ def page_of(item_schema: type[Schema]) -> type[Schema]:
     return type(name, (PageSchema,), {"data": fields.List(fields.Nested(item_schema))})
 
 
-def paginate(statement: Select, id_column, args: dict) -> dict:
+def paginate(statement: Select, args: dict, order: Sequence[tuple] = ()) -> dict:
+    """One page of `statement`, ordered by `order`: (column, descending) pairs.
+
+    The default order is the entity's id, ascending (ids are time-ordered).
+    The last pair must be unique per row.
+    """
+    entity = statement.column_descriptions[0]["entity"]
+    order = list(order) or [(entity.id, False)]
     config = current_app.config
     limit = min(args.get("limit") or config["PAGE_SIZE_DEFAULT"], config["PAGE_SIZE_MAX"])
     if args.get("after"):
-        statement = statement.where(id_column > args["after"])
-    rows = list(db.session.scalars(statement.order_by(id_column).limit(limit + 1)))
+        statement = statement.where(_after(order, _decode(args["after"], len(order))))
+    ordering = [column.desc() if descending else column.asc() for column, descending in order]
+    rows = list(db.session.scalars(statement.order_by(*ordering).limit(limit + 1)))
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return {
-        "data": rows,
-        "has_more": has_more,
-        "next_cursor": rows[-1].id if has_more else None,
-    }
+    cursor = _encode([getattr(rows[-1], column.key) for column, _ in order]) if has_more else None
+    return {"data": rows, "has_more": has_more, "next_cursor": cursor}
+
+
+def _after(order, values):
+    """Rows strictly after `values` in `order`: a lexicographic comparison, term by term."""
+    clauses = []
+    for index, (column, descending) in enumerate(order):
+        equal_before = [order[i][0] == values[i] for i in range(index)]
+        beyond = column < values[index] if descending else column > values[index]
+        clauses.append(and_(*equal_before, beyond))
+    return or_(*clauses)
+
+
+def _encode(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, size: int) -> list:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        values = None
+    if not isinstance(values, list) or len(values) != size:
+        raise ApiError(422, "validation_error", "The cursor is not valid.", {"after": ["Invalid."]})
+    return values

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.database import UTCDateTime, utcnow
@@ -13,6 +13,9 @@ class Workspace(db.Model):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("ws"))
     name: Mapped[str] = mapped_column(String(200))
+    # Service levels: how soon a queue item is due after it opens.
+    follow_up_sla_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    advocacy_sla_hours: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

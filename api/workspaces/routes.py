@@ -2,17 +2,21 @@ from datetime import timedelta
 
 from flask.views import MethodView
 
+from api.http import idempotency
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import not_found
 from api.workspaces import keys
-from api.workspaces.models import ApiKey
+from api.extensions import db
+from api.workspaces.models import ApiKey, Workspace
 from api.workspaces.schemas import (
     ApiKeyListSchema,
     ApiKeySchema,
     CreateKeySchema,
     NewApiKeySchema,
     RotateKeySchema,
+    WorkspaceSchema,
+    WorkspaceSettingsSchema,
 )
 
 bp = ApiBlueprint(
@@ -24,7 +28,10 @@ bp = ApiBlueprint(
 
 
 def _with_secret(key: ApiKey, raw: str) -> dict:
-    return {**NewApiKeySchema().dump(key), "key": raw}
+    # A retry with the same Idempotency-Key gets the key's metadata: the key is never stored.
+    idempotency.replay_instead(ApiKeySchema().dump(key))
+    # Values, not a dump: @bp.response dumps with NewApiKeySchema (a dump of a dump is a 500).
+    return {name: getattr(key, name) for name in ApiKeySchema().fields} | {"key": raw}
 
 
 def _found(key_id: str) -> ApiKey:
@@ -69,3 +76,28 @@ def rotate_key(data, key_id):
     """Create a replacement key; the old one expires after the grace period."""
     key, raw = keys.rotate(_found(key_id), timedelta(hours=data["grace_hours"]))
     return _with_secret(key, raw)
+
+
+settings_bp = ApiBlueprint(
+    "workspace",
+    __name__,
+    url_prefix="/v1/workspace",
+    description="The calling workspace and its settings (queue service levels).",
+)
+
+
+@settings_bp.route("")
+class WorkspaceSettings(MethodView):
+    @settings_bp.response(200, WorkspaceSchema)
+    def get(self):
+        """The workspace this key belongs to."""
+        return db.session.get(Workspace, current_workspace_id())
+
+    @settings_bp.arguments(WorkspaceSettingsSchema)
+    @settings_bp.response(200, WorkspaceSchema)
+    def patch(self, data):
+        """Change the name or the queue service levels (hours until an item is due)."""
+        workspace = db.session.get(Workspace, current_workspace_id())
+        for name, value in data.items():
+            setattr(workspace, name, value)
+        return workspace

@@ -33,3 +33,17 @@ class RotateKeySchema(Schema):
 
 class ApiKeyListSchema(Schema):
     data = fields.List(fields.Nested(ApiKeySchema))
+
+
+class WorkspaceSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    follow_up_sla_hours = fields.Integer()
+    advocacy_sla_hours = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class WorkspaceSettingsSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    follow_up_sla_hours = fields.Integer(validate=validate.Range(min=1, max=24 * 90))
+    advocacy_sla_hours = fields.Integer(validate=validate.Range(min=1, max=24 * 90))

@@ -1,0 +1,1 @@
+"""Events: every state change, appended in the transaction that made it."""

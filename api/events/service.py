@@ -1,0 +1,62 @@
+"""Append and read events.
+
+Events are appended in the transaction of the change they describe. Readers
+page by id, so ids must become visible in order: on PostgreSQL two writers
+could commit ids 7 and 8 out of order and a reader polling in between would
+skip 7 forever. A transaction-scoped advisory lock per workspace serialises
+appends, so within a workspace ids commit in order. SQLite has one writer.
+"""
+
+import zlib
+
+from sqlalchemy import Select, select, text
+
+from api.events.models import Event
+from api.extensions import db
+
+TYPES = (
+    "contact.unsubscribed",
+    "invitation.created",
+    "response.created",
+    "response.updated",
+    "queue_item.opened",
+    "queue_item.moved",
+    "queue_item.claimed",
+    "queue_item.resolved",
+    "queue_item.dismissed",
+)
+
+
+def record(workspace_id: str, type_: str, subject_id: str, data: dict | None = None) -> Event:
+    _lock_feed(workspace_id)
+    event = Event(workspace_id=workspace_id, type=type_, subject_id=subject_id, data=data or {})
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def record_many(workspace_id: str, type_: str, rows: list[tuple[str, dict]]) -> None:
+    """Append many events of one type at once (batch invitations)."""
+    if not rows:
+        return
+    _lock_feed(workspace_id)
+    db.session.execute(
+        Event.__table__.insert(),
+        [
+            {"workspace_id": workspace_id, "type": type_, "subject_id": subject, "data": data}
+            for subject, data in rows
+        ],
+    )
+
+
+def _lock_feed(workspace_id: str) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"events:{workspace_id}".encode())
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def feed(workspace_id: str, types: list[str] | None = None) -> Select:
+    statement = select(Event).where(Event.workspace_id == workspace_id)
+    if types:
+        statement = statement.where(Event.type.in_(types))
+    return statement

@@ -1,0 +1,1 @@
+"""Pages for people: the hosted survey page and the preference page."""

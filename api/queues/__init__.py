@@ -1,0 +1,1 @@
+"""Queues: follow-up for unhappy customers, advocacy for promoters."""

@@ -1,0 +1,152 @@
+"""Queue rules: which responses need a person, how urgent, and who has them.
+
+One item per response. A changed score moves the item to the other queue (or
+closes it when no action is needed any more); it is never duplicated.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, select, update
+
+from api import scoring
+from api.database import utcnow
+from api.events import service as events
+from api.extensions import db
+from api.http.errors import ApiError
+from api.queues.models import QueueItem
+from api.responses.models import Response
+from api.workspaces.models import Workspace
+
+OPEN, CLAIMED, DONE, DISMISSED = "open", "claimed", "done", "dismissed"
+ACTIVE = (OPEN, CLAIMED)
+
+
+def route(response: Response, kind: str, now: datetime | None = None) -> QueueItem | None:
+    """Open, move, re-rank or close the response's item after its score was set."""
+    now = now or utcnow()
+    queue = scoring.queue_for(kind, response.category)
+    item = db.session.scalar(select(QueueItem).where(QueueItem.response_id == response.id))
+    if item is None:
+        return _open(response, kind, queue, now) if queue else None
+    if queue is None:
+        if item.status in ACTIVE:
+            _close(item, DISMISSED, "The score changed; no action is needed any more.", now)
+        return item
+    moved = item.queue != queue
+    item.queue, item.score = queue, response.score
+    item.priority = scoring.priority(kind, response.score)
+    if moved or item.status not in ACTIVE:
+        item.status, item.assignee, item.claimed_at, item.closed_at = OPEN, None, None, None
+        item.due_at = _due(response.workspace_id, queue, now)
+        _event(item, "queue_item.moved")
+    item.updated_at = now
+    return item
+
+
+def _open(response: Response, kind: str, queue: str, now: datetime) -> QueueItem:
+    item = QueueItem(
+        workspace_id=response.workspace_id,
+        response_id=response.id,
+        survey_id=response.survey_id,
+        contact_id=response.contact_id,
+        queue=queue,
+        status=OPEN,
+        priority=scoring.priority(kind, response.score),
+        score=response.score,
+        due_at=_due(response.workspace_id, queue, now),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(item)
+    db.session.flush()
+    _event(item, "queue_item.opened")
+    return item
+
+
+def _due(workspace_id: str, queue: str, now: datetime) -> datetime:
+    workspace = db.session.get(Workspace, workspace_id)
+    hours = workspace.follow_up_sla_hours if queue == "follow_up" else workspace.advocacy_sla_hours
+    return now + timedelta(hours=hours)
+
+
+def claim(item: QueueItem, assignee: str, now: datetime | None = None) -> QueueItem:
+    """Take an open item; under concurrency exactly one claimer wins."""
+    now = now or utcnow()
+    won = db.session.execute(
+        update(QueueItem)
+        .where(QueueItem.id == item.id, QueueItem.status == OPEN)
+        .values(status=CLAIMED, assignee=assignee, claimed_at=now, updated_at=now)
+    ).rowcount
+    db.session.refresh(item)
+    if not won:
+        raise ApiError(
+            409,
+            "already_claimed" if item.status == CLAIMED else "not_open",
+            f"This item is {item.status}"
+            + (f" by {item.assignee}." if item.status == CLAIMED else "."),
+        )
+    _event(item, "queue_item.claimed")
+    return item
+
+
+def resolve(item: QueueItem, outcome: str, now: datetime | None = None) -> QueueItem:
+    return _finish(item, DONE, outcome, now)
+
+
+def dismiss(item: QueueItem, note: str, now: datetime | None = None) -> QueueItem:
+    return _finish(item, DISMISSED, note, now)
+
+
+def _finish(item: QueueItem, status: str, note: str, now: datetime | None) -> QueueItem:
+    if item.status not in ACTIVE:
+        raise ApiError(409, "not_open", f"This item is already {item.status}.")
+    _close(item, status, note, now or utcnow())
+    return item
+
+
+def _close(item: QueueItem, status: str, note: str, now: datetime) -> None:
+    item.status, item.outcome, item.closed_at, item.updated_at = status, note, now, now
+    db.session.flush()
+    _event(item, "queue_item.resolved" if status == DONE else "queue_item.dismissed")
+
+
+def _event(item: QueueItem, type_: str) -> None:
+    events.record(
+        item.workspace_id,
+        type_,
+        item.id,
+        {
+            "queue": item.queue,
+            "status": item.status,
+            "response_id": item.response_id,
+            "score": item.score,
+            "assignee": item.assignee,
+        },
+    )
+
+
+def get_item(workspace_id: str, queue: str, item_id: str) -> QueueItem | None:
+    return db.session.scalar(
+        select(QueueItem).where(
+            QueueItem.workspace_id == workspace_id,
+            QueueItem.queue == queue,
+            QueueItem.id == item_id,
+        )
+    )
+
+
+def filter_items(workspace_id: str, queue: str, filters: dict) -> Select:
+    statement = select(QueueItem).where(
+        QueueItem.workspace_id == workspace_id, QueueItem.queue == queue
+    )
+    if filters.get("status"):
+        statement = statement.where(QueueItem.status.in_(filters["status"]))
+    if filters.get("assignee"):
+        statement = statement.where(QueueItem.assignee == filters["assignee"])
+    if filters.get("due_before"):
+        statement = statement.where(QueueItem.due_at < filters["due_before"])
+    return statement
+
+
+# Worst first: highest priority (lowest score), then oldest.
+LISTING_ORDER = ((QueueItem.priority, True), (QueueItem.id, False))

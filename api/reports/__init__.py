@@ -1,0 +1,1 @@
+"""Reports: aggregate views of survey responses and referrals, and their charts."""

@@ -1,0 +1,363 @@
+"""Report charts as inline SVG strings: no JavaScript, no chart library, no image requests.
+
+Inline SVG keeps the reports pages (and anything that embeds them) self-contained and
+lets CSP stay strict. Every chart is accessible the same way: ``role="img"`` with a
+``<title>`` (the name) and a ``<desc>`` that states the key numbers in words, both
+referenced by ``aria-labelledby``, because screen readers cannot read a picture of a
+line. Hover tooltips are SVG ``<title>`` children, which need no script either.
+
+Charts are responsive: they have a ``viewBox`` and ``width="100%"``, so they scale to
+their container and keep their aspect ratio. All caller text is escaped (labels come
+from users: survey names, dates, funnel steps).
+
+Colours are chosen for at least 3:1 contrast against white, the WCAG 2.x minimum for
+graphical objects; text is dark grey (#374151, 10:1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from markupsafe import escape
+
+from api.scoring import CATEGORIES, Summary, classify, score_range, summarize
+
+__all__ = ["TrendPoint", "bars_svg", "distribution_svg", "trend_svg"]
+
+NO_DATA = "No data yet"
+
+_WIDTH = 640
+_HEIGHT = 240
+_TEXT = "#374151"
+_GRID = "#e5e7eb"
+_LINE = "#1d4ed8"  # blue-700, 6.7:1 on white
+# Category colours in CATEGORIES order (good, middle, bad): green, grey, red.
+_CATEGORY_COLOURS = ("#15803d", "#6b7280", "#b91c1c")  # 5.0:1, 4.8:1, 6.5:1 on white
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One period of a trend line.
+
+    ``value`` is None for a period without responses: the line breaks there instead of
+    pretending to know. ``low``/``high`` is the 95% interval (see ``api.scoring.Summary``);
+    None where there is none (e.g. a single CES response).
+    """
+
+    label: str
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+
+# --- trend --------------------------------------------------------------------------------
+
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, _WIDTH - 40, 12, _HEIGHT - 28  # room for centred labels
+_Y_TICKS = 5
+_Scale = Callable[[float], float]  # data value (or point index) -> SVG coordinate
+_MAX_X_LABELS = 6
+
+
+def trend_svg(
+    points: Sequence[TrendPoint],
+    *,
+    y_min: float = -100,
+    y_max: float = 100,
+    title: str,
+    measure: str = "NPS",
+) -> str:
+    """A line of ``value`` over the periods, with the interval as a shaded band.
+
+    Periods are spaced evenly (they are buckets like weeks, not timestamps). ``None``
+    values break the line and the band. Values outside ``y_min..y_max`` are drawn at
+    the edge. A dashed zero line shows when 0 lies strictly inside the range (at an edge
+    the gridline already marks it). ``measure`` names the number in tooltips and the
+    description ("NPS", "CSAT", "CES"). Raises ValueError if ``y_max <= y_min``.
+    """
+    if y_max <= y_min:
+        raise ValueError(f"y_max must be above y_min, got {y_min}..{y_max}")
+    if all(p.value is None for p in points):
+        return _no_data(title)
+
+    def x(index: int) -> float:
+        if len(points) == 1:
+            return (_LEFT + _RIGHT) / 2
+        return _LEFT + (_RIGHT - _LEFT) * index / (len(points) - 1)
+
+    def y(value: float) -> float:
+        share = (min(max(value, y_min), y_max) - y_min) / (y_max - y_min)
+        return _BOTTOM - share * (_BOTTOM - _TOP)
+
+    parts = [_y_axis(y_min, y_max, y)]
+    if y_min < 0 < y_max:
+        parts.append(_hline(y(0), stroke="#6b7280", dashed=True))
+    for run in _runs(points, lambda p: None not in (p.value, p.low, p.high)):
+        parts.append(_band(points, run, x, y))
+    for run in _runs(points, lambda p: p.value is not None):
+        if len(run) > 1:
+            coords = " ".join(f"{_c(x(i))},{_c(y(points[i].value))}" for i in run)
+            parts.append(
+                f'<polyline points="{coords}" fill="none" stroke="{_LINE}" stroke-width="2" '
+                'stroke-linejoin="round"/>'
+            )
+    parts += [_trend_point(p, x(i), y(p.value), measure) for i, p in _valued(points)]
+    parts.append(_x_labels(points, x))
+    return _svg(_WIDTH, _HEIGHT, title, _trend_desc(points, measure), "".join(parts))
+
+
+def _runs(points: Sequence[TrendPoint], keep: Callable[[TrendPoint], bool]) -> list[list[int]]:
+    """Indices of consecutive points that satisfy ``keep``, split wherever one doesn't."""
+    runs: list[list[int]] = [[]]
+    for i, point in enumerate(points):
+        if keep(point):
+            runs[-1].append(i)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
+
+
+def _band(points: Sequence[TrendPoint], run: list[int], x: _Scale, y: _Scale) -> str:
+    """Interval band over a run: along the highs, back along the lows.
+
+    A run of one point has no width to shade, so its interval is an error bar.
+    """
+    if len(run) == 1:
+        p, px = points[run[0]], _c(x(run[0]))
+        return (
+            f'<line x1="{px}" y1="{_c(y(p.high))}" x2="{px}" y2="{_c(y(p.low))}" '
+            f'stroke="{_LINE}" stroke-opacity="0.4" stroke-width="6"/>'
+        )
+    upper = [f"{_c(x(i))},{_c(y(points[i].high))}" for i in run]
+    lower = [f"{_c(x(i))},{_c(y(points[i].low))}" for i in reversed(run)]
+    return (
+        f'<polygon points="{" ".join(upper + lower)}" fill="{_LINE}" fill-opacity="0.15" '
+        'stroke="none"/>'
+    )
+
+
+def _trend_point(point: TrendPoint, px: float, py: float, measure: str) -> str:
+    tooltip = escape(f"{point.label}: {_reading(point, measure)}")
+    return (
+        f'<circle cx="{_c(px)}" cy="{_c(py)}" r="3.5" fill="{_LINE}">'
+        f"<title>{tooltip}</title></circle>"
+    )
+
+
+def _reading(point: TrendPoint, measure: str) -> str:
+    """``"NPS 31 ± 8 (n=120)"``; ± is half the interval's width.
+
+    Intervals from ``api.scoring`` can be asymmetric (adjusted Wald, clipped), so the
+    half-width is a readable summary, not an exact restatement of low..high.
+    """
+    text = f"{measure} {_num(point.value)}"
+    if point.low is not None and point.high is not None:
+        text += f" ± {_num((point.high - point.low) / 2)}"
+    return f"{text} (n={point.n})"
+
+
+def _trend_desc(points: Sequence[TrendPoint], measure: str) -> str:
+    valued = [p for _, p in _valued(points)]
+    lowest = min(valued, key=lambda p: p.value)
+    highest = max(valued, key=lambda p: p.value)
+    sentences = [
+        f"{len(points)} periods from {points[0].label} to {points[-1].label}.",
+        f"Latest ({valued[-1].label}): {_reading(valued[-1], measure)}.",
+        f"Lowest {measure} {_num(lowest.value)} ({lowest.label}), "
+        f"highest {_num(highest.value)} ({highest.label}).",
+    ]
+    gaps = len(points) - len(valued)
+    if gaps:
+        sentences.append(f"No responses in {gaps} of {len(points)} periods.")
+    return " ".join(sentences)
+
+
+def _valued(points: Sequence[TrendPoint]) -> list[tuple[int, TrendPoint]]:
+    return [(i, p) for i, p in enumerate(points) if p.value is not None]
+
+
+def _y_axis(y_min: float, y_max: float, y: _Scale) -> str:
+    """Gridlines with value labels at evenly spaced ticks, ends included."""
+    parts = []
+    for step in range(_Y_TICKS):
+        value = y_min + (y_max - y_min) * step / (_Y_TICKS - 1)
+        py = y(value)
+        parts.append(_hline(py, stroke=_GRID))
+        parts.append(
+            f'<text x="{_LEFT - 6}" y="{_c(py + 4)}" text-anchor="end" fill="{_TEXT}">'
+            f"{_num(value)}</text>"
+        )
+    return "".join(parts)
+
+
+def _x_labels(points: Sequence[TrendPoint], x: _Scale) -> str:
+    """Period labels under the plot, at most ``_MAX_X_LABELS`` so they never overlap."""
+    step = math.ceil(len(points) / _MAX_X_LABELS)
+    return "".join(
+        f'<text x="{_c(x(i))}" y="{_HEIGHT - 8}" text-anchor="middle" fill="{_TEXT}">'
+        f"{escape(points[i].label)}</text>"
+        for i in range(0, len(points), step)
+    )
+
+
+def _hline(py: float, *, stroke: str, dashed: bool = False) -> str:
+    dash = ' stroke-dasharray="4 3"' if dashed else ""
+    return (
+        f'<line x1="{_LEFT}" y1="{_c(py)}" x2="{_RIGHT}" y2="{_c(py)}" stroke="{stroke}" '
+        f'stroke-width="1"{dash}/>'
+    )
+
+
+# --- score distribution -------------------------------------------------------------------
+
+_LEGEND_Y = 16
+
+
+def distribution_svg(counts: Mapping[int, int], *, kind: str, title: str) -> str:
+    """One vertical bar per score on the kind's scale, coloured by category.
+
+    Scores without responses still get a (zero-height) bar so the scale reads
+    complete. Counts are validated like ``api.scoring.summarize`` (ValueError for a
+    score off the scale or a negative count).
+    """
+    summary = summarize(kind, counts)
+    if summary.n == 0:
+        return _no_data(title)
+    scale = score_range(kind)
+    tallest = max(counts.values())
+    slot = (_RIGHT - _LEFT) / len(scale)
+    plot_top, plot_bottom = _TOP + 34, _BOTTOM
+    parts = [_legend(kind)]
+    for position, score in enumerate(scale):
+        count = counts.get(score, 0)
+        height = (plot_bottom - plot_top) * count / tallest
+        bx = _LEFT + position * slot + slot * 0.15
+        colour = _CATEGORY_COLOURS[CATEGORIES[kind].index(classify(kind, score))]
+        tooltip = f"{score}: {count} responses ({_percent(count, summary.n)})"
+        parts.append(
+            f'<rect class="bar" x="{_c(bx)}" y="{_c(plot_bottom - height)}" '
+            f'width="{_c(slot * 0.7)}" height="{_c(height)}" fill="{colour}">'
+            f"<title>{escape(tooltip)}</title></rect>"
+            f'<text x="{_c(bx + slot * 0.35)}" y="{_c(plot_bottom - height - 4)}" '
+            f'text-anchor="middle" fill="{_TEXT}">{count}</text>'
+            f'<text x="{_c(bx + slot * 0.35)}" y="{_HEIGHT - 8}" text-anchor="middle" '
+            f'fill="{_TEXT}">{score}</text>'
+        )
+    parts.append(_hline(plot_bottom, stroke=_TEXT))
+    return _svg(_WIDTH, _HEIGHT, title, _distribution_desc(summary, counts), "".join(parts))
+
+
+def _legend(kind: str) -> str:
+    """Category swatches, so the colours are explained and not the only cue."""
+    parts, lx = [], _LEFT
+    for category, colour in zip(CATEGORIES[kind], _CATEGORY_COLOURS, strict=True):
+        parts.append(
+            f'<rect x="{lx}" y="{_LEGEND_Y - 9}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{lx + 14}" y="{_LEGEND_Y}" fill="{_TEXT}">{category.capitalize()}</text>'
+        )
+        lx += 24 + 7 * len(category)
+    return "".join(parts)
+
+
+def _distribution_desc(summary: Summary, counts: Mapping[int, int]) -> str:
+    categories = ", ".join(
+        f"{category} {count} ({_percent(count, summary.n)})"
+        for category, count in summary.counts.items()
+    )
+    scores = ", ".join(f"{score}: {counts.get(score, 0)}" for score in score_range(summary.kind))
+    return f"{summary.n} responses: {categories}. Responses per score: {scores}."
+
+
+# --- horizontal bars ----------------------------------------------------------------------
+
+_ROW_PX = 28
+_BAR_PX = 18
+_LABEL_CHARS = 28  # longer labels are shortened on screen; the tooltip keeps them whole
+_CHAR_PX = 7  # rough average glyph width at 12 px, to size the label column
+_VALUE_ROOM_PX = 90
+
+
+def bars_svg(rows: Sequence[tuple[str, float]], *, title: str, unit: str = "") -> str:
+    """Horizontal bars, one per ``(label, value)`` row, in the given order.
+
+    Meant for queue sizes and the referral funnel. ``unit`` is appended verbatim to
+    each value (pass ``"%"`` or ``" referrals"``, spacing included). Values must be
+    finite and non-negative (ValueError otherwise): bars start at zero.
+    """
+    for label, value in rows:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"bar {label!r} needs a finite value >= 0, got {value!r}")
+    if not rows:
+        return _no_data(title)
+    longest = max(len(_shorten(label)) for label, _ in rows)
+    bar_left = 8 + _CHAR_PX * longest + 8
+    room = _WIDTH - bar_left - _VALUE_ROOM_PX
+    largest = max(value for _, value in rows) or 1  # all zero: every bar is empty
+    height = len(rows) * _ROW_PX + 8
+    parts = []
+    for position, (label, value) in enumerate(rows):
+        top = 4 + position * _ROW_PX + (_ROW_PX - _BAR_PX) / 2
+        width = room * value / largest
+        text_y = _c(top + _BAR_PX / 2 + 4)
+        parts.append(
+            f'<text x="{bar_left - 8}" y="{text_y}" text-anchor="end" fill="{_TEXT}">'
+            f"{escape(_shorten(label))}</text>"
+            f'<rect class="bar" x="{bar_left}" y="{_c(top)}" width="{_c(width)}" '
+            f'height="{_BAR_PX}" fill="{_LINE}"><title>{escape(f"{label}: {_num(value)}{unit}")}'
+            "</title></rect>"
+            f'<text x="{_c(bar_left + width + 6)}" y="{text_y}" fill="{_TEXT}">'
+            f"{escape(f'{_num(value)}{unit}')}</text>"
+        )
+    desc = "; ".join(f"{label}: {_num(value)}{unit}" for label, value in rows) + "."
+    return _svg(_WIDTH, height, title, desc, "".join(parts))
+
+
+def _shorten(label: str) -> str:
+    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def _svg(width: int, height: int, title: str, desc: str, body: str) -> str:
+    """The accessible, responsive ``<svg>`` wrapper every chart uses.
+
+    The title/desc ids are derived from the content, so output is deterministic (good
+    for caching and tests) and two different charts on one page never share ids.
+    """
+    uid = "chart-" + hashlib.sha256(f"{title}\0{desc}\0{body}".encode()).hexdigest()[:12]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-labelledby="{uid}-title {uid}-desc" '
+        'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">'
+        f'<title id="{uid}-title">{escape(title)}</title>'
+        f'<desc id="{uid}-desc">{escape(desc)}</desc>'
+        f"{body}</svg>"
+    )
+
+
+def _no_data(title: str) -> str:
+    height = 80
+    body = (
+        f'<text x="{_WIDTH / 2:g}" y="{height / 2 + 5:g}" text-anchor="middle" '
+        f'fill="{_TEXT}" font-size="14">{NO_DATA}</text>'
+    )
+    return _svg(_WIDTH, height, title, f"{NO_DATA}.", body)
+
+
+def _num(value: float) -> str:
+    """A number for people: at most one decimal, no trailing ".0", never "-0"."""
+    text = f"{round(value, 1) + 0.0:.1f}"  # + 0.0 turns -0.0 into 0.0
+    return text.removesuffix(".0")
+
+
+def _percent(part: int, total: int) -> str:
+    return f"{_num(100 * part / total)}%"
+
+
+def _c(coordinate: float) -> str:
+    """SVG coordinates to 0.1 px: finer is invisible and only bloats the markup."""
+    return f"{coordinate:.1f}"

@@ -1,0 +1,1 @@
+"""Responses: scores and comments, one per invitation, and the rollup reports read."""

@@ -1,0 +1,202 @@
+"""Recording responses: one per invitation, and everything that follows from one.
+
+`submit` is the single entry point for the hosted page, the REST API and the
+widget. In one transaction it writes the response, moves the rollup counts
+reports read, routes the queue item and appends the events.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+from api import scoring
+from api.contacts.models import Contact
+from api.contacts.service import on_erase
+from api.database import insert_ignore, upsert_add, utcnow
+from api.events import service as events
+from api.extensions import db
+from api.http.errors import ApiError
+from api.ids import new_id
+from api.queues import service as queues
+from api.responses.models import Response, ResponseRollup
+from api.surveys.models import Invitation, Survey
+
+MAX_COMMENT = 5000
+TOTAL = ""  # the rollup segment of all responses
+
+
+def submit(
+    invitation: Invitation,
+    score: int,
+    *,
+    comment: str | None = None,
+    channel: str | None = None,
+    locale: str | None = None,
+    meta: dict | None = None,
+    now: datetime | None = None,
+) -> tuple[Response, bool]:
+    """Record the invitation's score, or change it; returns (response, created).
+
+    Submitting again (double click, second tab, changed mind) updates the one
+    response and keeps its created_at. Races are settled by the unique index
+    on invitation_id: one INSERT wins, the others update the winner's row.
+    """
+    survey = db.session.get(Survey, invitation.survey_id)
+    now = now or utcnow()
+    try:
+        category = scoring.classify(survey.kind, score)
+    except ValueError as error:
+        raise ApiError(422, "validation_error", str(error), {"score": [str(error)]}) from None
+    comment = _clean_comment(comment)
+    contact = db.session.get(Contact, invitation.contact_id) if invitation.contact_id else None
+    segments = _segments(survey, contact)
+    created = insert_ignore(
+        Response,
+        {
+            "id": new_id("rsp"),
+            "workspace_id": invitation.workspace_id,
+            "survey_id": survey.id,
+            "invitation_id": invitation.id,
+            "contact_id": invitation.contact_id,
+            "score": score,
+            "category": category,
+            "comment": comment,
+            "channel": channel or invitation.channel,
+            "locale": locale or invitation.locale,
+            "meta": meta or {},
+            "segments": segments,
+            "day": now.date(),
+            "created_at": now,
+            "updated_at": now,
+        },
+        ["invitation_id"],
+    )
+    response = db.session.scalar(
+        select(Response)
+        .where(Response.invitation_id == invitation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if created:
+        _count(response, response.score, +1)
+        events.record(response.workspace_id, "response.created", response.id, _payload(response))
+        queues.route(response, survey.kind, now)
+        return response, True
+    changed = response.score != score
+    if changed:
+        _count(response, response.score, -1)
+        _count(response, score, +1)
+        response.score, response.category = score, category
+    new_comment = comment is not None and comment != response.comment
+    if new_comment:
+        response.comment = comment
+    if meta:
+        response.meta = {**(response.meta or {}), **meta}
+    if changed or new_comment:
+        # A double click changes nothing and tells nobody.
+        response.updated_at = now
+        db.session.flush()
+        events.record(response.workspace_id, "response.updated", response.id, _payload(response))
+    if changed:
+        queues.route(response, survey.kind, now)
+    return response, False
+
+
+def set_comment(response: Response, comment: str, now: datetime | None = None) -> Response:
+    response.comment = _clean_comment(comment)
+    response.updated_at = now or utcnow()
+    db.session.flush()
+    events.record(response.workspace_id, "response.updated", response.id, _payload(response))
+    return response
+
+
+def _clean_comment(comment: str | None) -> str | None:
+    if comment is None:
+        return None
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"A comment is at most {MAX_COMMENT} characters.",
+            {"comment": [f"Longer than {MAX_COMMENT} characters."]},
+        )
+    return comment or None
+
+
+def _segments(survey: Survey, contact: Contact | None) -> dict:
+    if contact is None:
+        return {}
+    attributes = contact.attributes or {}
+    return {
+        name: str(attributes[name])[:150]
+        for name in survey.segment_attributes or []
+        if attributes.get(name) not in (None, "")
+    }
+
+
+def _count(response: Response, score: int, delta: int) -> None:
+    """Move the rollup counts the reports read: the total and one row per segment."""
+    segments = [TOTAL] + [f"{name}={value}" for name, value in (response.segments or {}).items()]
+    for segment in segments:
+        upsert_add(
+            ResponseRollup,
+            {"survey_id": response.survey_id, "day": response.day, "segment": segment, "score": score},
+            "count",
+            delta,
+        )
+
+
+def _payload(response: Response) -> dict:
+    return {
+        "survey_id": response.survey_id,
+        "invitation_id": response.invitation_id,
+        "contact_id": response.contact_id,
+        "score": response.score,
+        "category": response.category,
+        "has_comment": bool(response.comment),
+        "channel": response.channel,
+    }
+
+
+def response_for_invitation(invitation_id: str) -> Response | None:
+    return db.session.scalar(select(Response).where(Response.invitation_id == invitation_id))
+
+
+def get_response(workspace_id: str, response_id: str) -> Response | None:
+    return db.session.scalar(
+        select(Response).where(Response.workspace_id == workspace_id, Response.id == response_id)
+    )
+
+
+def filter_responses(workspace_id: str, filters: dict) -> Select:
+    statement = select(Response).where(Response.workspace_id == workspace_id)
+    if filters.get("survey_id"):
+        statement = statement.where(Response.survey_id == filters["survey_id"])
+    if filters.get("category"):
+        statement = statement.where(Response.category.in_(filters["category"]))
+    if filters.get("min_score") is not None:
+        statement = statement.where(Response.score >= filters["min_score"])
+    if filters.get("max_score") is not None:
+        statement = statement.where(Response.score <= filters["max_score"])
+    if filters.get("from"):
+        statement = statement.where(Response.created_at >= filters["from"])
+    if filters.get("to"):
+        statement = statement.where(Response.created_at < filters["to"])
+    if filters.get("has_comment") is not None:
+        has = Response.comment.is_not(None)
+        statement = statement.where(has if filters["has_comment"] else ~has)
+    attributes = filters.get("attributes") or {}
+    if attributes:
+        statement = statement.join(Contact, Contact.id == Response.contact_id)
+    for name, value in attributes.items():
+        statement = statement.where(Contact.attributes[name].as_string() == value)
+    return statement
+
+
+@on_erase
+def _forget_comments(contact: Contact) -> None:
+    """Erasure keeps scores (anonymous aggregates) and drops what the person wrote."""
+    for response in db.session.scalars(select(Response).where(Response.contact_id == contact.id)):
+        response.comment = None
+        response.meta = {}

@@ -1,0 +1,45 @@
+"""The one way to sign: itsdangerous, one salt per purpose, max_age always checked.
+
+A token minted for one purpose never verifies for another. Tokens are signed,
+not encrypted (never put a secret in one), and not single-use by themselves:
+whatever must happen once is settled by state in the database.
+"""
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import current_app
+
+SURVEY_LINK = "survey-link"
+PREFERENCES = "preferences"
+REPORT_LINK = "report-link"
+REFERRAL_CLICK = "referral-click"
+PURPOSES = (SURVEY_LINK, PREFERENCES, REPORT_LINK, REFERRAL_CLICK)
+
+
+class TokenInvalid(Exception):
+    """Forged, damaged or minted for another purpose."""
+
+
+class TokenExpired(Exception):
+    """Genuine, but older than it may be."""
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown signing purpose {purpose!r}")
+    config = current_app.config
+    # The newest key signs; the fallbacks still verify, so keys rotate without breaking links.
+    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=purpose)
+
+
+def sign(purpose: str, payload) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def unsign(purpose: str, token: str, max_age_seconds: int):
+    try:
+        return _serializer(purpose).loads(token, max_age=max_age_seconds)
+    except SignatureExpired:
+        raise TokenExpired from None
+    except BadSignature:
+        raise TokenInvalid from None

@@ -1,0 +1,1 @@
+"""Surveys: what is asked, how, and of whom (invitations and signed links)."""

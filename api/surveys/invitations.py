@@ -1,0 +1,205 @@
+"""Inviting contacts: who may be asked now, the invitation rows, and their links.
+
+Set-based throughout, so a batch of 10,000 costs a handful of statements; the
+per-invitation work left is signing one token and rendering the email block.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from api.contacts import service as contacts
+from api.contacts.models import Contact
+from api.database import chunked, upsert_add, utcnow
+from api.events import service as events
+from api.extensions import db
+from api.http.errors import ApiError
+from api.ids import new_id
+from api.scoring import score_range
+from api.responses.models import InvitationRollup, Response
+from api.surveys import texts
+from api.surveys.email_block import render_email_block, render_email_text
+from api.surveys.models import Invitation, Survey
+from api.surveys.tokens import preferences_token, survey_token
+
+# Why a contact was not invited; listed in the batch answer.
+UNSUBSCRIBED = "unsubscribed"
+RECENTLY_RESPONDED = "recently_responded"
+RECENTLY_DECLINED = "recently_declined"
+CONTACT_NOT_FOUND = "contact_not_found"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    ref: dict
+    reason: str
+
+
+def invite(
+    survey: Survey, refs: list[dict], channel: str, now: datetime | None = None
+) -> tuple[list[tuple[Invitation, Contact]], list[Skipped]]:
+    """Invite the contacts named by `refs`, skipping those we must not ask now.
+
+    A ref is {"contact_id": ...}, {"external_id": ...} or an inline contact
+    ({"external_id": ..., "email": ..., ...}) that is upserted first.
+    """
+    if not survey.active:
+        raise ApiError(409, "survey_inactive", "This survey is not active; activate it first.")
+    now = now or utcnow()
+    found, skipped = _resolve_contacts(survey.workspace_id, refs)
+    eligible: list[Contact] = []
+    reasons = _throttled(survey, [c.id for c in found], now)
+    seen: set[str] = set()
+    for contact in found:
+        if contact.id in seen:
+            continue
+        seen.add(contact.id)
+        reason = UNSUBSCRIBED if contact.unsubscribed else reasons.get(contact.id)
+        if reason:
+            skipped.append(Skipped(_ref_of(contact), reason))
+        else:
+            eligible.append(contact)
+    invitations = _create(survey, eligible, channel, now)
+    return list(zip(invitations, eligible, strict=True)), skipped
+
+
+def _resolve_contacts(workspace_id: str, refs: list[dict]) -> tuple[list[Contact], list[Skipped]]:
+    inline = [r for r in refs if "external_id" in r and len(r) > 1]
+    by_external = contacts.upsert_many(workspace_id, inline)
+    plain_external = [r["external_id"] for r in refs if "external_id" in r and len(r) == 1]
+    by_external |= contacts.contacts_by_external_id(workspace_id, plain_external)
+    by_id = contacts.contacts_by_id(workspace_id, [r["contact_id"] for r in refs if "contact_id" in r])
+    found, skipped = [], []
+    for ref in refs:
+        contact = by_id.get(ref["contact_id"]) if "contact_id" in ref else by_external.get(
+            ref.get("external_id")
+        )
+        if contact is None:
+            skipped.append(Skipped(ref, CONTACT_NOT_FOUND))
+        else:
+            found.append(contact)
+    return found, skipped
+
+
+def _throttled(survey: Survey, contact_ids: list[str], now: datetime) -> dict[str, str]:
+    """Contacts asked too recently: answered within resurvey_days, declined within decline_days."""
+    reasons: dict[str, str] = {}
+    responded_since = now - timedelta(days=survey.resurvey_days)
+    declined_since = now - timedelta(days=survey.decline_days)
+    for chunk in chunked(contact_ids):
+        answered = select(Response.contact_id).where(
+            Response.survey_id == survey.id,
+            Response.contact_id.in_(chunk),
+            Response.created_at >= responded_since,
+        )
+        for contact_id in db.session.scalars(answered.distinct()):
+            reasons[contact_id] = RECENTLY_RESPONDED
+        declined = select(Invitation.contact_id).where(
+            Invitation.survey_id == survey.id,
+            Invitation.contact_id.in_(chunk),
+            Invitation.declined_at >= declined_since,
+        )
+        for contact_id in db.session.scalars(declined.distinct()):
+            reasons.setdefault(contact_id, RECENTLY_DECLINED)
+    return reasons
+
+
+def _create(
+    survey: Survey, eligible: list[Contact], channel: str, now: datetime
+) -> list[Invitation]:
+    if not eligible:
+        return []
+    expires_at = now + timedelta(days=survey.link_ttl_days)
+    rows = [
+        {
+            "id": new_id("inv"),
+            "workspace_id": survey.workspace_id,
+            "survey_id": survey.id,
+            "contact_id": contact.id,
+            "channel": channel,
+            "locale": contact.locale,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        for contact in eligible
+    ]
+    db.session.execute(Invitation.__table__.insert(), rows)
+    upsert_add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, "count", len(rows))
+    events.record_many(
+        survey.workspace_id,
+        "invitation.created",
+        [(row["id"], {"survey_id": survey.id, "contact_id": row["contact_id"]}) for row in rows],
+    )
+    return [Invitation(**row) for row in rows]
+
+
+def invitations_in_period(survey_id: str, start, end) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(InvitationRollup.count), 0)).where(
+            InvitationRollup.survey_id == survey_id,
+            InvitationRollup.day >= start,
+            InvitationRollup.day <= end,
+        )
+    )
+
+
+def links(survey: Survey, invitation: Invitation, contact: Contact | None) -> dict:
+    """Everything a mailer or partner app needs to ask: URLs, email block, headers."""
+    base = current_app.config["BASE_URL"]
+    url = f"{base}/s/{survey_token(invitation.id)}"
+    low, high = _scale(survey.kind)
+    score_urls = [(score, f"{url}?score={score}") for score in range(low, high + 1)]
+    result = {
+        "id": invitation.id,
+        "contact_id": invitation.contact_id,
+        "external_id": contact.external_id if contact else None,
+        "url": url,
+        "score_urls": {str(score): link for score, link in score_urls},
+        "expires_at": invitation.expires_at,
+    }
+    if contact is not None:
+        unsubscribe = f"{base}/p/{preferences_token(contact.id)}"
+        locale = texts.pick_locale(contact.locale, survey.default_locale)
+        strings = texts.survey_texts(survey.kind, locale, survey.texts)
+        ui = texts.UI[locale]
+        question = texts.fill(strings["question"], placeholder_values(survey, contact))
+        block = {
+            "question": question,
+            "kind": survey.kind,
+            "score_urls": score_urls,
+            "low_label": strings["low_label"],
+            "high_label": strings["high_label"],
+            "unsubscribe_url": unsubscribe,
+            "unsubscribe_text": ui["email_footer_unsubscribe"],
+        }
+        result |= {
+            "unsubscribe_url": unsubscribe,
+            "email_html": render_email_block(**block),
+            "email_text": render_email_text(**block),
+            # RFC 8058 one-click unsubscribe: mail clients POST to this URL.
+            "email_headers": {
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        }
+    return result
+
+
+def placeholder_values(survey: Survey, contact: Contact | None) -> dict:
+    values: dict = {"product": survey.product_name}
+    if contact is not None:
+        values |= dict(contact.attributes or {})
+        values |= {"first_name": contact.first_name, "last_name": contact.last_name}
+    return values
+
+
+def _scale(kind: str) -> tuple[int, int]:
+    scale = score_range(kind)
+    return scale.start, scale.stop - 1
+
+
+def _ref_of(contact: Contact) -> dict:
+    return {"contact_id": contact.id, "external_id": contact.external_id}
+

@@ -1,0 +1,567 @@
+"""Built-in survey wording in every supported locale, locale choice and placeholder filling.
+
+Every string a respondent can see comes from here, so adding a locale means adding one
+entry to ``DEFAULTS`` and one to ``UI`` (the tests check that no key is missing).
+
+Templates use ``{name}`` placeholders, filled by ``fill``; ``{name|text}`` gives a
+fallback for when the value is missing. Filling is plain-text: nothing here escapes
+HTML, because the same text goes into HTML pages, e-mail HTML and plain-text e-mail,
+each of which escapes (or not) at render time.
+
+French strings put a no-break space (U+00A0) before ``? ! : ;`` as French typography
+requires; it also keeps the mark from wrapping onto a line of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from typing import TypedDict
+
+from api.scoring import CATEGORIES
+
+__all__ = [
+    "DEFAULTS",
+    "DEFAULT_LOCALE",
+    "LOCALES",
+    "UI",
+    "SurveyTexts",
+    "fill",
+    "pick_locale",
+    "survey_texts",
+]
+
+LOCALES: tuple[str, ...] = ("en", "de", "fr", "es")
+DEFAULT_LOCALE = "en"
+
+
+class SurveyTexts(TypedDict):
+    """The wording of one survey kind in one locale.
+
+    ``follow_up`` and ``thank_you`` are keyed by the kind's categories
+    (``api.scoring.CATEGORIES``), because what we ask next depends on the answer.
+    """
+
+    question: str
+    follow_up: dict[str, str]
+    thank_you: dict[str, str]
+    low_label: str
+    high_label: str
+
+
+# DEFAULTS[locale][kind]. Treat as read-only; ``survey_texts`` hands out copies.
+DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
+    "en": {
+        "nps": {
+            "question": "How likely are you to recommend {product} to a friend or colleague?",
+            "follow_up": {
+                "promoter": "What do you love most about {product}?",
+                "passive": "What would make {product} a 10 for you?",
+                "detractor": "We're sorry to hear that. What could we do better?",
+            },
+            "thank_you": {
+                "promoter": "Thank you! If you enjoy {product}, we'd love you to share it "
+                "with a friend or colleague.",
+                "passive": "Thank you for your feedback. It helps us make {product} better.",
+                "detractor": "Thank you for your honest feedback. "
+                "We'll use it to improve {product}.",
+            },
+            "low_label": "Not at all likely",
+            "high_label": "Extremely likely",
+        },
+        "csat": {
+            "question": "How satisfied are you with {product}?",
+            "follow_up": {
+                "satisfied": "Great to hear! What did you like most?",
+                "neutral": "What could we do to improve your experience?",
+                "unsatisfied": "We're sorry to hear that. What went wrong?",
+            },
+            "thank_you": {
+                "satisfied": "Thank you! We're glad you're happy with {product}.",
+                "neutral": "Thank you for your feedback. It helps us improve.",
+                "unsatisfied": "Thank you for telling us. We'll use your feedback to do better.",
+            },
+            "low_label": "Very unsatisfied",
+            "high_label": "Very satisfied",
+        },
+        "ces": {
+            "question": "How easy was it to get what you needed from {product}?",
+            "follow_up": {
+                "easy": "Glad it was easy! What worked well for you?",
+                "neutral": "What would have made it easier?",
+                "hard": "We're sorry it was difficult. What got in your way?",
+            },
+            "thank_you": {
+                "easy": "Thank you! We're glad everything went smoothly.",
+                "neutral": "Thank you for your feedback. It helps us make things simpler.",
+                "hard": "Thank you for telling us. We'll work on making this easier.",
+            },
+            "low_label": "Very difficult",
+            "high_label": "Very easy",
+        },
+    },
+    "de": {
+        "nps": {
+            "question": "Wie wahrscheinlich ist es, dass Sie {product} einem Freund "
+            "oder Kollegen empfehlen?",
+            "follow_up": {
+                "promoter": "Was gefällt Ihnen an {product} am besten?",
+                "passive": "Was würde {product} für Sie zu einer 10 machen?",
+                "detractor": "Das tut uns leid. Was könnten wir besser machen?",
+            },
+            "thank_you": {
+                "promoter": "Vielen Dank! Wenn Ihnen {product} gefällt, teilen Sie es gern "
+                "mit Freunden oder Kollegen.",
+                "passive": "Vielen Dank für Ihr Feedback. Es hilft uns, {product} zu verbessern.",
+                "detractor": "Vielen Dank für Ihr ehrliches Feedback. "
+                "Wir nutzen es, um {product} zu verbessern.",
+            },
+            "low_label": "Überhaupt nicht wahrscheinlich",
+            "high_label": "Äußerst wahrscheinlich",
+        },
+        "csat": {
+            "question": "Wie zufrieden sind Sie mit {product}?",
+            "follow_up": {
+                "satisfied": "Das freut uns! Was hat Ihnen am besten gefallen?",
+                "neutral": "Was könnten wir tun, um Ihre Erfahrung zu verbessern?",
+                "unsatisfied": "Das tut uns leid. Was ist schiefgelaufen?",
+            },
+            "thank_you": {
+                "satisfied": "Vielen Dank! Schön, dass Sie mit {product} zufrieden sind.",
+                "neutral": "Vielen Dank für Ihr Feedback. Es hilft uns, besser zu werden.",
+                "unsatisfied": "Danke, dass Sie uns Bescheid gegeben haben. "
+                "Wir nutzen Ihr Feedback, um besser zu werden.",
+            },
+            "low_label": "Sehr unzufrieden",
+            "high_label": "Sehr zufrieden",
+        },
+        "ces": {
+            "question": "Wie einfach war es, bei {product} das zu bekommen, was Sie brauchten?",
+            "follow_up": {
+                "easy": "Schön, dass es einfach war! Was hat gut funktioniert?",
+                "neutral": "Was hätte es einfacher gemacht?",
+                "hard": "Das tut uns leid. Was hat es Ihnen schwer gemacht?",
+            },
+            "thank_you": {
+                "easy": "Vielen Dank! Schön, dass alles reibungslos geklappt hat.",
+                "neutral": "Vielen Dank für Ihr Feedback. Es hilft uns, vieles einfacher "
+                "zu gestalten.",
+                "hard": "Danke, dass Sie uns Bescheid gegeben haben. "
+                "Wir arbeiten daran, es einfacher zu machen.",
+            },
+            "low_label": "Sehr schwierig",
+            "high_label": "Sehr einfach",
+        },
+    },
+    "fr": {
+        "nps": {
+            "question": "Quelle est la probabilité que vous recommandiez {product} à un ami "
+            "ou à un collègue\u00a0?",
+            "follow_up": {
+                "promoter": "Qu'est-ce que vous appréciez le plus dans {product}\u00a0?",
+                "passive": "Qu'est-ce qui ferait de {product} un 10 pour vous\u00a0?",
+                "detractor": "Nous sommes désolés de l'apprendre. "
+                "Que pourrions-nous améliorer\u00a0?",
+            },
+            "thank_you": {
+                "promoter": "Merci\u00a0! Si vous aimez {product}, n'hésitez pas à le partager "
+                "avec vos proches ou vos collègues.",
+                "passive": "Merci pour votre avis. Il nous aide à améliorer {product}.",
+                "detractor": "Merci pour votre franchise. "
+                "Votre avis nous aidera à améliorer {product}.",
+            },
+            "low_label": "Pas du tout probable",
+            "high_label": "Extrêmement probable",
+        },
+        "csat": {
+            "question": "Quel est votre niveau de satisfaction concernant {product}\u00a0?",
+            "follow_up": {
+                "satisfied": "Ravis de l'apprendre\u00a0! Qu'avez-vous le plus apprécié\u00a0?",
+                "neutral": "Que pourrions-nous faire pour améliorer votre expérience\u00a0?",
+                "unsatisfied": "Nous sommes désolés de l'apprendre. "
+                "Qu'est-ce qui n'a pas fonctionné\u00a0?",
+            },
+            "thank_you": {
+                "satisfied": "Merci\u00a0! Nous sommes ravis que {product} vous plaise.",
+                "neutral": "Merci pour votre avis. Il nous aide à nous améliorer.",
+                "unsatisfied": "Merci de nous l'avoir signalé. "
+                "Votre avis nous aidera à faire mieux.",
+            },
+            "low_label": "Très insatisfait",
+            "high_label": "Très satisfait",
+        },
+        "ces": {
+            "question": "Dans quelle mesure a-t-il été facile d'obtenir ce dont vous aviez "
+            "besoin auprès de {product}\u00a0?",
+            "follow_up": {
+                "easy": "Tant mieux\u00a0! Qu'est-ce qui a bien fonctionné pour vous\u00a0?",
+                "neutral": "Qu'est-ce qui aurait rendu les choses plus faciles\u00a0?",
+                "hard": "Nous sommes désolés que cela ait été difficile. "
+                "Qu'est-ce qui vous a posé problème\u00a0?",
+            },
+            "thank_you": {
+                "easy": "Merci\u00a0! Nous sommes ravis que tout se soit bien passé.",
+                "neutral": "Merci pour votre avis. Il nous aide à simplifier les choses.",
+                "hard": "Merci de nous l'avoir signalé. "
+                "Nous allons tout faire pour simplifier les choses.",
+            },
+            "low_label": "Très difficile",
+            "high_label": "Très facile",
+        },
+    },
+    "es": {
+        "nps": {
+            "question": "¿Qué probabilidad hay de que recomiende {product} a un amigo o colega?",
+            "follow_up": {
+                "promoter": "¿Qué es lo que más le gusta de {product}?",
+                "passive": "¿Qué haría que {product} fuera un 10 para usted?",
+                "detractor": "Lamentamos oír eso. ¿Qué podríamos mejorar?",
+            },
+            "thank_you": {
+                "promoter": "¡Gracias! Si le gusta {product}, nos encantaría que lo compartiera "
+                "con sus amigos o colegas.",
+                "passive": "Gracias por su opinión. Nos ayuda a mejorar {product}.",
+                "detractor": "Gracias por su sinceridad. Usaremos su opinión para mejorar "
+                "{product}.",
+            },
+            "low_label": "Nada probable",
+            "high_label": "Extremadamente probable",
+        },
+        "csat": {
+            "question": "¿Cuál es su grado de satisfacción con {product}?",
+            "follow_up": {
+                "satisfied": "¡Nos alegra saberlo! ¿Qué es lo que más le gustó?",
+                "neutral": "¿Qué podríamos hacer para mejorar su experiencia?",
+                "unsatisfied": "Lamentamos oír eso. ¿Qué salió mal?",
+            },
+            "thank_you": {
+                "satisfied": "¡Gracias! Nos alegra que {product} le guste.",
+                "neutral": "Gracias por su opinión. Nos ayuda a mejorar.",
+                "unsatisfied": "Gracias por contárnoslo. Usaremos su opinión para mejorar.",
+            },
+            "low_label": "Muy insatisfecho",
+            "high_label": "Muy satisfecho",
+        },
+        "ces": {
+            "question": "¿En qué medida le resultó fácil obtener lo que necesitaba de {product}?",
+            "follow_up": {
+                "easy": "¡Nos alegra que fuera fácil! ¿Qué funcionó bien?",
+                "neutral": "¿Qué lo habría hecho más fácil?",
+                "hard": "Lamentamos que haya sido difícil. ¿Cuál fue el principal obstáculo?",
+            },
+            "thank_you": {
+                "easy": "¡Gracias! Nos alegra que todo haya ido bien.",
+                "neutral": "Gracias por su opinión. Nos ayuda a simplificar las cosas.",
+                "hard": "Gracias por contárnoslo. Trabajaremos para que resulte más fácil.",
+            },
+            "low_label": "Muy difícil",
+            "high_label": "Muy fácil",
+        },
+    },
+}
+
+# UI[locale][key]: page, widget and e-mail chrome. Treat as read-only.
+UI: dict[str, dict[str, str]] = {
+    "en": {
+        "submit": "Submit",
+        "next": "Next",
+        "skip": "Skip",
+        "send_comment": "Send comment",
+        "comment_label": "Your comment (optional)",
+        "comment_placeholder": "Tell us a bit more…",
+        "thank_you_title": "Thank you!",
+        "score_label": "{score} out of {max}",
+        "chosen_score": "Your score: {score}",
+        "change_score": "Change score",
+        "not_found_title": "Survey not found",
+        "not_found_body": "This survey link is invalid or no longer available.",
+        "expired_title": "This survey has closed",
+        "expired_body": "Thank you for your interest, but this survey is no longer "
+        "accepting responses.",
+        "unsubscribe_title": "Unsubscribe",
+        "unsubscribe_body": "Do you want to stop receiving survey emails from {product}?",
+        "unsubscribe_button": "Unsubscribe",
+        "unsubscribed_title": "You're unsubscribed",
+        "unsubscribed_body": "You won't receive any more survey emails from {product}.",
+        "resubscribe_button": "Subscribe again",
+        "email_footer_unsubscribe": "Don't want these emails? Unsubscribe",
+        "email_intro": "Hi {first_name}, we'd love your feedback. Just click a number below.",
+        "referral_title": "Share {product} with a friend",
+        "referral_body": "Know someone who would love {product}? Send them your personal link.",
+        "copy_link": "Copy link",
+        "copied": "Copied!",
+        "share_email": "Share by email",
+        "share_x": "Share on X",
+        "share_linkedin": "Share on LinkedIn",
+        "share_whatsapp": "Share on WhatsApp",
+        "powered_by": "Powered by Flipfunnel",
+        "close": "Close",
+        "error_retry": "Something went wrong. Please try again.",
+    },
+    "de": {
+        "submit": "Absenden",
+        "next": "Weiter",
+        "skip": "Überspringen",
+        "send_comment": "Kommentar senden",
+        "comment_label": "Ihr Kommentar (optional)",
+        "comment_placeholder": "Erzählen Sie uns mehr …",
+        "thank_you_title": "Vielen Dank!",
+        "score_label": "{score} von {max}",
+        "chosen_score": "Ihre Bewertung: {score}",
+        "change_score": "Bewertung ändern",
+        "not_found_title": "Umfrage nicht gefunden",
+        "not_found_body": "Dieser Umfragelink ist ungültig oder nicht mehr verfügbar.",
+        "expired_title": "Diese Umfrage ist beendet",
+        "expired_body": "Vielen Dank für Ihr Interesse, aber diese Umfrage nimmt keine "
+        "Antworten mehr an.",
+        "unsubscribe_title": "Abmelden",
+        "unsubscribe_body": "Möchten Sie keine Umfrage-E-Mails mehr von {product} erhalten?",
+        "unsubscribe_button": "Abmelden",
+        "unsubscribed_title": "Sie wurden abgemeldet",
+        "unsubscribed_body": "Sie erhalten keine Umfrage-E-Mails mehr von {product}.",
+        "resubscribe_button": "Wieder anmelden",
+        "email_footer_unsubscribe": "Sie möchten diese E-Mails nicht mehr erhalten? Abmelden",
+        "email_intro": "Guten Tag {first_name}, Ihre Meinung ist uns wichtig. "
+        "Ein Klick auf eine Zahl genügt.",
+        "referral_title": "Teilen Sie {product} mit Freunden",
+        "referral_body": "Kennen Sie jemanden, dem {product} gefallen würde? "
+        "Teilen Sie einfach Ihren persönlichen Link.",
+        "copy_link": "Link kopieren",
+        "copied": "Kopiert!",
+        "share_email": "Per E-Mail teilen",
+        "share_x": "Auf X teilen",
+        "share_linkedin": "Auf LinkedIn teilen",
+        "share_whatsapp": "Über WhatsApp teilen",
+        "powered_by": "Bereitgestellt von Flipfunnel",
+        "close": "Schließen",
+        "error_retry": "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
+    },
+    "fr": {
+        "submit": "Envoyer",
+        "next": "Suivant",
+        "skip": "Passer",
+        "send_comment": "Envoyer le commentaire",
+        "comment_label": "Votre commentaire (facultatif)",
+        "comment_placeholder": "Dites-nous-en un peu plus…",
+        "thank_you_title": "Merci\u00a0!",
+        "score_label": "{score} sur {max}",
+        "chosen_score": "Votre note\u00a0: {score}",
+        "change_score": "Modifier la note",
+        "not_found_title": "Enquête introuvable",
+        "not_found_body": "Ce lien d'enquête n'est pas valide ou n'est plus disponible.",
+        "expired_title": "Cette enquête est terminée",
+        "expired_body": "Merci de votre intérêt, mais cette enquête n'accepte plus de réponses.",
+        "unsubscribe_title": "Se désabonner",
+        "unsubscribe_body": "Vous ne souhaitez plus recevoir les e-mails d'enquête "
+        "de {product}\u00a0?",
+        "unsubscribe_button": "Se désabonner",
+        "unsubscribed_title": "Désabonnement confirmé",
+        "unsubscribed_body": "Vous ne recevrez plus d'e-mails d'enquête de {product}.",
+        "resubscribe_button": "Se réabonner",
+        "email_footer_unsubscribe": "Vous ne souhaitez plus recevoir ces e-mails\u00a0? "
+        "Se désabonner",
+        "email_intro": "Bonjour {first_name}, votre avis compte pour nous. "
+        "Il suffit de cliquer sur une note ci-dessous.",
+        "referral_title": "Partagez {product} avec un ami",
+        "referral_body": "Vous connaissez quelqu'un qui aimerait {product}\u00a0? "
+        "Envoyez-lui votre lien personnel.",
+        "copy_link": "Copier le lien",
+        "copied": "Copié\u00a0!",
+        "share_email": "Partager par e-mail",
+        "share_x": "Partager sur X",
+        "share_linkedin": "Partager sur LinkedIn",
+        "share_whatsapp": "Partager sur WhatsApp",
+        "powered_by": "Propulsé par Flipfunnel",
+        "close": "Fermer",
+        "error_retry": "Une erreur s'est produite. Veuillez réessayer.",
+    },
+    "es": {
+        "submit": "Enviar",
+        "next": "Siguiente",
+        "skip": "Omitir",
+        "send_comment": "Enviar comentario",
+        "comment_label": "Su comentario (opcional)",
+        "comment_placeholder": "Cuéntenos un poco más…",
+        "thank_you_title": "¡Gracias!",
+        "score_label": "{score} de {max}",
+        "chosen_score": "Su puntuación: {score}",
+        "change_score": "Cambiar puntuación",
+        "not_found_title": "Encuesta no encontrada",
+        "not_found_body": "Este enlace de encuesta no es válido o ya no está disponible.",
+        "expired_title": "Esta encuesta ha finalizado",
+        "expired_body": "Gracias por su interés, pero esta encuesta ya no acepta respuestas.",
+        "unsubscribe_title": "Darse de baja",
+        "unsubscribe_body": "¿Desea dejar de recibir correos de encuestas de {product}?",
+        "unsubscribe_button": "Darse de baja",
+        "unsubscribed_title": "Se ha dado de baja",
+        "unsubscribed_body": "Ya no recibirá más correos de encuestas de {product}.",
+        "resubscribe_button": "Volver a suscribirse",
+        "email_footer_unsubscribe": "¿No desea recibir estos correos? Darse de baja",
+        "email_intro": "Hola {first_name}, nos encantaría conocer su opinión. "
+        "Solo tiene que hacer clic en un número.",
+        "referral_title": "Comparta {product} con un amigo",
+        "referral_body": "¿Conoce a alguien a quien le encantaría {product}? "
+        "Envíele su enlace personal.",
+        "copy_link": "Copiar enlace",
+        "copied": "¡Copiado!",
+        "share_email": "Compartir por correo",
+        "share_x": "Compartir en X",
+        "share_linkedin": "Compartir en LinkedIn",
+        "share_whatsapp": "Compartir en WhatsApp",
+        "powered_by": "Con la tecnología de Flipfunnel",
+        "close": "Cerrar",
+        "error_retry": "Algo salió mal. Inténtelo de nuevo.",
+    },
+}
+
+
+# --- locale choice ----------------------------------------------------------------------
+
+# RFC 9110 language-range and weight; anything else in Accept-Language is ignored.
+_LANGUAGE_RANGE = re.compile(r"\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
+_WEIGHT = re.compile(r"[qQ]=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)")
+
+
+def pick_locale(*candidates: str | None, accept_language: str | None = None) -> str:
+    """The locale to talk to someone in.
+
+    Explicit choices win over the browser: pass them in priority order (e.g. the
+    contact's locale, then the survey's default). Only the language part counts
+    (``"de-AT"``, ``"de_at"`` -> ``"de"``), since we have one text per language.
+    Then the best supported language in ``accept_language``; finally ``DEFAULT_LOCALE``.
+    """
+    for tag in (*candidates, *_accepted_languages(accept_language or "")):
+        language = _supported_language(tag)
+        if language:
+            return language
+    return DEFAULT_LOCALE
+
+
+def _supported_language(tag: str | None) -> str | None:
+    if not tag:
+        return None
+    language = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
+    return language if language in LOCALES else None
+
+
+def _accepted_languages(header: str) -> list[str]:
+    """Language ranges from an Accept-Language header, most preferred first.
+
+    Ties keep header order; ``q=0`` means "not acceptable" and is dropped, as is any
+    malformed part (a bad tag or weight), so one broken entry cannot hide the rest.
+    """
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, *params = (piece.strip() for piece in part.split(";"))
+        if not _LANGUAGE_RANGE.fullmatch(tag) or len(params) > 1:
+            continue
+        weight = _WEIGHT.fullmatch(params[0]) if params else None
+        if params and weight is None:
+            continue
+        q = float(weight.group(1)) if weight else 1.0
+        if q > 0:
+            ranked.append((-q, position, tag))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+# --- placeholder filling ------------------------------------------------------------------
+
+# {name} or {name|fallback}. Names are plain identifiers (hyphens allowed for attribute
+# keys); anything else in braces, like {0}, {a.b} or {__class__}, is left as literal text.
+_PLACEHOLDER = re.compile(r"\{\s*([A-Za-z][A-Za-z0-9_-]*)\s*(?:\|([^{}]*))?\}")
+# Marks where a placeholder became empty so that only the text around it gets tidied.
+_GAP = "\x00"
+_GAP_RUN = re.compile(r"[ \t]*(?:\x00[ \t]*)+")
+_NO_SPACE_BEFORE = frozenset(",.;:!?)]…")
+_NO_SPACE_AFTER = frozenset("([¿¡")
+
+
+def fill(
+    template: str, values: Mapping[str, object], fallbacks: Mapping[str, str] | None = None
+) -> str:
+    """Fill ``{name}`` placeholders in a (possibly user-written) template.
+
+    For each placeholder the first non-blank of these wins: ``values[name]``, the
+    inline fallback in ``{name|fallback}``, ``fallbacks[name]``. Values go through
+    ``str()`` and are stripped. If none is set the placeholder disappears and the
+    spacing it leaves is tidied: ``"Hi {first_name}, how"`` -> ``"Hi, how"``.
+
+    This never raises on a template and never evaluates it (unlike ``str.format``,
+    which would follow ``{a.b}`` or ``{0[x]}``): unknown syntax stays literal text.
+    The result is NOT HTML-escaped; escape it where it is rendered.
+    NUL characters are dropped (they serve as the internal gap marker and are never
+    valid in HTML or e-mail text anyway).
+    """
+    fallbacks = fallbacks or {}
+
+    def resolve(match: re.Match[str]) -> str:
+        name, inline = match.group(1), match.group(2)
+        for candidate in (values.get(name), inline, fallbacks.get(name)):
+            text = "" if candidate is None else str(candidate).replace(_GAP, "").strip()
+            if text:
+                return text
+        return _GAP
+
+    filled = _PLACEHOLDER.sub(resolve, template.replace(_GAP, ""))
+    return _GAP_RUN.sub(_close_gap, filled)
+
+
+def _close_gap(match: re.Match[str]) -> str:
+    """Replace an emptied placeholder and the blanks around it with what reads naturally.
+
+    Nothing at the start or end of a line, next to other whitespace (such as the French
+    no-break space before "?"), before closing punctuation or after an opening mark;
+    one space between two words; nothing if there was no space to begin with.
+    """
+    text = match.string
+    before = text[match.start() - 1] if match.start() > 0 else ""
+    after = text[match.end()] if match.end() < len(text) else ""
+    if not before or before.isspace() or before in _NO_SPACE_AFTER:
+        return ""
+    if not after or after.isspace() or after in _NO_SPACE_BEFORE:
+        return ""
+    return " " if match.group().replace(_GAP, "") else ""
+
+
+# --- per-survey texts ---------------------------------------------------------------------
+
+_SINGLE_KEYS = ("question", "low_label", "high_label")
+_PER_CATEGORY_KEYS = ("follow_up", "thank_you")
+
+
+def survey_texts(
+    kind: str, locale: str | None, overrides: Mapping[str, object] | None = None
+) -> SurveyTexts:
+    """The wording one survey shows in one locale: built-in defaults plus its overrides.
+
+    ``overrides`` is the survey's stored JSON, keyed by locale code, e.g.
+    ``{"en": {"question": "...", "follow_up": {"detractor": "..."}}, "de": {...}}``.
+    Only the requested locale's overrides apply, so an English rewording never shows
+    up in a German survey. Blank, non-string or unknown entries are ignored (the
+    default stays), so a half-filled settings form cannot blank out a question.
+    ``locale`` is normalised with ``pick_locale`` (unsupported -> ``DEFAULT_LOCALE``).
+    Raises ValueError for an unknown kind. Placeholders are left for ``fill``.
+    """
+    if kind not in CATEGORIES:
+        raise ValueError(f"unknown survey kind: {kind!r}")
+    locale = pick_locale(locale)
+    texts = copy.deepcopy(DEFAULTS[locale][kind])
+    own = (overrides or {}).get(locale)
+    if not isinstance(own, Mapping):
+        return texts
+    for key in _SINGLE_KEYS:
+        if _is_text(own.get(key)):
+            texts[key] = own[key]
+    for key in _PER_CATEGORY_KEYS:
+        by_category = own.get(key)
+        if not isinstance(by_category, Mapping):
+            continue
+        for category in CATEGORIES[kind]:
+            if _is_text(by_category.get(category)):
+                texts[key][category] = by_category[category]
+    return texts
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())

@@ -1,0 +1,59 @@
+"""Our `/healthz` against the baseline's `/json`: both a constant JSON answer, no database.
+
+What is left between the two is our per-request machinery: request id and log
+line, caller identification, the rate limiter, the end-of-request commit hook,
+error handlers, smorest. It is the floor under every other ratio.
+
+    python -m bench.health_vs_json [--duration 5] [--rounds 3]
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.throughput import (
+    BASELINE_APP,
+    BenchError,
+    Target,
+    compare,
+    install_signal_handlers,
+    prepare_sqlite_database,
+)
+
+# Informational: no product target is set for /healthz itself; the endpoint targets are
+# 0.5 (widget) and 0.7 (redirect), and middleware alone must leave room under them.
+MIN_RATIO = 0.7
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.health_vs_json")
+    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
+    parser.add_argument("--keep-logs", action="store_true")
+    args = parser.parse_args(argv)
+    install_signal_handlers()
+    try:
+        with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
+            env = prepare_sqlite_database(Path(dbdir) / "bench.db")
+            compare(
+                Target("ours-healthz", "wsgi:app", "/healthz", env=env, expect_status=200),
+                Target("baseline-json", BASELINE_APP, "/json", expect_status=200),
+                duration=args.duration,
+                rounds=args.rounds,
+                min_ratio=args.min_ratio,
+                name="health_vs_json",
+                keep_logs=args.keep_logs,
+            )
+    except BenchError as error:
+        print(f"bench error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
