@@ -54,14 +54,19 @@ def register_blueprints(app: Flask) -> None:
     from api.events.routes import bp as events_bp
     from api.pages.routes import bp as pages_bp
     from api.queues.routes import bp as queues_bp
+    from api.referrals.redirect import bp as referral_links_bp
+    from api.referrals.routes import bp as referrals_bp
     from api.reports.pages import bp as report_pages_bp
     from api.reports.routes import bp as reports_bp
     from api.responses.routes import bp as responses_bp
     from api.surveys.routes import bp as surveys_bp
+    from api.widget.assets import bp as widget_assets_bp
+    from api.widget.routes import bp as widget_bp
+    from api.widget.routes import settings_bp as widget_settings_bp
     from api.workspaces.routes import bp as keys_bp
     from api.workspaces.routes import settings_bp
 
-    for blueprint in (health.bp, pages_bp, report_pages_bp):
+    for blueprint in (health.bp, pages_bp, report_pages_bp, referral_links_bp, widget_assets_bp):
         app.register_blueprint(blueprint)
     for blueprint in (
         contacts_bp,
@@ -70,8 +75,11 @@ def register_blueprints(app: Flask) -> None:
         reports_bp,
         queues_bp,
         events_bp,
+        referrals_bp,
         keys_bp,
         settings_bp,
+        widget_settings_bp,
+        widget_bp,
     ):
         api.register_blueprint(blueprint)
 

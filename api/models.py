@@ -4,6 +4,14 @@ from api.contacts.models import Contact
 from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
 from api.queues.models import QueueItem
+from api.referrals.models import (
+    Referral,
+    ReferralClick,
+    ReferralCode,
+    ReferralConversion,
+    ReferralProgram,
+    ReferralReward,
+)
 from api.responses.models import InvitationRollup, Response, ResponseRollup
 from api.surveys.models import Invitation, Survey
 from api.workspaces.models import ApiKey, Workspace
@@ -16,6 +24,12 @@ __all__ = [
     "Invitation",
     "InvitationRollup",
     "QueueItem",
+    "Referral",
+    "ReferralClick",
+    "ReferralCode",
+    "ReferralConversion",
+    "ReferralProgram",
+    "ReferralReward",
     "Response",
     "ResponseRollup",
     "Survey",

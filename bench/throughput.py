@@ -27,6 +27,7 @@ import math
 import os
 import platform
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -175,6 +176,26 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+def _proc_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user + nice + system + steal; irq and softirq (loopback traffic) are the bench's own.
+    return (values[0] + values[1] + values[2] + values[7]) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has exited
+    return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+
+
 class Server:
     """A gunicorn master (and its workers) serving one target on a free loopback port."""
 
@@ -270,6 +291,11 @@ class Server:
 
     def workers(self) -> list[int]:
         return children(self.proc.pid) if self.proc else []
+
+    def cpu_seconds(self) -> float:
+        if not self.proc:
+            return 0.0
+        return sum(_proc_cpu_seconds(pid) for pid in [self.proc.pid, *self.workers()])
 
     def worker_rss(self) -> dict[int, int]:
         sizes = {pid: rss_kib(pid) for pid in self.workers()}
@@ -393,9 +419,13 @@ def run_wrk(
         script.write_text(wrk_script(server.target))
         command += ["-s", str(script)]
     command.append(server.url)
+    # CPU used meanwhile by anything but this server, wrk and us: the noise on the figure.
+    started = (time.monotonic(), _machine_busy_seconds(), server.cpu_seconds(), _own_cpu_seconds())
     completed = subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=duration + 60
     )
+    ended = (time.monotonic(), _machine_busy_seconds(), server.cpu_seconds(), _own_cpu_seconds())
+    wall, busy, served, own = (b - a for a, b in zip(started, ended, strict=True))
     if completed.returncode != 0:
         raise BenchError(
             f"wrk failed ({completed.returncode}) on {server.target.name}: {completed.stderr}"
@@ -403,6 +433,8 @@ def run_wrk(
         )
     result = parse_wrk(completed.stdout)
     result["errors"] = result["non_2xx_3xx"] + sum(result["socket_errors"].values())
+    result["server_cpu_s"] = served
+    result["foreign_cpu_pct"] = max(0.0, busy - served - own) / (wall * (os.cpu_count() or 1)) * 100
     return result
 
 
@@ -434,6 +466,7 @@ def _line(label: str, run: dict) -> str:
         f"  p50 {latency.get('p50', float('nan')):6.2f} ms"
         f"  p99 {latency.get('p99', float('nan')):6.2f} ms"
     )
+    text += f"  others {run['foreign_cpu_pct']:3.0f}% CPU"
     if run["errors"]:
         text += f"  ERRORS {run['errors']}"
     return text
@@ -513,6 +546,13 @@ def compare(
         reason = f"median ratio {median:.3f} {'>=' if verdict == 'PASS' else '<'} {min_ratio}"
     ratios = ", ".join(f"{r['ratio']:.3f}" for r in per_round)
     print(f"ratios per round: {ratios}")
+    spread = max(r["ratio"] for r in per_round) - min(r["ratio"] for r in per_round)
+    foreign = max(
+        max(r["ours"]["foreign_cpu_pct"], r["baseline"]["foreign_cpu_pct"]) for r in per_round
+    )
+    print(f"busiest run's CPU use by other processes: {foreign:.0f}% of the machine")
+    if spread > 0.2 * median:
+        print(f"noisy: the per-round ratios spread {spread:.3f}; rerun on a quieter machine")
     print(f"median ratio ours/baseline: {median:.3f}")
     print(f"{verdict}: {reason}")
 
@@ -527,6 +567,7 @@ def compare(
         "workers": workers,
         "rounds": per_round,
         "median_ratio": median,
+        "ratio_spread": spread,
         "min_ratio": min_ratio,
         "verdict": verdict,
         "reason": reason,

@@ -6,6 +6,7 @@ type of the default decides how the text is read (int, float, bool, list).
 `DATABASE_URL` and `REDIS_URL` are the conventional names for two of them.
 """
 
+import copy
 import os
 import secrets
 from pathlib import Path
@@ -28,6 +29,11 @@ class Default:
     # Limits are per API key on /v1 and per client IP everywhere else.
     RATELIMIT_API = "1200 per minute"
     RATELIMIT_PUBLIC = "120 per minute"
+    # The widget API: per publishable key (a whole site's traffic) and per visitor IP.
+    RATELIMIT_WIDGET_KEY = "6000 per minute"
+    RATELIMIT_WIDGET_IP = "60 per minute"
+    # /r/<code> is opened by people behind shared NATs (offices, campuses, mobile carriers).
+    RATELIMIT_REDIRECT = "600 per minute"
     # Off: Flask-Limiter would put Retry-After on every response; ours goes on 429s only.
     RATELIMIT_HEADERS_ENABLED = False
     # Trusted proxies in front of us (X-Forwarded-For hops); 0 when exposed directly.
@@ -37,6 +43,8 @@ class Default:
     SURVEY_LINK_MAX_AGE_DAYS = 90
     PREFERENCES_LINK_MAX_AGE_DAYS = 365
     REPORT_LINK_MAX_AGE_DAYS = 30
+    # How long a widget may take to deliver a score it could not send at first (offline).
+    WIDGET_DISPLAY_MAX_AGE_DAYS = 7
 
     IDEMPOTENCY_TTL_HOURS = 24
     # An in-flight idempotent request older than this is presumed dead and may be retried.
@@ -67,6 +75,9 @@ class Testing(Default):
     TESTING = True
     RATELIMIT_API = "100000 per minute"
     RATELIMIT_PUBLIC = "100000 per minute"
+    RATELIMIT_WIDGET_KEY = "100000 per minute"
+    RATELIMIT_WIDGET_IP = "100000 per minute"
+    RATELIMIT_REDIRECT = "100000 per minute"
 
 
 class Production(Default):
@@ -95,7 +106,8 @@ def load(env_name: str | None = None, environ=os.environ) -> dict:
         cls = ENVIRONMENTS[env_name]
     except KeyError:
         raise RuntimeError(f"FLIPFUNNEL_ENV must be one of {sorted(ENVIRONMENTS)}") from None
-    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    # Copies: a caller changing its list or dict must not change the class defaults.
+    settings = {key: copy.deepcopy(getattr(cls, key)) for key in dir(cls) if key.isupper()}
     for key, default in settings.items():
         if key in environ:
             settings[key] = _parse(environ[key], default)

@@ -132,7 +132,7 @@ def test_error_in_the_view_releases_the_key_and_keeps_no_work(app, tenant, monke
 
 
 @pytest.mark.parametrize(
-    "key", ["x" * 256, "has space", "tab\tinside", "bell\x07", "", "caf\u00e9"]
+    "key", ["x" * 256, "has space", "tab\tinside", "bell\x07", "", "caf\u00e9", "newline\n"]
 )
 def test_invalid_key_is_400(app, tenant, key):
     response = tenant.client.post(

@@ -11,7 +11,7 @@ LOCALE = validate.Regexp(
 MAX_ATTRIBUTES_BYTES = 16 * 1024
 
 
-def _attributes_fit(value: dict) -> None:
+def attributes_fit(value: dict) -> None:
     if any(len(key) > 64 for key in value):
         raise ValidationError("Attribute names are at most 64 characters.")
     if len(json.dumps(value)) > MAX_ATTRIBUTES_BYTES:
@@ -26,7 +26,7 @@ class ContactFieldsSchema(Schema):
     last_name = fields.String(allow_none=True, validate=validate.Length(max=100))
     locale = fields.String(allow_none=True, validate=LOCALE)
     stage = fields.String(allow_none=True, validate=validate.OneOf(STAGES))
-    attributes = fields.Dict(keys=fields.String(), validate=_attributes_fit)
+    attributes = fields.Dict(keys=fields.String(), validate=attributes_fit)
     unsubscribed = fields.Boolean(
         metadata={"description": "True stops every survey invitation to this contact."}
     )

@@ -7,7 +7,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Select, select
 
 from api.contacts.models import Contact
-from api.contacts.schemas import _attributes_fit
+from api.contacts.schemas import attributes_fit
 from api.database import chunked, dialect_insert, insert_ignore, utcnow
 from api.extensions import db
 from api.http.errors import ApiError
@@ -79,7 +79,7 @@ def update_contact(
             else:
                 base[key] = value
         try:  # the merged result must fit too, or growing a contact by PATCH has no limit
-            _attributes_fit(base)
+            attributes_fit(base)
         except ValidationError as error:
             raise ApiError(
                 422,

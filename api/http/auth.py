@@ -17,11 +17,15 @@ def identify_caller() -> None:
     g.api_key = None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        key = keys.find_live_key(token.strip())
-        if key is not None:
-            g.api_key = key
-    g.auth_attempted = bool(header)
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    # Widgets may name their publishable key in the URL, because a CORS preflight
+    # carries no Authorization header. Secret keys never: URLs end up in logs.
+    query_key = request.args.get("key", "")
+    if not token and query_key.startswith(keys.KINDS[keys.PUBLISHABLE]):
+        token = query_key
+    if token:
+        g.api_key = keys.find_live_key(token)
+    g.auth_attempted = bool(token or header)
 
 
 def _require(kind: str) -> None:

@@ -61,7 +61,7 @@ def begin():
     key = request.headers.get(HEADER)
     if request.method != "POST" or key is None:
         return None
-    if not _VALID_KEY.match(key):
+    if not _VALID_KEY.fullmatch(key):  # not match: `$` would accept a trailing newline
         raise ApiError(
             400, "invalid_idempotency_key", f"{HEADER} must be 1 to 255 printable characters."
         )

@@ -18,7 +18,8 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 def start_request() -> None:
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _CLIENT_ID.match(incoming) else uuid.uuid4().hex
+    # fullmatch: with match, `$` would let a trailing newline into the header and the log.
+    g.request_id = incoming if _CLIENT_ID.fullmatch(incoming) else uuid.uuid4().hex
     g.request_started = time.perf_counter()
 
 

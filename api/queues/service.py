@@ -28,15 +28,18 @@ def route(response: Response, kind: str, now: datetime | None = None) -> QueueIt
     item = db.session.scalar(select(QueueItem).where(QueueItem.response_id == response.id))
     if item is None:
         return _open(response, kind, queue, now) if queue else None
+    # The item always shows the response's current score, even when it is closed.
+    item.score, item.priority = response.score, scoring.priority(kind, response.score)
     if queue is None:
         if item.status in ACTIVE:
             _close(item, DISMISSED, "The score changed; no action is needed any more.", now)
         return item
     moved = item.queue != queue
-    item.queue, item.score = queue, response.score
-    item.priority = scoring.priority(kind, response.score)
+    item.queue = queue
     if moved or item.status not in ACTIVE:
+        # Reopened as new work: the previous closing note no longer describes it.
         item.status, item.assignee, item.claimed_at, item.closed_at = OPEN, None, None, None
+        item.outcome = None
         item.due_at = _due(response.workspace_id, queue, now)
         _event(item, "queue_item.moved")
     item.updated_at = now
@@ -97,10 +100,22 @@ def dismiss(item: QueueItem, note: str, now: datetime | None = None) -> QueueIte
     return _finish(item, DISMISSED, note, now)
 
 
-def _finish(item: QueueItem, status: str, note: str, now: datetime | None) -> QueueItem:
-    if item.status not in ACTIVE:
+def _finish(item: QueueItem, status: str, note: str | None, now: datetime | None) -> QueueItem:
+    """Close an open or claimed item; of two concurrent closers exactly one wins.
+
+    A conditional UPDATE, like claim(): reading the status and then writing it
+    would let two requests both see "open" and both close (two events).
+    """
+    now = now or utcnow()
+    won = db.session.execute(
+        update(QueueItem)
+        .where(QueueItem.id == item.id, QueueItem.status.in_(ACTIVE))
+        .values(status=status, outcome=note, closed_at=now, updated_at=now)
+    ).rowcount
+    db.session.refresh(item)
+    if not won:
         raise ApiError(409, "not_open", f"This item is already {item.status}.")
-    _close(item, status, note, now or utcnow())
+    _event(item, "queue_item.resolved" if status == DONE else "queue_item.dismissed")
     return item
 
 

@@ -1,5 +1,212 @@
-"""The report page for people: /reports/<survey_id>."""
+"""The report page for people: /reports/<survey_id>.
 
-from flask import Blueprint
+Opened with a signed link from POST /v1/surveys/<id>/report-links, or with a
+secret key in `Authorization: Bearer sk_...` (for scripts and internal tools).
+Server-rendered with inline SVG charts: no JavaScript, and a CSP that allows
+nothing but our own nonce'd stylesheet and images from us or data: URLs.
+"""
+
+import secrets
+
+from flask import Blueprint, g, render_template, request
+from marshmallow import EXCLUDE, ValidationError
+
+from api import signing
+from api.http import auth
+from api.http.errors import ApiError
+from api.reports import charts, service
+from api.reports.schemas import ReportArgs
+from api.surveys.models import Survey
+from api.workspaces import keys
 
 bp = Blueprint("report_pages", __name__)
+
+# One message for every refusal, so a visitor cannot tell which part of a link failed.
+NOT_FOUND = "This report does not exist, or the link to it is not valid."
+EXPIRED = "This report link has expired. Ask whoever shared it for a new one."
+
+_QUEUE_LABELS = {"follow_up": "Follow-up", "advocacy": "Advocacy"}
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@bp.before_request
+def _make_nonce() -> None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+@bp.context_processor
+def _nonce() -> dict:
+    # base.html puts it on its <style>; error pages rendered for this blueprint get it too.
+    return {"csp_nonce": g.get("csp_nonce", "")}
+
+
+@bp.after_request
+def _security_headers(response):
+    nonce = g.get("csp_nonce", "")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    # The token is in the URL: no Referer may carry it elsewhere, no cache may keep the page.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/reports/<survey_id>")
+def report_page(survey_id: str):
+    try:
+        survey = _survey_for_request(survey_id)
+        args = _parse_args()
+        report = service.survey_report(
+            survey,
+            start=args["start"],
+            end=args["end"],
+            interval=args["interval"],
+            segment=args.get("segment"),
+        )
+    except _Refused as refused:
+        return _error_page(refused.status, refused.message)
+    except ApiError as error:
+        return _error_page(error.status, error.message)
+    return render_template(
+        "report.html",
+        report=report,
+        view=_view(report),
+        token=request.args.get("token", "") if g.get("api_key") is None else "",
+    )
+
+
+def _survey_for_request(survey_id: str) -> Survey:
+    key = g.get("api_key")
+    if key is not None and key.kind == keys.SECRET:
+        auth.require_secret_key()  # records the key's use, like any API call
+        survey = service.get_survey(key.workspace_id, survey_id)
+        if survey is None:
+            raise _Refused(404, NOT_FOUND)
+        return survey
+    token = request.args.get("token", "")
+    if not token:
+        raise _Refused(404, NOT_FOUND)
+    try:
+        return service.survey_for_token(survey_id, token)
+    except signing.TokenInvalid:
+        raise _Refused(404, NOT_FOUND) from None
+    except signing.TokenExpired:
+        raise _Refused(410, EXPIRED) from None
+
+
+def _parse_args() -> dict:
+    try:
+        # EXCLUDE: the page's own parameters (token) sit next to the report's.
+        return ReportArgs(unknown=EXCLUDE).load(request.args)
+    except ValidationError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {}
+        text = " ".join(
+            f"{field}: {' '.join(map(str, problems))}" for field, problems in messages.items()
+        )
+        raise _Refused(422, text or "The report parameters are not valid.") from None
+
+
+def _error_page(status: int, message: str):
+    body = {"message": message, "request_id": g.get("request_id")}
+    return render_template("error.html", status=status, error=body), status
+
+
+# --- what the template shows --------------------------------------------------------------
+
+
+def _view(report: dict) -> dict:
+    """Charts and sentences for the template; the numbers stay those of the report."""
+    kind, measure = report["kind"], report["measure"]
+    unit = "%" if kind == "csat" else ""
+    points = [
+        charts.TrendPoint(
+            label=point["bucket"].isoformat(),
+            value=point["value"],
+            low=point["low"],
+            high=point["high"],
+            n=point["n"],
+        )
+        for point in report["trend"]
+    ]
+    queue_rows = [
+        (f"{_QUEUE_LABELS.get(queue, queue)} {status}", count)
+        for queue, statuses in report["queues"].items()
+        for status, count in statuses.items()
+    ]
+    name = report["survey_name"]
+    return {
+        "unit": unit,
+        "headline": _headline(measure, report["totals"], unit),
+        "interval_text": _interval_text(report["totals"], unit),
+        "rate_text": _rate_text(report["response_rate"]),
+        "change_text": _change_text(report["previous_period"], unit),
+        "trend_svg": charts.trend_svg(
+            points,
+            y_min=report["value_min"],
+            y_max=report["value_max"],
+            title=f"{measure} per {report['interval']}: {name}",
+            measure=measure,
+        ),
+        "distribution_svg": charts.distribution_svg(
+            {row["score"]: row["count"] for row in report["distribution"]},
+            kind=kind,
+            title=f"Responses per score: {name}",
+        ),
+        "queues_svg": charts.bars_svg(queue_rows, title=f"Queue items: {name}"),
+    }
+
+
+def number(value: float | None) -> str:
+    """At most one decimal, no trailing .0, never -0; a dash for no value."""
+    if value is None:
+        return "–"
+    return f"{round(value, 1) + 0.0:.1f}".removesuffix(".0")
+
+
+def _headline(measure: str, totals: dict, unit: str) -> str:
+    if not totals["n"]:
+        return f"{measure}: no responses in this period"
+    text = f"{measure} {number(totals['value'])}{unit}"
+    if totals["margin"] is not None:
+        text += f" ± {number(totals['margin'])}"
+    return text
+
+
+def _interval_text(totals: dict, unit: str) -> str:
+    if totals["low"] is None:
+        return ""
+    return f"95% interval {number(totals['low'])}{unit} to {number(totals['high'])}{unit}"
+
+
+def _rate_text(rate: dict) -> str:
+    if rate["rate"] is None:
+        return f"{rate['responses']} responses; no invitations were sent in this period."
+    return (
+        f"{number(rate['rate'] * 100)}% ({rate['responses']} responses to "
+        f"{rate['invitations']} invitations sent in this period)"
+    )
+
+
+def _change_text(previous: dict, unit: str) -> str:
+    period = f"{previous['from'].isoformat()} to {previous['to'].isoformat()}"
+    if previous["change"] is None:
+        return f"No comparison: one of the two periods has no responses (previous: {period})."
+    change = previous["change"]
+    sign = "+" if change > 0 else ""
+    verdict = (
+        "significant (the 95% intervals do not overlap)"
+        if previous["significant"]
+        else "not significant (within the margins of error)"
+    )
+    return (
+        f"{sign}{number(change)}{unit} against the previous period ({period}, "
+        f"{number(previous['value'])}{unit}, n = {previous['n']}): {verdict}."
+    )

@@ -1,4 +1,9 @@
+from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
+from api.http.errors import not_found
+from api.reports import service
+from api.reports.schemas import ReportArgs, ReportLinkArgs, ReportLinkSchema, ReportSchema
+from api.surveys.models import Survey
 
 bp = ApiBlueprint(
     "reports",
@@ -6,3 +11,40 @@ bp = ApiBlueprint(
     url_prefix="/v1/surveys",
     description="Reports: NPS, CSAT and CES with margins of error, trends and segments.",
 )
+
+
+def _found(survey_id: str) -> Survey:
+    survey = service.get_survey(current_workspace_id(), survey_id)
+    if survey is None:
+        raise not_found("survey")
+    return survey
+
+
+@bp.get("/<survey_id>/report")
+@bp.arguments(ReportArgs, location="query")
+@bp.response(200, ReportSchema)
+def report(args, survey_id):
+    """The survey's score, distribution, trend, response rate and segments for a period.
+
+    Read from daily rollups, so a report costs the same over 10,000 or 1,000,000
+    responses. Days are UTC; `from` and `to` are both included.
+    """
+    return service.survey_report(
+        _found(survey_id),
+        start=args["start"],
+        end=args["end"],
+        interval=args["interval"],
+        segment=args.get("segment"),
+    )
+
+
+@bp.post("/<survey_id>/report-links")
+@bp.arguments(ReportLinkArgs, required=False)
+@bp.response(201, ReportLinkSchema)
+def report_link(args, survey_id):
+    """A signed link to the survey's report page, for people without an API key.
+
+    Anyone holding the link can read the report until it expires; keep it to the
+    people meant to see it.
+    """
+    return service.report_link(_found(survey_id), (args or {}).get("expires_in_days", 7))

@@ -102,8 +102,11 @@ def submit(
     return response, False
 
 
-def set_comment(response: Response, comment: str, now: datetime | None = None) -> Response:
-    response.comment = _clean_comment(comment)
+def set_comment(response: Response, comment: str | None, now: datetime | None = None) -> Response:
+    comment = _clean_comment(comment)
+    if comment == response.comment:
+        return response  # nothing changed, so no event: a retried PATCH tells nobody twice
+    response.comment = comment
     response.updated_at = now or utcnow()
     db.session.flush()
     events.record(response.workspace_id, "response.updated", response.id, _payload(response))
@@ -128,8 +131,10 @@ def _segments(survey: Survey, contact: Contact | None) -> dict:
     if contact is None:
         return {}
     attributes = contact.attributes or {}
+    # The rollup's segment column holds "<name>=<value>" in 200 characters; a longer
+    # one would fail the whole submit on PostgreSQL, so the value is cut to fit.
     return {
-        name: str(attributes[name])[:150]
+        name: str(attributes[name])[: max(0, 199 - len(name))]
         for name in survey.segment_attributes or []
         if attributes.get(name) not in (None, "")
     }

@@ -50,7 +50,7 @@ def invite(
     now = now or utcnow()
     found, skipped = _resolve_contacts(survey.workspace_id, refs)
     eligible: list[Contact] = []
-    reasons = _throttled(survey, [c.id for c in found], now)
+    reasons = throttle_reasons(survey, [c.id for c in found], now)
     seen: set[str] = set()
     for contact in found:
         if contact.id in seen:
@@ -83,7 +83,7 @@ def _resolve_contacts(workspace_id: str, refs: list[dict]) -> tuple[list[Contact
     return found, skipped
 
 
-def _throttled(survey: Survey, contact_ids: list[str], now: datetime) -> dict[str, str]:
+def throttle_reasons(survey: Survey, contact_ids: list[str], now: datetime) -> dict[str, str]:
     """Contacts asked too recently: answered within resurvey_days, declined within decline_days."""
     reasons: dict[str, str] = {}
     responded_since = now - timedelta(days=survey.resurvey_days)

@@ -29,6 +29,13 @@ class Survey(db.Model):
     resurvey_days: Mapped[int] = mapped_column(Integer, default=90)
     decline_days: Mapped[int] = mapped_column(Integer, default=30)
     link_ttl_days: Mapped[int] = mapped_column(Integer, default=30)
+    # In-app widget: off until enabled; who is asked, where, and how many.
+    widget_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    sampling_percent: Mapped[int] = mapped_column(Integer, default=100)
+    first_seen_delay_days: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"match": "contains"|"starts_with"|"exact", "value": "/checkout", "exclude": false}]
+    url_rules: Mapped[list] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

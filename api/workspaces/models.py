@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import UTCDateTime, utcnow
+from api.database import JSONType, UTCDateTime, utcnow
 from api.extensions import db
 from api.ids import new_id
 
@@ -14,8 +14,12 @@ class Workspace(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("ws"))
     name: Mapped[str] = mapped_column(String(200))
     # Service levels: how soon a queue item is due after it opens.
-    follow_up_sla_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
-    advocacy_sla_hours: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
+    follow_up_sla_hours: Mapped[int] = mapped_column(Integer, default=24)
+    advocacy_sla_hours: Mapped[int] = mapped_column(Integer, default=72)
+    # Widget API: the web origins allowed to call it (CORS), and the version of the
+    # derived identity secret (bumped to rotate it; see api/widget/identity.py).
+    allowed_origins: Mapped[list] = mapped_column(JSONType, default=list)
+    identity_secret_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,0 +1,184 @@
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from api.database import utcnow
+from api.reports.service import DEFAULT_DAYS, INTERVALS, MAX_RANGE_DAYS, default_period
+
+
+class ReportArgs(Schema):
+    start = fields.Date(
+        data_key="from",
+        metadata={
+            "description": f"First day, YYYY-MM-DD, UTC (default: {DEFAULT_DAYS - 1} days "
+            "before `to`)."
+        },
+    )
+    end = fields.Date(
+        data_key="to",
+        metadata={"description": "Last day, included, YYYY-MM-DD, UTC (default: today)."},
+    )
+    interval = fields.String(
+        load_default="day",
+        validate=validate.OneOf(INTERVALS),
+        metadata={"description": "Trend bucket: `day`, `week` (from Monday) or `month`."},
+    )
+    segment = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "A contact attribute from the survey's `segment_attributes` "
+            "to split the totals by."
+        },
+    )
+
+    @post_load
+    def _fill_period(self, data, **_kwargs):
+        # Defaults depend on the day of the request, so they are filled here, not declared.
+        today = utcnow().date()
+        if "end" not in data:
+            data["end"] = today
+        if "start" not in data:
+            data["start"] = default_period(data["end"])[0]
+        if data["start"] > data["end"]:
+            raise ValidationError("`from` must not be after `to`.", "from")
+        if (data["end"] - data["start"]).days + 1 > MAX_RANGE_DAYS:
+            raise ValidationError(
+                f"A report covers at most {MAX_RANGE_DAYS} days (3 years); narrow the range.",
+                "from",
+            )
+        return data
+
+
+class NumbersSchema(Schema):
+    n = fields.Integer(metadata={"description": "Number of responses."})
+    value = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "NPS (-100..100), CSAT % satisfied (0..100) or CES mean (1..7); "
+            "null without responses."
+        },
+    )
+    margin = fields.Float(
+        allow_none=True, metadata={"description": "95% margin of error, in the value's units."}
+    )
+    low = fields.Float(allow_none=True, metadata={"description": "95% interval, lower end."})
+    high = fields.Float(allow_none=True, metadata={"description": "95% interval, upper end."})
+
+
+class CategorySchema(Schema):
+    category = fields.String(metadata={"description": "e.g. promoter, passive, detractor."})
+    count = fields.Integer()
+    share = fields.Float(metadata={"description": "Fraction of n, 0..1."})
+
+
+class ScoreCountSchema(Schema):
+    score = fields.Integer()
+    count = fields.Integer()
+    share = fields.Float(metadata={"description": "Fraction of n, 0..1."})
+
+
+class TrendPointSchema(NumbersSchema):
+    bucket = fields.Date(
+        metadata={"description": "The bucket's calendar start: the day, its Monday, or the 1st."}
+    )
+    start = fields.Date(
+        attribute="from",
+        data_key="from",
+        metadata={"description": "First day of the bucket inside the period."},
+    )
+    end = fields.Date(
+        attribute="to",
+        data_key="to",
+        metadata={"description": "Last day of the bucket inside the period."},
+    )
+
+
+class ResponseRateSchema(Schema):
+    responses = fields.Integer(metadata={"description": "Responses recorded in the period."})
+    invitations = fields.Integer(metadata={"description": "Invitations sent in the period."})
+    rate = fields.Float(
+        allow_none=True,
+        metadata={"description": "responses / invitations; null when none were sent."},
+    )
+
+
+class PreviousPeriodSchema(NumbersSchema):
+    start = fields.Date(attribute="from", data_key="from")
+    end = fields.Date(attribute="to", data_key="to")
+    change = fields.Float(
+        allow_none=True,
+        metadata={"description": "This period's value minus the previous one's."},
+    )
+    significant = fields.Boolean(
+        metadata={"description": "True only when the two 95% intervals do not overlap."}
+    )
+    direction = fields.String(metadata={"description": "up, down or flat."})
+
+
+class SegmentRowSchema(NumbersSchema):
+    segment = fields.String(metadata={"description": "The attribute's value."})
+    categories = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class SegmentsSchema(Schema):
+    attribute = fields.String()
+    rows = fields.List(fields.Nested(SegmentRowSchema), metadata={"description": "Largest first."})
+    not_set = fields.Integer(
+        metadata={"description": "Responses whose contact had no value for the attribute."}
+    )
+
+
+class QueueCountsSchema(Schema):
+    open = fields.Integer()
+    claimed = fields.Integer()
+    done = fields.Integer()
+    dismissed = fields.Integer()
+
+
+class QueuesSchema(Schema):
+    follow_up = fields.Nested(QueueCountsSchema)
+    advocacy = fields.Nested(QueueCountsSchema)
+
+
+class ReportSchema(Schema):
+    survey_id = fields.String()
+    survey_name = fields.String()
+    kind = fields.String(metadata={"description": "nps, csat or ces."})
+    measure = fields.String(metadata={"description": "What `value` is: NPS, CSAT or CES."})
+    value_min = fields.Float(metadata={"description": "Lowest possible value."})
+    value_max = fields.Float(metadata={"description": "Highest possible value."})
+    start = fields.Date(attribute="from", data_key="from")
+    end = fields.Date(attribute="to", data_key="to")
+    interval = fields.String()
+    totals = fields.Nested(NumbersSchema)
+    categories = fields.List(fields.Nested(CategorySchema))
+    distribution = fields.List(
+        fields.Nested(ScoreCountSchema),
+        metadata={"description": "Every score of the scale, zeros included."},
+    )
+    trend = fields.List(fields.Nested(TrendPointSchema))
+    response_rate = fields.Nested(ResponseRateSchema)
+    previous_period = fields.Nested(
+        PreviousPeriodSchema,
+        metadata={"description": "The period of equal length just before, compared."},
+    )
+    segments = fields.Nested(
+        SegmentsSchema,
+        allow_none=True,
+        metadata={"description": "Per-value rows when `segment` was asked for, else null."},
+    )
+    queues = fields.Nested(
+        QueuesSchema,
+        metadata={"description": "Current queue items of the survey by status (all time)."},
+    )
+
+
+class ReportLinkArgs(Schema):
+    expires_in_days = fields.Integer(
+        load_default=7,
+        validate=validate.Range(min=1, max=30),
+        metadata={"description": "How long the link works, 1 to 30 days (default 7)."},
+    )
+
+
+class ReportLinkSchema(Schema):
+    url = fields.String(metadata={"description": "The report page; anyone with it can read."})
+    expires_at = fields.DateTime()

@@ -1,0 +1,143 @@
+"""Survey rules: creating and changing surveys, their effective texts, inviting contacts.
+
+Eligibility, invitation rows and links live in api/surveys/invitations.py; this
+module is what the routes call, and what tests call directly.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+
+from api.database import utcnow
+from api.extensions import db
+from api.http.errors import ApiError, not_found
+from api.scoring import CATEGORIES, score_range
+from api.surveys import invitations, texts
+from api.surveys.models import Invitation, Survey
+
+_SCALARS = (
+    "name",
+    "kind",
+    "active",
+    "product_name",
+    "default_locale",
+    "segment_attributes",
+    "resurvey_days",
+    "decline_days",
+    "link_ttl_days",
+)
+
+
+def surveys_of(workspace_id: str) -> Select:
+    return select(Survey).where(Survey.workspace_id == workspace_id)
+
+
+def get_survey(workspace_id: str, survey_id: str) -> Survey:
+    """The workspace's survey; another workspace's is as absent as a missing one."""
+    survey = db.session.scalar(surveys_of(workspace_id).where(Survey.id == survey_id))
+    if survey is None:
+        raise not_found("survey")
+    return survey
+
+
+def filter_surveys(workspace_id: str, filters: dict) -> Select:
+    statement = surveys_of(workspace_id)
+    if filters.get("kind"):
+        statement = statement.where(Survey.kind == filters["kind"])
+    if "active" in filters:
+        statement = statement.where(Survey.active.is_(filters["active"]))
+    return statement
+
+
+def create_survey(workspace_id: str, data: dict, now: datetime | None = None) -> Survey:
+    now = now or utcnow()
+    overrides = _merged_texts({}, data.get("texts") or {})
+    _check_categories(data["kind"], overrides)
+    survey = Survey(
+        workspace_id=workspace_id,
+        texts=overrides,
+        created_at=now,
+        updated_at=now,
+        **{name: data[name] for name in _SCALARS if name in data},
+    )
+    db.session.add(survey)
+    db.session.flush()
+    return survey
+
+
+def update_survey(survey: Survey, data: dict, now: datetime | None = None) -> Survey:
+    """Change the given fields; texts merge per locale (a locale given replaces its texts)."""
+    kind = data.get("kind", survey.kind)
+    if kind != survey.kind and _has_invitations(survey):
+        # Links already sent carry one button per score of the old scale, and
+        # responses were classified on it: a new kind would make both wrong.
+        raise ApiError(
+            409,
+            "survey_kind_immutable",
+            "The kind of a survey that has invitations cannot change; create a new survey.",
+            {"kind": ["Cannot change once the survey has invitations."]},
+        )
+    overrides = _merged_texts(survey.texts or {}, data.get("texts") or {})
+    _check_categories(kind, overrides)
+    for name in _SCALARS:
+        if name in data:
+            setattr(survey, name, data[name])
+    # A new dict, not an edit in place: the JSON column only notices reassignment.
+    survey.texts = overrides
+    survey.updated_at = now or utcnow()
+    db.session.flush()
+    return survey
+
+
+def preview(survey: Survey) -> dict:
+    """The texts the survey shows in its default locale, placeholders left unfilled."""
+    locale = texts.pick_locale(survey.default_locale)
+    scale = score_range(survey.kind)
+    strings = texts.survey_texts(survey.kind, locale, survey.texts)
+    return {"locale": locale, "scale": {"min": scale.start, "max": scale.stop - 1}, **strings}
+
+
+def invite_contacts(
+    survey: Survey, refs: list[dict], channel: str, now: datetime | None = None
+) -> dict:
+    """Invite the contacts `refs` name; the answer lists links and who was skipped, and why."""
+    invited, skipped = invitations.invite(survey, refs, channel, now)
+    return {
+        "invitations": [
+            invitations.links(survey, invitation, contact) for invitation, contact in invited
+        ],
+        "skipped": [{"contact": item.ref, "reason": item.reason} for item in skipped],
+        "counts": {"invited": len(invited), "skipped": len(skipped)},
+    }
+
+
+def _has_invitations(survey: Survey) -> bool:
+    first = select(Invitation.id).where(Invitation.survey_id == survey.id).limit(1)
+    return db.session.scalar(first) is not None
+
+
+def _merged_texts(current: dict, changes: dict) -> dict:
+    merged = dict(current)
+    for locale, locale_texts in changes.items():
+        if locale_texts is None:
+            merged.pop(locale, None)
+        else:
+            merged[locale] = locale_texts
+    return merged
+
+
+def _check_categories(kind: str, overrides: dict) -> None:
+    """Per-category texts must name categories of the survey's kind."""
+    allowed = CATEGORIES[kind]
+    errors: dict = {}
+    for locale, locale_texts in overrides.items():
+        for key in ("follow_up", "thank_you"):
+            for category in locale_texts.get(key) or {}:
+                if category not in allowed:
+                    errors.setdefault(locale, {}).setdefault(key, {})[category] = [
+                        f"Not a {kind} category; use {', '.join(allowed)}."
+                    ]
+    if errors:
+        raise ApiError(
+            422, "validation_error", "Some fields are missing or invalid.", {"texts": errors}
+        )

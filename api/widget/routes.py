@@ -1,0 +1,155 @@
+import flask_smorest
+from flask import current_app, g, request
+from flask.views import MethodView
+from marshmallow import ValidationError
+
+from api.extensions import db, limiter
+from api.http import auth
+from api.http.blueprint import ApiBlueprint, require_json_body
+from api.http.errors import ApiError
+from api.widget import cors, identity, service
+from api.widget.schemas import (
+    AnswerSchema,
+    CommentSchema,
+    DisplaySchema,
+    EligibilityArgs,
+    WidgetSettingsSchema,
+    parse_attributes,
+)
+from api.workspaces.models import Workspace
+
+
+def _client_ip() -> str:
+    return f"ip:{request.remote_addr}"
+
+
+class WidgetBlueprint(flask_smorest.Blueprint):
+    """Publishable key, per-workspace CORS, and limits per key and per visitor IP."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limiter.limit(lambda: current_app.config["RATELIMIT_WIDGET_KEY"])(self)
+        limiter.limit(lambda: current_app.config["RATELIMIT_WIDGET_IP"], key_func=_client_ip)(self)
+        self.before_request(auth.require_publishable_key)
+        self.before_request(_check_origin)
+        self.before_request(require_json_body)
+        self.after_request(cors.add_headers)
+
+
+def _check_origin():
+    workspace = db.session.get(Workspace, g.workspace_id)
+    g.workspace = workspace
+    cors.check_origin(workspace.allowed_origins or [])
+    if request.method == "OPTIONS":
+        return current_app.response_class(status=204)
+    return None
+
+
+bp = WidgetBlueprint(
+    "widget",
+    __name__,
+    url_prefix="/w/v1",
+    description="The widget API, for embedded widgets: publishable keys, allowed origins only.",
+)
+
+
+def _user(args: dict) -> service.User:
+    try:
+        attributes = parse_attributes(args.get("attributes"))
+    except ValidationError as error:
+        raise ApiError(422, "validation_error", "Invalid attributes.", {"attributes": error.messages}) from None
+    return service.identify(g.workspace, args.get("user_id"), args.get("user_hash"), attributes)
+
+
+@bp.get("/eligibility")
+@bp.arguments(EligibilityArgs, location="query")
+@bp.doc(security=[{"publishableKey": []}])
+def eligibility(args):
+    """Should this user be asked now, and what? Decided on the server."""
+    return service.check_eligibility(
+        g.workspace,
+        _user(args),
+        url=args.get("url"),
+        locale=args.get("locale"),
+        accept_language=request.headers.get("Accept-Language"),
+        anonymous_key=g.request_id,
+    )
+
+
+@bp.post("/displays")
+@bp.arguments(DisplaySchema)
+@bp.doc(security=[{"publishableKey": []}])
+def record_display(data):
+    """The survey was shown (counts towards response rates)."""
+    invitation = service.display(g.workspace, data["display"])
+    return {"display_id": invitation.id}
+
+
+@bp.post("/responses")
+@bp.arguments(AnswerSchema)
+@bp.doc(security=[{"publishableKey": []}])
+def answer(data):
+    """The score; sent again with the same display it updates the same response."""
+    meta = {"page": data["page"]} if data.get("page") else {}
+    meta["user_agent"] = request.headers.get("User-Agent", "")[:300]
+    response, created = service.answer(g.workspace, data["display"], data["score"], meta)
+    return {"response_id": response.id, "category": response.category}, 201 if created else 200
+
+
+@bp.post("/comments")
+@bp.arguments(CommentSchema)
+@bp.doc(security=[{"publishableKey": []}])
+def add_comment(data):
+    """The follow-up comment, after the score."""
+    response = service.comment(g.workspace, data["display"], data["comment"])
+    return {"response_id": response.id}
+
+
+@bp.post("/declines")
+@bp.arguments(DisplaySchema)
+@bp.doc(security=[{"publishableKey": []}])
+def record_decline(data):
+    """Closed without answering: starts the survey's decline throttle."""
+    invitation = service.decline(g.workspace, data["display"])
+    return {"display_id": invitation.id, "declined": invitation.declined_at is not None}
+
+
+settings_bp = ApiBlueprint(
+    "widget_settings",
+    __name__,
+    url_prefix="/v1/widget",
+    description="Widget settings: allowed origins and the identity secret for user hashes.",
+)
+
+
+def _settings(workspace: Workspace) -> dict:
+    return {
+        "allowed_origins": workspace.allowed_origins or [],
+        "identity_secret": identity.identity_secret(workspace),
+    }
+
+
+@settings_bp.route("")
+class WidgetSettings(MethodView):
+    @settings_bp.response(200, WidgetSettingsSchema)
+    def get(self):
+        """Allowed origins and the identity secret."""
+        return _settings(db.session.get(Workspace, auth.current_workspace_id()))
+
+    @settings_bp.arguments(WidgetSettingsSchema)
+    @settings_bp.response(200, WidgetSettingsSchema)
+    def patch(self, data):
+        """Set the origins (scheme://host[:port]) whose pages may use the widgets."""
+        workspace = db.session.get(Workspace, auth.current_workspace_id())
+        if "allowed_origins" in data:
+            workspace.allowed_origins = sorted({cors.normalise_origin(o) for o in data["allowed_origins"]})
+        return _settings(workspace)
+
+
+@settings_bp.post("/identity-secret/rotate")
+@settings_bp.response(200, WidgetSettingsSchema)
+def rotate_identity_secret():
+    """A new identity secret; user hashes made with the old one stop verifying at once."""
+    workspace = db.session.get(Workspace, auth.current_workspace_id())
+    workspace.identity_secret_version += 1
+    return _settings(workspace)

@@ -1,0 +1,208 @@
+"""The widget's journey: identify, decide, display, answer, comment, decline.
+
+A display is an invitation on the widget channel. Eligibility hands the widget a
+signed display token naming a fresh invitation id; recording the display, the
+score, the comment and a decline all present that token, and each is idempotent
+per display, so a retried or replayed call never duplicates anything.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from api import scoring, signing
+from api.contacts import service as contacts
+from api.contacts.models import Contact
+from api.database import insert_ignore, upsert_add, utcnow
+from api.events import service as events
+from api.extensions import db
+from api.http.errors import ApiError
+from api.ids import new_id
+from api.responses import service as responses
+from api.responses.models import InvitationRollup, Response
+from api.surveys import texts
+from api.surveys.invitations import placeholder_values
+from api.surveys.models import Invitation, Survey
+from api.widget import eligibility, identity
+from api.workspaces.models import Workspace
+
+# The strings the widget shows besides the survey's own texts.
+WIDGET_UI_KEYS = (
+    "submit",
+    "send_comment",
+    "comment_label",
+    "comment_placeholder",
+    "thank_you_title",
+    "score_label",
+    "close",
+    "skip",
+    "copy_link",
+    "copied",
+    "error_retry",
+    "referral_title",
+)
+
+
+@dataclass(frozen=True)
+class User:
+    """The widget user as far as we can trust it."""
+
+    contact: Contact | None  # None: anonymous
+    claimed_id: str | None  # a user id that came without a valid hash
+
+
+def identify(workspace: Workspace, user_id: str | None, user_hash: str | None, attributes: dict | None) -> User:
+    """A contact for a correctly signed user id; anonymous otherwise.
+
+    Attributes from the browser are only accepted with a valid hash.
+    """
+    if not user_id:
+        return User(None, None)
+    if not identity.verify(workspace, user_id, user_hash or ""):
+        return User(None, user_id)
+    contact = contacts.get_contact(workspace.id, user_id)
+    if contact is None or attributes:
+        data = {"attributes": attributes} if attributes else {}
+        contact, _ = contacts.upsert_contact(workspace.id, user_id, data)
+    return User(contact, None)
+
+
+def check_eligibility(
+    workspace: Workspace,
+    user: User,
+    *,
+    url: str | None,
+    locale: str | None,
+    accept_language: str | None,
+    anonymous_key: str,
+    now: datetime | None = None,
+) -> dict:
+    now = now or utcnow()
+    surveys = list(
+        db.session.scalars(
+            select(Survey)
+            .where(
+                Survey.workspace_id == workspace.id,
+                Survey.active.is_(True),
+                Survey.widget_enabled.is_(True),
+            )
+            .order_by(Survey.id)
+        )
+    )
+    decision = eligibility.decide(surveys, user.contact, url, now, anonymous_key)
+    if not decision.show:
+        if user.claimed_id is not None and decision.reason == eligibility.ANONYMOUS_NOT_ALLOWED:
+            raise invalid_user_hash()
+        return {"show": False, "reason": decision.reason}
+    survey, contact = decision.survey, user.contact
+    chosen = texts.pick_locale(
+        locale, contact.locale if contact else None, survey.default_locale,
+        accept_language=accept_language,
+    )
+    invitation_id = new_id("inv")
+    token = signing.sign(
+        signing.WIDGET_DISPLAY,
+        {"i": invitation_id, "s": survey.id, "c": contact.id if contact else None, "l": chosen},
+    )
+    return {
+        "show": True,
+        "display": token,
+        "survey": _presented(survey, contact, chosen),
+    }
+
+
+def invalid_user_hash() -> ApiError:
+    return ApiError(
+        403,
+        "invalid_user_hash",
+        "user_hash does not match user_id: compute HMAC-SHA256(identity secret, user_id) on "
+        "your server (GET /v1/widget shows the identity secret).",
+    )
+
+
+def _presented(survey: Survey, contact: Contact | None, locale: str) -> dict:
+    strings = texts.survey_texts(survey.kind, locale, survey.texts)
+    values = placeholder_values(survey, contact)
+    scale = scoring.score_range(survey.kind)
+    ui = texts.UI[locale]
+    return {
+        "id": survey.id,
+        "kind": survey.kind,
+        "locale": locale,
+        "min": scale.start,
+        "max": scale.stop - 1,
+        "question": texts.fill(strings["question"], values),
+        "low_label": strings["low_label"],
+        "high_label": strings["high_label"],
+        "follow_up": {k: texts.fill(v, values) for k, v in strings["follow_up"].items()},
+        "thank_you": {k: texts.fill(v, values) for k, v in strings["thank_you"].items()},
+        "categories": {str(s): scoring.classify(survey.kind, s) for s in scale},
+        "ui": {key: texts.fill(ui[key], values) for key in WIDGET_UI_KEYS},
+    }
+
+
+def display(workspace: Workspace, token: str, now: datetime | None = None) -> Invitation:
+    """Record that the widget was shown (once per display token)."""
+    payload = _payload(workspace, token)
+    now = now or utcnow()
+    survey = db.session.get(Survey, payload["s"])
+    created = insert_ignore(
+        Invitation,
+        {
+            "id": payload["i"],
+            "workspace_id": workspace.id,
+            "survey_id": survey.id,
+            "contact_id": payload["c"],
+            "channel": "widget",
+            "locale": payload["l"],
+            "created_at": now,
+            "expires_at": now + timedelta(days=survey.link_ttl_days),
+        },
+        ["id"],
+    )
+    if created:
+        upsert_add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, "count", 1)
+        events.record(
+            workspace.id,
+            "invitation.created",
+            payload["i"],
+            {"survey_id": survey.id, "contact_id": payload["c"], "channel": "widget"},
+        )
+    return db.session.get(Invitation, payload["i"])
+
+
+def answer(workspace: Workspace, token: str, score: int, meta: dict) -> tuple[Response, bool]:
+    invitation = display(workspace, token)
+    return responses.submit(invitation, score, channel="widget", meta=meta)
+
+
+def comment(workspace: Workspace, token: str, text: str) -> Response:
+    invitation_id = _payload(workspace, token)["i"]
+    response = responses.response_for_invitation(invitation_id)
+    if response is None:
+        raise ApiError(409, "no_score_yet", "Submit the score before the comment.")
+    return responses.set_comment(response, text)
+
+
+def decline(workspace: Workspace, token: str, now: datetime | None = None) -> Invitation:
+    """Closing the widget unanswered starts the survey's decline throttle."""
+    invitation = display(workspace, token, now)
+    if invitation.declined_at is None and responses.response_for_invitation(invitation.id) is None:
+        invitation.declined_at = now or utcnow()
+    return invitation
+
+
+def _payload(workspace: Workspace, token: str) -> dict:
+    max_age = current_app.config["WIDGET_DISPLAY_MAX_AGE_DAYS"] * 86400
+    try:
+        payload = signing.unsign(signing.WIDGET_DISPLAY, token, max_age)
+    except signing.TokenExpired:
+        raise ApiError(410, "display_expired", "This survey display has expired.") from None
+    except signing.TokenInvalid:
+        payload = None
+    survey = db.session.get(Survey, payload["s"]) if isinstance(payload, dict) else None
+    if survey is None or survey.workspace_id != workspace.id:
+        raise ApiError(404, "not_found", "No such survey display.")
+    return payload

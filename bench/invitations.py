@@ -1,0 +1,179 @@
+"""Batch invitations: 10,000 contacts in one call, end to end, under 2 s (PRODUCT.md).
+
+One HTTP call through Flask's test client against a freshly migrated database:
+parsing and validating the body, upserting the contacts, the eligibility
+queries, the invitation, rollup and event rows, one signed token and one email
+block per invitation, the JSON answer, the idempotency record and the commit.
+
+    .venv/bin/python -m bench.invitations               # SQLite in a temp folder
+    .venv/bin/python -m bench.invitations --postgres    # a scratch database on DATABASE_URL
+    .venv/bin/python -m bench.invitations --profile     # also print the top of cProfile
+
+Two timings: a batch of fresh inline contacts (created by the call), then the
+same 10,000 named by external id only (existing contacts, invited again).
+Each is run `--rounds` times on new contacts / a new survey; the median is the figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import contextlib
+import os
+import pstats
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import flask_migrate
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import config
+from api import create_app
+from api.extensions import db
+from api.workspaces import keys
+
+TARGET_SECONDS = 2.0
+
+
+def _app(uri: str):
+    return create_app(
+        {
+            "ENV_NAME": "testing",
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "RATELIMIT_API": "100000000 per minute",
+        }
+    )
+
+
+@contextlib.contextmanager
+def sqlite_database():
+    with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-") as folder:
+        yield f"sqlite:///{Path(folder) / 'bench.db'}"
+
+
+@contextlib.contextmanager
+def postgres_database():
+    """A scratch database next to DATABASE_URL's, dropped afterwards."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        sys.exit("--postgres needs DATABASE_URL, e.g. postgresql://postgres@127.0.0.1:5432/test")
+    server = make_url(config.database_uri(url, ""))
+    name = f"flipfunnel_bench_{secrets.token_hex(4)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def prepare(uri: str):
+    app = _app(uri)
+    with app.app_context():
+        flask_migrate.upgrade()
+        _, secret, _ = keys.create_workspace("Bench")
+        db.session.commit()
+    return app, {"Authorization": f"Bearer {secret}"}
+
+
+def new_survey(client, headers) -> str:
+    response = client.post(
+        "/v1/surveys",
+        json={
+            "name": "Bench NPS",
+            "kind": "nps",
+            "product_name": "Flipfunnel",
+            "texts": {"en": {"question": "Hi {first_name|there}, would you recommend {product}?"}},
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["id"]
+
+
+def inline_contacts(prefix: str, size: int) -> list[dict]:
+    locales = ("en", "de", "fr", "es", None)
+    return [
+        {
+            "external_id": f"{prefix}-{i}",
+            "email": f"{prefix}-{i}@example.com",
+            "first_name": f"Name{i}",
+            "last_name": "Bench",
+            "locale": locales[i % len(locales)],
+            "attributes": {"plan": ("free", "pro", "team")[i % 3], "seats": i % 50},
+        }
+        for i in range(size)
+    ]
+
+
+def timed_post(client, headers, survey_id: str, refs: list[dict], profile: bool) -> float:
+    path = f"/v1/surveys/{survey_id}/invitations"
+    headers = {**headers, "Idempotency-Key": secrets.token_hex(8)}
+    profiler = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    response = client.post(path, json={"contacts": refs}, headers=headers)
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - start
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+    counts = response.get_json()["counts"]
+    assert counts == {"invited": len(refs), "skipped": 0}, counts
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+    return seconds
+
+
+def run(uri: str, engine: str, size: int, rounds: int, profile: bool) -> bool:
+    app, headers = prepare(uri)
+    client = app.test_client()
+    fresh, existing = [], []
+    for round_ in range(rounds):
+        contacts = inline_contacts(f"r{round_}", size)
+        survey_id = new_survey(client, headers)
+        fresh.append(timed_post(client, headers, survey_id, contacts, profile and round_ == 0))
+        refs = [{"external_id": contact["external_id"]} for contact in contacts]
+        survey_id = new_survey(client, headers)
+        existing.append(timed_post(client, headers, survey_id, refs, profile and round_ == 0))
+    with app.app_context():
+        db.engine.dispose()
+    ok = True
+    for label, times in (("inline, new contacts", fresh), ("external ids, existing", existing)):
+        median = statistics.median(times)
+        verdict = "PASS" if median < TARGET_SECONDS else "FAIL"
+        ok = ok and median < TARGET_SECONDS
+        print(
+            f"{engine:10} {label:24} {size:>6} invitations: median {median:.2f} s "
+            f"({size / median:,.0f}/s) of {', '.join(f'{t:.2f}' for t in times)}  "
+            f"target < {TARGET_SECONDS:.0f} s {verdict}"
+        )
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", action="store_true", help="also run on DATABASE_URL")
+    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="print cProfile of round 1")
+    args = parser.parse_args(argv)
+    ok = True
+    with sqlite_database() as uri:
+        ok = run(uri, "sqlite", args.size, args.rounds, args.profile) and ok
+    if args.postgres:
+        with postgres_database() as uri:
+            ok = run(uri, "postgresql", args.size, args.rounds, args.profile) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
