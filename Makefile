@@ -20,7 +20,9 @@ migrate: install
 demo: migrate
 	$(BIN)/flask demo
 
+# The API on :8000 and, on a second origin (:8001), a pretend customer site embedding the widgets.
 run: demo
+	$(BIN)/python -m demo.site & site=$$!; trap 'kill $$site' EXIT INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: install

@@ -1,7 +1,9 @@
 """`flask demo`: a demo workspace for a first look, made once and reused.
 
 Its keys are kept in `instance/demo.json` (readable by the owner only) so that
-every `make run` can print them again. Real workspaces never store a key in
+every `make run` can print them again, and so the demo customer site
+(demo/site.py, on a second origin) can embed the widgets. The demo survey
+never throttles, so the demo can be answered again and again. Real workspaces never store a key in
 clear: use `flask workspaces create` for those.
 """
 
@@ -14,6 +16,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from api.extensions import db
+from api.surveys.models import Survey
+from api.widget import identity
 from api.workspaces import keys
 from api.workspaces.models import Workspace
 
@@ -26,11 +30,31 @@ def ensure_demo_workspace() -> dict:
     path = _demo_file()
     if path.exists():
         demo = json.loads(path.read_text())
-        if db.session.get(Workspace, demo["workspace_id"]) is not None:
+        if db.session.get(Workspace, demo["workspace_id"]) is not None and "survey_id" in demo:
             return demo
     workspace, secret, publishable = keys.create_workspace("Demo")
+    demo_site = current_app.config["DEMO_SITE_URL"]
+    workspace.allowed_origins = [demo_site]
+    survey = Survey(
+        workspace_id=workspace.id,
+        name="Demo NPS",
+        kind="nps",
+        product_name="Flipfunnel Demo",
+        widget_enabled=True,
+        resurvey_days=0,
+        decline_days=0,
+    )
+    db.session.add(survey)
     db.session.commit()
-    demo = {"workspace_id": workspace.id, "secret_key": secret, "publishable_key": publishable}
+    demo = {
+        "workspace_id": workspace.id,
+        "secret_key": secret,
+        "publishable_key": publishable,
+        "identity_secret": identity.identity_secret(workspace),
+        "survey_id": survey.id,
+        "api_base": current_app.config["BASE_URL"],
+        "demo_site": demo_site,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -53,6 +77,8 @@ Flipfunnel demo workspace {demo["workspace_id"]}
   API               {base}/v1
   API docs          {base}/docs
   OpenAPI           {base}/openapi.json
+  demo NPS survey   {demo["survey_id"]}
+  demo customer site {demo["demo_site"]}  (embeds the widgets from another origin)
 
   try:  curl -H "Authorization: Bearer {demo["secret_key"]}" {base}/v1/contacts
 """

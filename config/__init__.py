@@ -25,6 +25,8 @@ class Default:
     REDIS_URL = ""  # empty: rate limits kept in process memory
 
     BASE_URL = "http://127.0.0.1:8000"
+    # `make run` serves a pretend customer site here, embedding the widgets cross-origin.
+    DEMO_SITE_URL = "http://127.0.0.1:8001"
 
     # Limits are per API key on /v1 and per client IP everywhere else.
     RATELIMIT_API = "1200 per minute"

@@ -5,6 +5,8 @@ must not depend on its routes, so they seed what they need here. Every helper
 adds and flushes; the caller commits (inside `app.app_context()`).
 """
 
+from dataclasses import dataclass
+
 from api.contacts.models import Contact
 from api.contacts.service import upsert_contact
 from api.extensions import db
@@ -33,3 +35,44 @@ def make_invitation(survey: Survey, contact: Contact, channel: str = "email") ->
     ((invitation, _contact),) = invited
     # invite() returns plain rows; the session's own copy is what services expect.
     return db.session.get(Invitation, invitation.id)
+
+
+@dataclass
+class Seeded:
+    survey_id: str
+    invitation_ids: list[str]
+    contact_ids: list[str]
+    external_ids: list[str]
+
+
+def seed(app, workspace_id: str, kind: str = "nps", contacts=1, **survey_kw) -> Seeded:
+    """A survey and one invitation per contact, committed; returns their ids.
+
+    `contacts` is a number of plain contacts, or a list of dicts of contact fields
+    (an `external_id` in one names it).
+    """
+    if isinstance(contacts, int):
+        contacts = [{} for _ in range(contacts)]
+    with app.app_context():
+        survey = make_survey(workspace_id, kind, **survey_kw)
+        seeded = Seeded(survey.id, [], [], [])
+        for index, fields in enumerate(contacts):
+            fields = dict(fields)
+            external_id = fields.pop("external_id", f"{survey.id}-c{index}")
+            contact = make_contact(workspace_id, external_id, **fields)
+            invitation = make_invitation(survey, contact)
+            seeded.invitation_ids.append(invitation.id)
+            seeded.contact_ids.append(contact.id)
+            seeded.external_ids.append(external_id)
+        db.session.commit()
+        return seeded
+
+
+def submit(app, invitation_id: str, score: int, **kw):
+    """Submit through the service, as the hosted page does; returns (response id, created)."""
+    from api.responses import service
+
+    with app.app_context():
+        response, created = service.submit(db.session.get(Invitation, invitation_id), score, **kw)
+        db.session.commit()
+        return response.id, created

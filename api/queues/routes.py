@@ -1,4 +1,26 @@
+from dataclasses import dataclass
+
+from flask.views import MethodView
+from sqlalchemy import select
+
+from api.contacts.models import Contact
+from api.database import chunked
+from api.extensions import db
+from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
+from api.http.errors import not_found
+from api.http.pagination import page_of, paginate
+from api.queues import service
+from api.queues.models import QueueItem
+from api.queues.schemas import (
+    ClaimSchema,
+    DismissSchema,
+    QueueItemFilterArgs,
+    QueueItemSchema,
+    ResolveSchema,
+)
+from api.responses.models import Response
+from api.responses.views import contacts_of
 
 bp = ApiBlueprint(
     "queues",
@@ -6,3 +28,93 @@ bp = ApiBlueprint(
     url_prefix="/v1/queues",
     description="Follow-up and advocacy queues: claim, resolve, dismiss.",
 )
+
+# URLs read well with a hyphen; the stored queue names are identifiers.
+QUEUE = "<any('follow-up', 'advocacy'):queue>"
+_INTERNAL = {"follow-up": "follow_up", "advocacy": "advocacy"}
+
+
+@dataclass
+class ItemView:
+    item: QueueItem
+    response: Response | None
+    contact: Contact | None
+
+    def __getattr__(self, name):
+        return getattr(self.item, name)
+
+
+def _with_details(items: list[QueueItem]) -> list[ItemView]:
+    """Each item with its response and contact, loaded in two queries per page."""
+    workspace_id = current_workspace_id()
+    responses: dict[str, Response] = {}
+    for chunk in chunked(sorted({item.response_id for item in items})):
+        for response in db.session.scalars(
+            select(Response).where(Response.workspace_id == workspace_id, Response.id.in_(chunk))
+        ):
+            responses[response.id] = response
+    contacts = contacts_of(workspace_id, [item.contact_id for item in items])
+    return [
+        ItemView(item, responses.get(item.response_id), contacts.get(item.contact_id))
+        for item in items
+    ]
+
+
+def _found(queue: str, item_id: str) -> QueueItem:
+    item = service.get_item(current_workspace_id(), _INTERNAL[queue], item_id)
+    if item is None:
+        raise not_found("queue item")
+    return item
+
+
+@bp.route(f"/{QUEUE}/items")
+class QueueItems(MethodView):
+    @bp.arguments(QueueItemFilterArgs, location="query")
+    @bp.response(200, page_of(QueueItemSchema))
+    def get(self, args, queue):
+        """List the queue's items, worst first (highest priority, then oldest).
+
+        `queue` is `follow-up` (detractors, unhappy CSAT, hard CES) or `advocacy` (promoters).
+        """
+        statement = service.filter_items(current_workspace_id(), _INTERNAL[queue], args)
+        page = paginate(statement, args, order=service.LISTING_ORDER)
+        page["data"] = _with_details(page["data"])
+        return page
+
+
+@bp.route(f"/{QUEUE}/items/<item_id>")
+class QueueItemById(MethodView):
+    @bp.response(200, QueueItemSchema)
+    def get(self, queue, item_id):
+        """Get an item of the queue."""
+        return _with_details([_found(queue, item_id)])[0]
+
+
+@bp.route(f"/{QUEUE}/items/<item_id>/claim")
+class ClaimItem(MethodView):
+    @bp.arguments(ClaimSchema)
+    @bp.response(200, QueueItemSchema)
+    def post(self, data, queue, item_id):
+        """Take an open item; when several claim at once, one wins and the others get 409."""
+        item = service.claim(_found(queue, item_id), data["assignee"])
+        return _with_details([item])[0]
+
+
+@bp.route(f"/{QUEUE}/items/<item_id>/resolve")
+class ResolveItem(MethodView):
+    @bp.arguments(ResolveSchema)
+    @bp.response(200, QueueItemSchema)
+    def post(self, data, queue, item_id):
+        """Close an open or claimed item as done, with what was done."""
+        item = service.resolve(_found(queue, item_id), data["outcome"])
+        return _with_details([item])[0]
+
+
+@bp.route(f"/{QUEUE}/items/<item_id>/dismiss")
+class DismissItem(MethodView):
+    @bp.arguments(DismissSchema)
+    @bp.response(200, QueueItemSchema)
+    def post(self, data, queue, item_id):
+        """Close an open or claimed item as needing no action."""
+        item = service.dismiss(_found(queue, item_id), data.get("note"))
+        return _with_details([item])[0]

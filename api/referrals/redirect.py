@@ -1,5 +1,48 @@
-"""The tracked referral link /r/<code>: count the click, redirect with attribution."""
+"""The tracked referral link /r/<code>: count the click, redirect with attribution.
 
-from flask import Blueprint
+Public and unauthenticated. Whatever happens (unknown or disabled code, no
+program, too many visits from one address) the visitor is redirected, never
+shown an error page: a person who followed a friend's link should land on the
+product, with or without the attribution.
+"""
+
+from flask import Blueprint, current_app, redirect, request
+from flask_limiter import RateLimitExceeded
+
+from api.extensions import limiter
+from api.referrals import clicks
 
 bp = Blueprint("referral_links", __name__)
+
+
+def redirect_limit() -> str:
+    # Its own limit, more generous than other public routes: many people share one
+    # address (offices, campuses, carrier NAT) and a shared link is clicked in bursts.
+    return current_app.config["RATELIMIT_REDIRECT"]
+
+
+def _redirect(url: str):
+    response = redirect(url, code=302)
+    # Every visit must reach us to be counted; no cache may answer for us.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/r/<code>")
+@limiter.limit(redirect_limit)
+def follow(code):
+    url = clicks.visit(
+        code,
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string,
+        referrer=request.referrer,
+        args=request.args,
+    )
+    return _redirect(url)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def over_limit(_error):
+    """Past the limit the visitor still lands, but the click is not counted."""
+    code = (request.view_args or {}).get("code", "")
+    return _redirect(clicks.fallback_url(clicks.lookup(clicks.canonical_code(code))))

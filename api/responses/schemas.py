@@ -72,11 +72,15 @@ class ResponseCreateSchema(Schema):
     @validates_schema
     def _someone_answered(self, data, **_kwargs):
         if "contact" not in data and "invitation_id" not in data:
-            raise ValidationError("Give the `contact` who answered, or an `invitation_id`.", "contact")
+            raise ValidationError(
+                "Give the `contact` who answered, or an `invitation_id`.", "contact"
+            )
 
 
 class CommentSchema(Schema):
-    comment = fields.String(required=True, allow_none=True, validate=validate.Length(max=MAX_COMMENT))
+    comment = fields.String(
+        required=True, allow_none=True, validate=validate.Length(max=MAX_COMMENT)
+    )
 
 
 class ResponseFilterArgs(Schema):

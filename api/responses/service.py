@@ -146,7 +146,12 @@ def _count(response: Response, score: int, delta: int) -> None:
     for segment in segments:
         upsert_add(
             ResponseRollup,
-            {"survey_id": response.survey_id, "day": response.day, "segment": segment, "score": score},
+            {
+                "survey_id": response.survey_id,
+                "day": response.day,
+                "segment": segment,
+                "score": score,
+            },
             "count",
             delta,
         )

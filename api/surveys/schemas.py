@@ -232,7 +232,7 @@ def _optional(field: fields.Field) -> fields.Field:
     return field
 
 
-class ContactRefSchema(ContactUpsertSchema):
+class InviteeSchema(ContactUpsertSchema):
     """`{"contact_id"}`, `{"external_id"}`, or an inline contact upserted by external_id."""
 
     class Meta:
@@ -264,9 +264,9 @@ _BATCH_DESCRIPTION = (
 
 
 class InvitationRequestSchema(Schema):
-    contact = fields.Nested(ContactRefSchema, metadata={"description": "One contact."})
+    contact = fields.Nested(InviteeSchema, metadata={"description": "One contact."})
     contacts = fields.List(
-        fields.Nested(ContactRefSchema),
+        fields.Nested(InviteeSchema),
         validate=validate.Length(min=1, max=MAX_BATCH),
         metadata={"description": f"A batch of 1 to {MAX_BATCH:,} contacts. {_BATCH_DESCRIPTION}"},
     )

@@ -62,7 +62,11 @@ def sampled(survey: Survey, subject: str, now: datetime) -> bool:
 
 
 def decide(
-    surveys: list[Survey], contact: Contact | None, url: str | None, now: datetime, anonymous_key: str
+    surveys: list[Survey],
+    contact: Contact | None,
+    url: str | None,
+    now: datetime,
+    anonymous_key: str,
 ) -> Decision:
     """The first survey (oldest first) that may be shown, or why none may."""
     reason = NO_SURVEY

@@ -9,10 +9,10 @@ from api.http.blueprint import ApiBlueprint, require_json_body
 from api.http.errors import ApiError
 from api.widget import cors, identity, service
 from api.widget.schemas import (
-    AnswerSchema,
-    CommentSchema,
-    DisplaySchema,
-    EligibilityArgs,
+    WidgetAnswerSchema,
+    WidgetCommentSchema,
+    WidgetDisplaySchema,
+    WidgetEligibilityArgs,
     WidgetSettingsSchema,
     parse_attributes,
 )
@@ -57,12 +57,14 @@ def _user(args: dict) -> service.User:
     try:
         attributes = parse_attributes(args.get("attributes"))
     except ValidationError as error:
-        raise ApiError(422, "validation_error", "Invalid attributes.", {"attributes": error.messages}) from None
+        raise ApiError(
+            422, "validation_error", "Invalid attributes.", {"attributes": error.messages}
+        ) from None
     return service.identify(g.workspace, args.get("user_id"), args.get("user_hash"), attributes)
 
 
 @bp.get("/eligibility")
-@bp.arguments(EligibilityArgs, location="query")
+@bp.arguments(WidgetEligibilityArgs, location="query")
 @bp.doc(security=[{"publishableKey": []}])
 def eligibility(args):
     """Should this user be asked now, and what? Decided on the server."""
@@ -77,7 +79,7 @@ def eligibility(args):
 
 
 @bp.post("/displays")
-@bp.arguments(DisplaySchema)
+@bp.arguments(WidgetDisplaySchema)
 @bp.doc(security=[{"publishableKey": []}])
 def record_display(data):
     """The survey was shown (counts towards response rates)."""
@@ -86,7 +88,7 @@ def record_display(data):
 
 
 @bp.post("/responses")
-@bp.arguments(AnswerSchema)
+@bp.arguments(WidgetAnswerSchema)
 @bp.doc(security=[{"publishableKey": []}])
 def answer(data):
     """The score; sent again with the same display it updates the same response."""
@@ -97,7 +99,7 @@ def answer(data):
 
 
 @bp.post("/comments")
-@bp.arguments(CommentSchema)
+@bp.arguments(WidgetCommentSchema)
 @bp.doc(security=[{"publishableKey": []}])
 def add_comment(data):
     """The follow-up comment, after the score."""
@@ -106,7 +108,7 @@ def add_comment(data):
 
 
 @bp.post("/declines")
-@bp.arguments(DisplaySchema)
+@bp.arguments(WidgetDisplaySchema)
 @bp.doc(security=[{"publishableKey": []}])
 def record_decline(data):
     """Closed without answering: starts the survey's decline throttle."""
@@ -142,7 +144,9 @@ class WidgetSettings(MethodView):
         """Set the origins (scheme://host[:port]) whose pages may use the widgets."""
         workspace = db.session.get(Workspace, auth.current_workspace_id())
         if "allowed_origins" in data:
-            workspace.allowed_origins = sorted({cors.normalise_origin(o) for o in data["allowed_origins"]})
+            workspace.allowed_origins = sorted(
+                {cors.normalise_origin(o) for o in data["allowed_origins"]}
+            )
         return _settings(workspace)
 
 

@@ -10,7 +10,7 @@ ORIGIN = validate.Regexp(
 )
 
 
-class EligibilityArgs(Schema):
+class WidgetEligibilityArgs(Schema):
     key = fields.String(metadata={"description": "The publishable key (pk_...)."})
     user_id = fields.String(validate=validate.Length(max=255))
     user_hash = fields.String(validate=validate.Length(max=128))
@@ -23,16 +23,16 @@ class EligibilityArgs(Schema):
     )
 
 
-class DisplaySchema(Schema):
+class WidgetDisplaySchema(Schema):
     display = fields.String(required=True, validate=validate.Length(max=1000))
 
 
-class AnswerSchema(DisplaySchema):
+class WidgetAnswerSchema(WidgetDisplaySchema):
     score = fields.Integer(required=True, strict=True)
     page = fields.String(validate=validate.Length(max=2000))
 
 
-class CommentSchema(DisplaySchema):
+class WidgetCommentSchema(WidgetDisplaySchema):
     comment = fields.String(required=True, validate=validate.Length(min=1, max=5000))
 
 
@@ -58,4 +58,3 @@ def parse_attributes(text: str | None) -> dict | None:
         raise ValidationError("attributes must be a JSON object.")
     attributes_fit(value)
     return value
-

@@ -53,7 +53,9 @@ class User:
     claimed_id: str | None  # a user id that came without a valid hash
 
 
-def identify(workspace: Workspace, user_id: str | None, user_hash: str | None, attributes: dict | None) -> User:
+def identify(
+    workspace: Workspace, user_id: str | None, user_hash: str | None, attributes: dict | None
+) -> User:
     """A contact for a correctly signed user id; anonymous otherwise.
 
     Attributes from the browser are only accepted with a valid hash.
@@ -98,7 +100,9 @@ def check_eligibility(
         return {"show": False, "reason": decision.reason}
     survey, contact = decision.survey, user.contact
     chosen = texts.pick_locale(
-        locale, contact.locale if contact else None, survey.default_locale,
+        locale,
+        contact.locale if contact else None,
+        survey.default_locale,
         accept_language=accept_language,
     )
     invitation_id = new_id("inv")

@@ -1,0 +1,69 @@
+from marshmallow import Schema, fields, validate
+
+from api.http.pagination import PageArgs
+from api.queues.models import STATUSES
+from api.responses.schemas import ContactBriefSchema
+
+MAX_NOTE = 5000
+
+
+class QueueItemFilterArgs(PageArgs):
+    status = fields.List(
+        fields.String(validate=validate.OneOf(STATUSES)),
+        metadata={"description": "Repeatable: `status=open&status=claimed`."},
+    )
+    assignee = fields.String(validate=validate.Length(min=1, max=200))
+    due_before = fields.AwareDateTime(
+        metadata={"description": "ISO 8601 time with a zone; items due before it."}
+    )
+
+
+class ClaimSchema(Schema):
+    assignee = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Who takes the item: a name, email or your user id."},
+    )
+
+
+class ResolveSchema(Schema):
+    outcome = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_NOTE),
+        metadata={"description": "What was done; kept on the item."},
+    )
+
+
+class DismissSchema(Schema):
+    note = fields.String(allow_none=True, validate=validate.Length(max=MAX_NOTE))
+
+
+class ItemResponseSchema(Schema):
+    id = fields.String()
+    score = fields.Integer()
+    category = fields.String()
+    comment = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class QueueItemSchema(Schema):
+    id = fields.String()
+    queue = fields.String(metadata={"description": "`follow_up` or `advocacy`."})
+    status = fields.String(metadata={"description": "open, claimed, done or dismissed."})
+    priority = fields.Integer(metadata={"description": "0..100, higher is more urgent."})
+    score = fields.Integer()
+    assignee = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    due_at = fields.DateTime()
+    claimed_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    survey_id = fields.String()
+    response_id = fields.String()
+    response = fields.Nested(ItemResponseSchema)
+    contact = fields.Nested(
+        ContactBriefSchema,
+        allow_none=True,
+        metadata={"description": "Null when there is none or it was erased."},
+    )

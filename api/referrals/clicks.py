@@ -1,0 +1,165 @@
+"""Clicks on `/r/<code>`: look the code up, record the click, build the landing URL.
+
+This is the hottest public path, so it is written down to the statements it
+needs: one SELECT (the code joined with its workspace's program), one INSERT of
+the click and one of its event, in the request's transaction. No ORM objects
+are loaded or flushed on the way.
+"""
+
+import hashlib
+import hmac
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from flask import current_app
+from sqlalchemy import bindparam, insert, select
+
+from api import signing
+from api.database import utcnow
+from api.events import service as events
+from api.extensions import db
+from api.ids import new_id
+from api.referrals import codes
+from api.referrals.models import ReferralClick, ReferralCode, ReferralProgram
+
+# Paid-ad click ids that ad platforms append to the URL an ad points to.
+AD_CLICK_PARAMS = ("gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "twclid")
+USER_AGENT_MAX = 256
+REFERRER_MAX = 512
+# Our own parameters on the landing URL; incoming ones of these names are dropped.
+OURS = ("ref", "ffclick")
+# At most this many incoming query parameters are passed on (utm_*, gclid, ...).
+PASS_ON_MAX = 20
+
+_LOOKUP = (
+    select(
+        ReferralCode.id,
+        ReferralCode.workspace_id,
+        ReferralCode.disabled_at,
+        ReferralProgram.enabled,
+        ReferralProgram.landing_url,
+    )
+    .outerjoin(ReferralProgram, ReferralProgram.workspace_id == ReferralCode.workspace_id)
+    .where(ReferralCode.code == bindparam("code"))
+)
+_INSERT_CLICK = insert(ReferralClick.__table__)
+
+
+def hash_ip(ip: str | None) -> str | None:
+    """HMAC-SHA256 of the address keyed with the app's secret: comparable, not reversible.
+
+    A plain hash of an IPv4 address is reversed by trying all 2**32 of them; the
+    key makes that impossible for anyone without it.
+    """
+    if not ip:
+        return None
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()
+
+
+def sign_click(click_id: str) -> str:
+    return signing.sign(signing.REFERRAL_CLICK, click_id)
+
+
+def landing_url(base: str, params: list[tuple[str, str]]) -> str:
+    """`base` with `params` appended after its own query parameters."""
+    parts = urlsplit(base)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in OURS]
+    return urlunsplit(parts._replace(query=urlencode(query + params)))
+
+
+def _passed_on(args) -> list[tuple[str, str]]:
+    passed = []
+    for name, value in args.items(multi=True):
+        if name not in OURS and len(passed) < PASS_ON_MAX:
+            passed.append((name[:64], value[:500]))
+    return passed
+
+
+def _ad_click_param(args) -> str | None:
+    return next((name for name in AD_CLICK_PARAMS if args.get(name)), None)
+
+
+def canonical_code(code_text: str) -> str | None:
+    """The stored form of a code in a link, or None when it cannot be one (no query)."""
+    canonical = codes.normalize_code(code_text)
+    if not canonical or len(canonical) > codes.VANITY_MAX_LENGTH or not canonical.isalnum():
+        return None
+    return canonical
+
+
+def lookup(canonical: str | None):
+    """(id, workspace_id, disabled_at, enabled, landing_url) of a code, or None."""
+    if canonical is None:
+        return None
+    return db.session.execute(_LOOKUP, {"code": canonical}).first()
+
+
+def fallback_url(row) -> str:
+    """Where a visit goes without attribution: the workspace's landing page, else ours."""
+    if row is not None and row.landing_url:
+        return row.landing_url
+    return current_app.config["BASE_URL"]
+
+
+def visit(
+    code_text: str,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    referrer: str | None,
+    args,
+    now: datetime | None = None,
+) -> str:
+    """Record a click when the code is live in an enabled program; the URL to send to."""
+    canonical = canonical_code(code_text)
+    row = lookup(canonical)
+    if row is None or row.disabled_at is not None or not row.enabled or not row.landing_url:
+        return fallback_url(row)
+    click_id = new_id("clk")
+    ad_param = _ad_click_param(args)
+    db.session.execute(
+        _INSERT_CLICK,
+        {
+            "id": click_id,
+            "workspace_id": row.workspace_id,
+            "code_id": row.id,
+            "ip_hash": hash_ip(ip),
+            "user_agent": (user_agent or "")[:USER_AGENT_MAX] or None,
+            "referrer": (referrer or "")[:REFERRER_MAX] or None,
+            "ad_click_param": ad_param,
+            "created_at": now or utcnow(),
+        },
+    )
+    # Core insert of one row: the same transaction as the click, without an ORM flush.
+    events.record_many(
+        row.workspace_id,
+        "referral.click",
+        [(click_id, {"code_id": row.id, "code": canonical, "ad_click_param": ad_param})],
+    )
+    params = [*_passed_on(args), ("ref", canonical), ("ffclick", sign_click(click_id))]
+    return landing_url(row.landing_url, params)
+
+
+def record_click(
+    workspace_id: str,
+    code_id: str,
+    *,
+    ip: str | None = None,
+    ad_click_param: str | None = None,
+    now: datetime | None = None,
+) -> tuple[str, str]:
+    """Store a click directly (tests, imports); returns (click id, signed click id)."""
+    click_id = new_id("clk")
+    db.session.execute(
+        _INSERT_CLICK,
+        {
+            "id": click_id,
+            "workspace_id": workspace_id,
+            "code_id": code_id,
+            "ip_hash": hash_ip(ip),
+            "ad_click_param": ad_click_param,
+            "created_at": now or utcnow(),
+        },
+    )
+    return click_id, sign_click(click_id)

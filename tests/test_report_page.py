@@ -1,0 +1,194 @@
+"""The report page for people: signed links, secret keys, refusals, and what it shows."""
+
+import re
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from api import signing
+from api.reports import charts
+from tests.test_reports import TEN, answer, at, make_survey
+
+PERIOD = "from=2026-03-01&to=2026-03-31"
+
+
+def link_for(tenant, survey_id, **body) -> str:
+    """The path and query of a fresh signed report link."""
+    response = tenant.post(f"/v1/surveys/{survey_id}/report-links", json=body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    url = urlsplit(response.get_json()["url"])
+    return f"{url.path}?{url.query}"
+
+
+def token_of(path: str) -> str:
+    return path.split("token=", 1)[1]
+
+
+def sign_in_app(app, payload, purpose=signing.REPORT_LINK) -> str:
+    with app.test_request_context():
+        return signing.sign(purpose, payload)
+
+
+@pytest.fixture
+def survey_id(app, tenant):
+    survey_id = make_survey(app, tenant.id, name="Onboarding")
+    answer(app, survey_id, at("2026-03-04"), TEN)
+    return survey_id
+
+
+def test_signed_link_shows_the_report(client, tenant, survey_id):
+    page = client.get(f"{link_for(tenant, survey_id)}&{PERIOD}")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "Onboarding" in html
+    assert "NPS 30 ± 42.1" in html
+    assert "n = 10 responses" in html
+    assert "95% interval -19.1 to 65.2" in html
+    assert "100% (10 responses to 10 invitations sent in this period)" in html
+    assert "No comparison" in html  # nothing in February
+    # The three charts, inline: the trend with its band, the distribution, the queues.
+    assert html.count("<svg") == 3
+    assert "<polygon" in html or "stroke-width=\"6\"" in html  # margin band or error bar
+    assert 'class="bar"' in html
+    assert "Follow-up open" in html and "Advocacy open" in html
+    assert "<script" not in html
+
+
+def test_page_headers(client, tenant, survey_id):
+    page = client.get(link_for(tenant, survey_id))
+    assert page.status_code == 200
+    csp = page.headers["Content-Security-Policy"]
+    nonce = re.search(r"style-src 'nonce-([^']+)'", csp).group(1)
+    assert "default-src 'none'" in csp and "img-src 'self' data:" in csp
+    assert "script-src" not in csp  # falls back to default-src 'none'
+    assert f'<style nonce="{nonce}">' in page.get_data(as_text=True)
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+    other = client.get(link_for(tenant, survey_id))
+    assert other.headers["Content-Security-Policy"] != csp  # a fresh nonce per response
+
+
+def test_change_is_called_significant_or_not(app, client, tenant, survey_id):
+    answer(app, survey_id, at("2026-02-10"), [0] * 10)  # February: all detractors
+    html = client.get(f"{link_for(tenant, survey_id)}&{PERIOD}").get_data(as_text=True)
+    assert "+130 against the previous period" in html
+    assert "n = 10): significant" in html
+
+    small = make_survey(app, tenant.id, name="Small")
+    answer(app, small, at("2026-02-10"), [10, 0, 8])
+    answer(app, small, at("2026-03-10"), [10, 10, 0])
+    html = client.get(f"{link_for(tenant, small)}&{PERIOD}").get_data(as_text=True)
+    assert "+33.3 against the previous period" in html
+    assert "not significant" in html
+
+
+def test_weekly_and_segment_views(app, client, tenant):
+    survey_id = make_survey(app, tenant.id, segments=["plan"])
+    answer(app, survey_id, at("2026-03-04"), [10, 0], {"plan": "pro"})
+    path = link_for(tenant, survey_id)
+    html = client.get(f"{path}&{PERIOD}&interval=week&segment=plan").get_data(as_text=True)
+    assert "per week" in html
+    assert "By plan" in html and "<td>pro</td>" in html
+    bad = client.get(f"{path}&segment=region")
+    assert bad.status_code == 422
+    assert "segment_attributes" in bad.get_data(as_text=True)
+    assert client.get(f"{path}&interval=year").status_code == 422
+    assert client.get(f"{path}&from=2026-03-10&to=2026-03-01").status_code == 422
+
+
+def test_no_or_forged_token_is_404(client, tenant, survey_id):
+    path = link_for(tenant, survey_id)
+    token = token_of(path)
+    flipped = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    pages = [
+        client.get(f"/reports/{survey_id}"),
+        client.get(f"/reports/{survey_id}?token="),
+        client.get(f"/reports/{survey_id}?token={flipped}"),
+        client.get(f"/reports/{survey_id}?token=not-a-token"),
+    ]
+    texts = set()
+    for page in pages:
+        assert page.status_code == 404
+        assert page.mimetype == "text/html"
+        assert "Traceback" not in page.get_data(as_text=True)
+        # Minus what differs per response anyway: the request id and the CSP nonce.
+        text = re.sub(r"Reference: \w+", "", page.get_data(as_text=True))
+        texts.add(re.sub(r'nonce="[^"]+"', "", text))
+        assert page.headers["Cache-Control"] == "no-store"
+    assert len(texts) == 1  # the same page whatever failed
+
+
+def test_token_for_another_purpose_is_404(app, client, tenant, survey_id):
+    payload = {"survey_id": survey_id, "workspace_id": tenant.id, "expires_at": 2**40}
+    token = sign_in_app(app, payload, purpose=signing.SURVEY_LINK)
+    assert client.get(f"/reports/{survey_id}?token={token}").status_code == 404
+    genuine = sign_in_app(app, payload)
+    assert client.get(f"/reports/{survey_id}?token={genuine}").status_code == 200
+
+
+def test_token_for_survey_a_on_survey_b_is_404(app, client, tenant, survey_id, make_tenant):
+    other_survey = make_survey(app, tenant.id, name="Other")
+    token = token_of(link_for(tenant, survey_id))
+    assert client.get(f"/reports/{other_survey}?token={token}").status_code == 404
+    # Nor can a payload name a survey in one workspace and claim another's.
+    stranger = make_tenant("Stranger")
+    payload = {"survey_id": survey_id, "workspace_id": stranger.id, "expires_at": 2**40}
+    forged_scope = sign_in_app(app, payload)
+    assert client.get(f"/reports/{survey_id}?token={forged_scope}").status_code == 404
+
+
+def test_expired_link_is_410(app, client, tenant, survey_id):
+    payload = {"survey_id": survey_id, "workspace_id": tenant.id, "expires_at": int(time.time())}
+    token = sign_in_app(app, payload)
+    page = client.get(f"/reports/{survey_id}?token={token}")
+    assert page.status_code == 410
+    assert "expired" in page.get_data(as_text=True)
+
+
+def test_link_older_than_the_configured_bound_is_410(app, client, tenant, survey_id, monkeypatch):
+    payload = {"survey_id": survey_id, "workspace_id": tenant.id, "expires_at": 2**40}
+    max_age = app.config["REPORT_LINK_MAX_AGE_DAYS"] * 86400
+    real = time.time
+    with monkeypatch.context() as patched:
+        patched.setattr(time, "time", lambda: real() - max_age - 60)
+        token = sign_in_app(app, payload)
+    assert client.get(f"/reports/{survey_id}?token={token}").status_code == 410
+
+
+def test_link_expires_after_its_own_days(app, client, tenant, survey_id, monkeypatch):
+    path = link_for(tenant, survey_id, expires_in_days=1)
+    assert client.get(path).status_code == 200
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 86400 + 60)
+    assert client.get(path).status_code == 410
+
+
+def test_secret_key_opens_the_page(client, tenant, survey_id, make_tenant):
+    page = tenant.get(f"/reports/{survey_id}?{PERIOD}")
+    assert page.status_code == 200
+    assert "NPS 30 ± 42.1" in page.get_data(as_text=True)
+    assert 'name="token"' not in page.get_data(as_text=True)
+    stranger = make_tenant("Stranger")
+    assert stranger.get(f"/reports/{survey_id}").status_code == 404
+    publishable = {"Authorization": f"Bearer {tenant.publishable_key}"}
+    assert client.get(f"/reports/{survey_id}", headers=publishable).status_code == 404
+
+
+def test_survey_name_is_escaped(app, client, tenant):
+    survey_id = make_survey(app, tenant.id, name="<script>alert(1)</script>")
+    answer(app, survey_id, at("2026-03-04"), [10, 0])
+    html = client.get(f"{link_for(tenant, survey_id)}&{PERIOD}").get_data(as_text=True)
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_empty_report_page(app, client, tenant):
+    survey_id = make_survey(app, tenant.id, kind="ces", name="Support")
+    page = client.get(f"{link_for(tenant, survey_id)}&{PERIOD}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "CES: no responses in this period" in html
+    assert "no invitations were sent in this period" in html
+    assert charts.NO_DATA in html

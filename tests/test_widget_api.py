@@ -1,0 +1,281 @@
+"""The widget API: keys, origins, identity, eligibility, and idempotent answers."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from api.contacts.models import Contact
+from api.database import utcnow
+from api.extensions import db
+from api.responses.models import Response
+from api.surveys.models import Invitation, Survey
+from api.widget import eligibility
+from api.widget.identity import user_hash
+from tests.conftest import create_tenant
+
+SITE = "https://shop.example.com"
+
+
+class Widget:
+    """Calls the widget API as a page on SITE would, for one tenant."""
+
+    def __init__(self, app, tenant):
+        self.app, self.tenant, self.client = app, tenant, tenant.client
+        tenant.patch("/v1/widget", json={"allowed_origins": [SITE]})
+        self.secret = tenant.get("/v1/widget").get_json()["identity_secret"]
+
+    def survey(self, **fields) -> str:
+        with self.app.app_context():
+            survey = Survey(
+                workspace_id=self.tenant.id, name="W", kind="nps", widget_enabled=True, **fields
+            )
+            db.session.add(survey)
+            db.session.commit()
+            return survey.id
+
+    def url(self, path: str) -> str:
+        return f"/w/v1/{path}?key={self.tenant.publishable_key}"
+
+    def eligibility(self, user_id="u1", valid=True, origin=SITE, **params):
+        query = {"user_id": user_id, **params}
+        if user_id is not None:
+            query["user_hash"] = user_hash(self.secret, user_id) if valid else "0" * 64
+        else:
+            query.pop("user_id")
+        headers = {"Origin": origin} if origin else {}
+        query["key"] = self.tenant.publishable_key
+        return self.client.get("/w/v1/eligibility", query_string=query, headers=headers)
+
+    def post(self, path, body, origin=SITE):
+        return self.client.post(self.url(path), json=body, headers={"Origin": origin})
+
+    def shown(self, **kwargs) -> str:
+        answer = self.eligibility(**kwargs)
+        assert answer.status_code == 200, answer.get_json()
+        assert answer.get_json()["show"] is True, answer.get_json()
+        return answer.get_json()["display"]
+
+
+@pytest.fixture
+def widget(app, tenant):
+    return Widget(app, tenant)
+
+
+def count(app, model, **where):
+    with app.app_context():
+        statement = select(func.count()).select_from(model)
+        for name, value in where.items():
+            statement = statement.where(getattr(model, name) == value)
+        return db.session.scalar(statement)
+
+
+def test_eligible_user_gets_the_survey_in_their_locale(widget):
+    widget.survey(product_name="Acme")
+    body = widget.eligibility(locale="de").get_json()
+    assert body["show"] and body["survey"]["locale"] == "de"
+    assert "Acme" in body["survey"]["question"]
+    assert body["survey"]["min"] == 0 and body["survey"]["max"] == 10
+
+
+def test_preflight_from_an_allowed_origin(widget):
+    response = widget.client.options(
+        widget.url("responses"),
+        headers={"Origin": SITE, "Access-Control-Request-Method": "POST"},
+    )
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == SITE
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_other_origins_get_a_clear_403_and_no_cors_headers(widget):
+    widget.survey()
+    response = widget.eligibility(origin="https://evil.example")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    preflight = widget.client.options(
+        widget.url("responses"),
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.status_code == 403
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def test_secret_keys_are_refused_on_the_widget_api(widget):
+    response = widget.client.get(
+        "/w/v1/eligibility", headers={"Authorization": f"Bearer {widget.tenant.secret_key}"}
+    )
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "wrong_key_kind"
+
+
+def test_secret_keys_are_never_read_from_the_url(widget):
+    response = widget.client.get(f"/w/v1/eligibility?key={widget.tenant.secret_key}")
+    assert response.status_code == 401
+
+
+def test_a_forged_user_hash_is_refused(widget):
+    widget.survey()
+    response = widget.eligibility(valid=False)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "invalid_user_hash"
+    assert count(widget.app, Contact, workspace_id=widget.tenant.id) == 0
+
+
+def test_a_forged_hash_on_an_anonymous_survey_answers_anonymously(widget, app):
+    widget.survey(allow_anonymous=True)
+    display = widget.shown(user_id="victim", valid=False)
+    assert widget.post("responses", {"display": display, "score": 2}).status_code == 201
+    with app.app_context():
+        response = db.session.scalar(select(Response))
+        assert response.contact_id is None
+    assert count(app, Contact, workspace_id=widget.tenant.id) == 0
+
+
+def test_attributes_are_taken_only_with_a_valid_hash(widget, app):
+    widget.survey(allow_anonymous=True)
+    widget.eligibility(user_id="u1", valid=False, attributes='{"plan": "pro"}')
+    assert count(app, Contact, workspace_id=widget.tenant.id) == 0
+    widget.eligibility(user_id="u1", attributes='{"plan": "pro"}')
+    with app.app_context():
+        contact = db.session.scalar(select(Contact).where(Contact.external_id == "u1"))
+        assert contact.attributes == {"plan": "pro"}
+
+
+def test_an_identity_secret_rotation_stops_old_hashes(widget):
+    widget.survey()
+    old_secret = widget.secret
+    rotated = widget.tenant.post("/v1/widget/identity-secret/rotate").get_json()
+    assert rotated["identity_secret"] != old_secret
+    assert widget.eligibility().status_code == 403  # hash made with the old secret
+    widget.secret = rotated["identity_secret"]
+    assert widget.eligibility().status_code == 200
+
+
+def test_answer_then_comment_is_one_response_and_idempotent(widget, app):
+    widget.survey()
+    display = widget.shown()
+    assert widget.post("displays", {"display": display}).status_code == 200
+    first = widget.post("responses", {"display": display, "score": 3})
+    again = widget.post("responses", {"display": display, "score": 3})
+    changed = widget.post("responses", {"display": display, "score": 9})
+    assert (first.status_code, again.status_code, changed.status_code) == (201, 200, 200)
+    assert changed.get_json()["category"] == "promoter"
+    assert widget.post("comments", {"display": display, "comment": "fine"}).status_code == 200
+    assert count(app, Response) == 1
+    assert count(app, Invitation, channel="widget") == 1
+    with app.app_context():
+        response = db.session.scalar(select(Response))
+        assert (response.score, response.comment, response.channel) == (9, "fine", "widget")
+
+
+def test_a_lost_display_call_is_made_good_by_the_answer(widget, app):
+    widget.survey()
+    display = widget.shown()
+    assert widget.post("responses", {"display": display, "score": 7}).status_code == 201
+    assert count(app, Invitation) == 1
+
+
+def test_a_comment_before_the_score_is_a_conflict(widget):
+    widget.survey()
+    display = widget.shown()
+    response = widget.post("comments", {"display": display, "comment": "hi"})
+    assert response.status_code == 409
+
+
+def test_a_forged_or_foreign_display_token_is_404(widget, app):
+    widget.survey()
+    display = widget.shown()
+    tampered = display[:-2] + ("AA" if not display.endswith("AA") else "BB")
+    assert widget.post("responses", {"display": tampered, "score": 5}).status_code == 404
+    other = Widget(app, create_tenant(app, "Other"))
+    other.survey()
+    assert other.post("responses", {"display": display, "score": 5}).status_code == 404
+
+
+def test_the_throttle_holds_whatever_the_browser_forgets(widget):
+    widget.survey(resurvey_days=90)
+    display = widget.shown()
+    widget.post("responses", {"display": display, "score": 8})
+    # A new page load, with no storage at all: the server still says no.
+    body = widget.eligibility().get_json()
+    assert body == {"show": False, "reason": "recently_responded"}
+
+
+def test_declining_starts_the_decline_throttle(widget):
+    widget.survey(decline_days=30)
+    display = widget.shown()
+    assert widget.post("declines", {"display": display}).get_json()["declined"] is True
+    assert widget.eligibility().get_json()["reason"] == "recently_declined"
+
+
+def test_unsubscribed_contacts_are_not_asked(widget):
+    widget.survey()
+    widget.shown()
+    widget.tenant.patch("/v1/contacts/u1", json={"unsubscribed": True})
+    assert widget.eligibility().get_json()["reason"] == "unsubscribed"
+
+
+def test_new_contacts_wait_for_the_first_seen_delay(widget):
+    widget.survey(first_seen_delay_days=7)
+    assert widget.eligibility().get_json()["reason"] == eligibility.TOO_NEW
+
+
+def test_inactive_or_non_widget_surveys_are_never_shown(widget, app):
+    widget.survey(active=False)
+    with app.app_context():
+        db.session.add(Survey(workspace_id=widget.tenant.id, name="mail", kind="nps"))
+        db.session.commit()
+    assert widget.eligibility().get_json()["reason"] == eligibility.NO_SURVEY
+
+
+def test_anonymous_visitors_only_where_allowed(widget):
+    widget.survey()
+    assert widget.eligibility(user_id=None).get_json()["reason"] == "anonymous_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("rules", "url", "shown"),
+    [
+        ([], "https://shop.example.com/anything", True),
+        ([{"match": "starts_with", "value": "/checkout"}], "https://s.example/checkout/done", True),
+        ([{"match": "starts_with", "value": "/checkout"}], "https://s.example/home", False),
+        ([{"match": "exact", "value": "/thanks"}], "https://s.example/thanks", True),
+        ([{"match": "exact", "value": "/thanks"}], "https://s.example/thanks/2", False),
+        ([{"match": "contains", "value": "plan=pro"}], "https://s.example/x?plan=pro", True),
+        (
+            [{"match": "contains", "value": "/admin", "exclude": True}],
+            "https://s.example/admin",
+            False,
+        ),
+        (
+            [{"match": "contains", "value": "/admin", "exclude": True}],
+            "https://s.example/shop",
+            True,
+        ),
+    ],
+)
+def test_url_rules(rules, url, shown):
+    assert eligibility.url_matches(rules, url) is shown
+
+
+def test_sampling_is_stable_per_person_and_close_to_the_percentage(app):
+    now = utcnow()
+    survey = Survey(id="srv_sample", kind="nps", sampling_percent=30, resurvey_days=90)
+    draws = [eligibility.sampled(survey, f"con_{i}", now) for i in range(4000)]
+    assert 0.26 < sum(draws) / len(draws) < 0.34
+    assert draws == [eligibility.sampled(survey, f"con_{i}", now) for i in range(4000)]
+    later = now + timedelta(days=91)
+    assert draws != [eligibility.sampled(survey, f"con_{i}", later) for i in range(4000)]
+
+
+def test_widget_limits_per_visitor_ip(app_factory):
+    app = app_factory(RATELIMIT_WIDGET_IP="2 per minute")
+    widget = Widget(app, create_tenant(app))
+    widget.survey()
+    assert widget.eligibility().status_code == 200
+    assert widget.eligibility().status_code == 200
+    limited = widget.eligibility()
+    assert limited.status_code == 429
+    assert limited.get_json()["error"]["code"] == "rate_limited"
