@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from api.contacts.models import Contact
 from api.contacts.service import upsert_contact
 from api.extensions import db
+from api.responses import service as responses_service
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation, Survey
 
@@ -70,9 +71,9 @@ def seed(app, workspace_id: str, kind: str = "nps", contacts=1, **survey_kw) -> 
 
 def submit(app, invitation_id: str, score: int, **kw):
     """Submit through the service, as the hosted page does; returns (response id, created)."""
-    from api.responses import service
-
     with app.app_context():
-        response, created = service.submit(db.session.get(Invitation, invitation_id), score, **kw)
+        response, created = responses_service.submit(
+            db.session.get(Invitation, invitation_id), score, **kw
+        )
         db.session.commit()
         return response.id, created

@@ -42,7 +42,9 @@ def test_put_creates_then_updates(tenant):
     second = updated.get_json()
     assert second["id"] == first["id"]
     assert second["created_at"] == first["created_at"]
-    assert second["updated_at"] > first["updated_at"]
+    assert datetime.fromisoformat(second["updated_at"]) > datetime.fromisoformat(
+        first["updated_at"]
+    )
     assert second["stage"] == "customer"
     assert tenant.get("/v1/contacts/u-1").get_json() == second
 
@@ -316,3 +318,17 @@ def test_concurrent_puts_make_one_contact(app, tenant):
             select(func.count()).select_from(Contact).where(Contact.external_id == "race")
         )
     assert count == 1
+
+
+@pytest.mark.parametrize("external_id", ["erased:con_123", "a/b"])
+def test_reserved_or_unaddressable_external_ids_are_refused(tenant, external_id):
+    posted = tenant.post("/v1/contacts", json={"external_id": external_id})
+    assert posted.status_code == 422
+    assert "external_id" in posted.get_json()["error"]["fields"]
+
+
+def test_put_cannot_write_into_an_erased_contact(tenant):
+    created = tenant.put("/v1/contacts/gone", json={"email": "gone@example.com"}).get_json()
+    assert tenant.delete("/v1/contacts/gone").status_code == 204
+    response = tenant.put(f"/v1/contacts/erased:{created['id']}", json={"email": "x@example.com"})
+    assert response.status_code == 422

@@ -57,7 +57,8 @@ def test_unknown_key(client):
 
 
 def test_revoked_key(tenant, app):
-    key_id = tenant.get("/v1/keys").get_json()["data"][0]["id"]
+    keys = tenant.get("/v1/keys").get_json()["data"]
+    key_id = next(k["id"] for k in keys if tenant.secret_key.startswith(k["prefix"]))
     assert tenant.delete(f"/v1/keys/{key_id}").status_code == 200
     assert_error(tenant.get("/v1/contacts"), 401, "unauthorized")
 

@@ -58,7 +58,7 @@ def test_cli_create_workspace_prints_keys_that_work(app, runner, client):
 
 def test_keys_are_stored_only_as_hashes(app, runner, tenant):
     result = runner.invoke(args=["workspaces", "create", "Globex"])
-    raws = KEY.findall(result.output) + [tenant.secret_key, tenant.publishable_key]
+    raws = [*KEY.findall(result.output), tenant.secret_key, tenant.publishable_key]
     raws.append(new_key(tenant)["key"])
     raws.append(
         tenant.post(
@@ -227,3 +227,11 @@ def test_expired_key_is_refused(app, tenant, client):
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
     assert tenant.get("/v1/contacts").status_code == 200
+
+
+def test_a_revoked_key_cannot_be_rotated_back_to_life(tenant):
+    created = tenant.post("/v1/keys", json={"kind": "secret", "name": "old"}).get_json()
+    assert tenant.delete(f"/v1/keys/{created['id']}").status_code == 200
+    response = tenant.post(f"/v1/keys/{created['id']}/rotate", json={})
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "key_not_live"

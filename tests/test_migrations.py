@@ -24,7 +24,8 @@ def test_migrated_database_matches_the_models(app):
 
 
 def script_directory(app) -> ScriptDirectory:
-    config = app.extensions["migrate"].migrate.get_config()
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
     return ScriptDirectory.from_config(config)
 
 

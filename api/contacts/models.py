@@ -9,6 +9,24 @@ from api.ids import new_id
 
 STAGES = ("lead", "trial", "customer", "churned")
 
+ERASED_PREFIX = "erased:"
+
+
+def external_id_problem(external_id: str) -> str | None:
+    """Why an external id cannot be used, or None.
+
+    Erased contacts keep `erased:<id>` so the partner's id is free again; a
+    partner id of that form would collide with them. A `/` could never be
+    addressed in /v1/contacts/{external_id}.
+    """
+    if not 1 <= len(external_id) <= 255:
+        return "An external id has 1 to 255 characters."
+    if "/" in external_id:
+        return "An external id cannot contain `/`."
+    if external_id.startswith(ERASED_PREFIX):
+        return f"External ids starting with `{ERASED_PREFIX}` are reserved."
+    return None
+
 
 class Contact(db.Model):
     __tablename__ = "contacts"

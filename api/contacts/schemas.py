@@ -2,13 +2,22 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from api.contacts.models import STAGES
+from api.contacts.models import STAGES, external_id_problem
 from api.http.pagination import PageArgs
 
 LOCALE = validate.Regexp(
     r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="Use a tag like `de` or `pt-BR`."
 )
 MAX_ATTRIBUTES_BYTES = 16 * 1024
+
+
+def _valid_external_id(value: str) -> None:
+    problem = external_id_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
+EXTERNAL_ID = _valid_external_id
 
 
 def attributes_fit(value: dict) -> None:
@@ -39,7 +48,7 @@ class ContactFieldsSchema(Schema):
 
 
 class ContactUpsertSchema(ContactFieldsSchema):
-    external_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    external_id = fields.String(required=True, validate=EXTERNAL_ID)
 
 
 class ContactSchema(Schema):

@@ -6,7 +6,7 @@ from datetime import datetime
 from marshmallow import ValidationError
 from sqlalchemy import Select, select
 
-from api.contacts.models import Contact
+from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
 from api.contacts.schemas import attributes_fit
 from api.database import chunked, dialect_insert, insert_ignore, utcnow
 from api.extensions import db
@@ -44,6 +44,9 @@ def upsert_contact(
     `replace` sets every field (absent ones to empty), as PUT does; otherwise
     only the given fields change and attributes merge, as POST and PATCH do.
     """
+    problem = external_id_problem(external_id)
+    if problem:
+        raise ApiError(422, "validation_error", problem, {"external_id": [problem]})
     created = insert_ignore(
         Contact,
         {"workspace_id": workspace_id, "external_id": external_id},
@@ -114,7 +117,7 @@ def erase_contact(contact: Contact) -> None:
     for name in _SCALARS:
         setattr(contact, name, None)
     contact.attributes = {}
-    contact.external_id = f"erased:{contact.id}"
+    contact.external_id = f"{ERASED_PREFIX}{contact.id}"
     contact.erased_at = now
     contact.updated_at = now
     db.session.flush()

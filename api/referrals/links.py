@@ -20,6 +20,9 @@ from api.ids import new_id
 from api.referrals import codes
 from api.referrals.models import ReferralCode
 
+# The code generator, a module attribute so a test can force a collision.
+generate = codes.generate_code
+
 
 def link_for(code: str) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/r/{code}"
@@ -115,7 +118,7 @@ def issue_for_contact(
             return True
         return False  # the code itself is taken: draw another
 
-    codes.issue_code(store)
+    codes.issue_code(store, generate=generate)
     return found["code"], found["created"]
 
 

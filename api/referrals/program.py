@@ -49,7 +49,11 @@ def _stored_reward(rule: dict | None) -> dict | None:
     # JSON holds no Decimal; a string keeps the amount exact.
     if rule is None:
         return None
-    return {**rule, "amount": str(Decimal(rule["amount"]))}
+    return {
+        "kind": rule["kind"],
+        "amount": str(Decimal(rule["amount"])),
+        "currency": rule.get("currency"),
+    }
 
 
 def put_program(workspace_id: str, data: dict) -> ReferralProgram:

@@ -17,6 +17,7 @@ from marshmallow import (
 
 from api.contacts.schemas import ContactFieldsSchema
 from api.http.pagination import PageArgs
+from api.referrals import links
 from api.referrals.models import (
     ATTRIBUTION_MODELS,
     REFERRAL_STATUSES,
@@ -152,7 +153,7 @@ class ProgramSchema(Schema):
 # --- codes ------------------------------------------------------------------------------
 
 
-class ContactRefSchema(ContactFieldsSchema):
+class CodeContactSchema(ContactFieldsSchema):
     """A contact by our id, or by yours (created or updated with the fields given)."""
 
     contact_id = fields.String(validate=validate.Length(max=32))
@@ -169,7 +170,7 @@ class ContactRefSchema(ContactFieldsSchema):
 
 
 class CodeCreateSchema(Schema):
-    contact = fields.Nested(ContactRefSchema, required=True)
+    contact = fields.Nested(CodeContactSchema, required=True)
     vanity = fields.String(
         validate=validate.Length(max=100),
         metadata={"description": "The advocate's own word; letters, digits, single hyphens."},
@@ -183,7 +184,7 @@ class CodeUpdateSchema(Schema):
 class CodeSchema(Schema):
     id = fields.String()
     code = fields.String()
-    link = fields.String()
+    link = fields.Function(lambda code: links.link_for(code.code))
     vanity = fields.Boolean()
     disabled = fields.Boolean()
     contact_id = fields.String()

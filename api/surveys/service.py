@@ -4,6 +4,7 @@ Eligibility, invitation rows and links live in api/surveys/invitations.py; this
 module is what the routes call, and what tests call directly.
 """
 
+import json
 import re
 from datetime import datetime
 
@@ -104,143 +105,192 @@ def preview(survey: Survey) -> dict:
 
 def invite_contacts(
     survey: Survey, refs: list[dict], channel: str, now: datetime | None = None
-) -> dict:
-    """Invite the contacts `refs` name; the answer lists links and who was skipped, and why.
-
-    Each invitation's entry is what `invitations.links` gives, made by `BatchLinks`.
-    """
+) -> "InvitationBatch":
+    """Invite the contacts `refs` name: their links, and who was skipped and why."""
     invited, skipped = invitations.invite(survey, refs, channel, now)
-    batch = BatchLinks(survey)
-    return {
-        "invitations": [batch.links(invitation, contact) for invitation, contact in invited],
-        "skipped": [{"contact": item.ref, "reason": item.reason} for item in skipped],
-        "counts": {"invited": len(invited), "skipped": len(skipped)},
-    }
+    links = BatchLinks(survey)
+    return InvitationBatch(
+        [links.json(invitation, contact) for invitation, contact in invited],
+        [{"contact": item.ref, "reason": item.reason} for item in skipped],
+    )
 
 
-# Stand-ins rendered into an email block once per batch and locale, then replaced per
-# invitation. Private-use characters: HTML escaping leaves them alone, and no real
-# text or URL piece contains them (BatchLinks checks its first answer per locale).
-_QUESTION, _SURVEY_TOKEN, _PREFERENCES_TOKEN = "\ue000", "\ue001", "\ue002"
-_STAND_IN = re.compile("([\ue000-\ue002])")
+class InvitationBatch:
+    """The answer to an invitation call, as JSON (`InvitationBatchSchema` documents it).
+
+    10,000 invitations make about 100 MB of JSON, mostly email HTML. Encoding it
+    string by string (a schema dump, then the JSON encoder escaping every byte)
+    took most of a second, so each invitation arrives here already encoded, from
+    pieces encoded once per locale (`BatchLinks`), and this only joins them.
+    """
+
+    def __init__(self, invitations_json: list[str], skipped: list[dict]):
+        self.invitations_json = invitations_json
+        self.skipped = skipped
+
+    @property
+    def counts(self) -> dict:
+        return {"invited": len(self.invitations_json), "skipped": len(self.skipped)}
+
+    def json(self) -> str:
+        rest = _encode({"skipped": self.skipped, "counts": self.counts})
+        return '{"invitations":[' + ",".join(self.invitations_json) + "]," + rest[1:]
+
+    def as_dict(self) -> dict:
+        return json.loads(self.json())
+
+
+def _encode(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
+
+
+def _encode_text(text: str) -> str:
+    """A string's JSON form without its quotes, to put between a template's quotes."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return value.isoformat()  # as marshmallow's DateTime dumps it
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# Stand-ins for what differs between the invitations of a batch: rendered and encoded
+# once per locale, then replaced per invitation. Private-use characters: HTML escaping
+# and JSON encoding (ensure_ascii off) leave them alone, and no real text or URL holds
+# them; BatchLinks checks its first answer per locale in case one ever did.
+_INVITATION_ID = "\ue000"
+_CONTACT_ID = "\ue001"
+_EXTERNAL_ID = "\ue002"
+_EXPIRES_AT = "\ue003"
+_QUESTION_HTML = "\ue004"
+_QUESTION_TEXT = "\ue005"
+_SURVEY_TOKEN = "\ue006"
+_PREFERENCES_TOKEN = "\ue007"
+_STAND_IN = re.compile("([\ue000-\ue007])")
 
 
 class _Template:
-    """One rendering (HTML or text) cut at the stand-ins: literal, stand-in, literal, ..."""
+    """One invitation's JSON cut at the stand-ins, to be joined with each one's values."""
 
-    def __init__(self, rendered: str, escape_question):
-        self.pieces = _STAND_IN.split(rendered)
-        self.escape_question = escape_question
+    def __init__(self, encoded: str):
+        self.parts = _STAND_IN.split(encoded)
+        # Odd positions are stand-ins; filling never rescans what was put in, so a
+        # contact whose name holds a stand-in character cannot inject anything.
+        self.slots = [(i, self.parts[i]) for i in range(1, len(self.parts), 2)]
 
-    def fill(self, question: str, survey_token: str, preferences_token: str) -> str:
-        values = {
-            _QUESTION: self.escape_question(question),
-            _SURVEY_TOKEN: survey_token,
-            _PREFERENCES_TOKEN: preferences_token,
-        }
-        pieces = self.pieces
-        # Odd positions are stand-ins; joining never rescans what was put in, so a
-        # contact whose name contains a stand-in cannot inject anything.
-        return "".join([piece if i % 2 == 0 else values[piece] for i, piece in enumerate(pieces)])
+    def fill(self, values: dict[str, str]) -> str:
+        parts = self.parts.copy()
+        for position, stand_in in self.slots:
+            parts[position] = values[stand_in]
+        return "".join(parts)
 
 
 class BatchLinks:
-    """`invitations.links` for many invitations of one survey, sharing what they share.
+    """`invitations.links` as JSON for many invitations of one survey, sharing what they share.
 
-    Texts and the email block (HTML and text) are rendered once per locale with
-    stand-ins for the question and the two tokens; per invitation that leaves two
+    Texts, the email block (HTML and text) and the JSON around them are made once
+    per locale with stand-ins for what differs; per invitation that leaves two
     signatures (the survey link, the contact's preference link), filling the
-    question, and joining the rendered pieces. So a batch of 10,000 renders like
-    a batch of four, one per locale.
+    question's placeholders, and joining pieces. So a batch of 10,000 renders
+    like a batch of four, one per locale.
 
-    The answer is the same as `invitations.links` (tests compare them), and the
-    first invitation of each locale is also made by `invitations.links` and
-    compared: if the renderer ever treats a text in a way the stand-ins cannot
-    mirror, that locale falls back to `invitations.links` for every invitation.
+    The answer is `invitations.links` as JSON (tests compare them), and the first
+    invitation of each locale is also made by `invitations.links` and compared:
+    if the renderer ever treats a text in a way the stand-ins cannot mirror, that
+    locale falls back to `invitations.links` for every invitation.
     """
 
     def __init__(self, survey: Survey):
         self.survey = survey
         self.base = current_app.config["BASE_URL"]
         self.labels = [str(score) for score in score_range(survey.kind)]
-        self._shared: dict[str, dict | None] = {}
+        self._templates: dict[str, _Template | None] = {}
 
-    def links(self, invitation: Invitation, contact: Contact | None) -> dict:
+    def json(self, invitation: Invitation, contact: Contact | None) -> str:
         if contact is None:
-            return invitations.links(self.survey, invitation, contact)
+            return _encode(invitations.links(self.survey, invitation, contact))
         locale = texts.pick_locale(contact.locale, self.survey.default_locale)
-        if locale not in self._shared:
+        if locale not in self._templates:
             return self._first_of_locale(locale, invitation, contact)
-        shared = self._shared[locale]
-        if shared is None:
-            return invitations.links(self.survey, invitation, contact)
-        return self._assemble(
-            shared,
+        template = self._templates[locale]
+        if template is None:
+            return _encode(invitations.links(self.survey, invitation, contact))
+        return self._fill(
+            template,
             invitation,
             contact,
             tokens.survey_token(invitation.id),
             tokens.preferences_token(contact.id),
         )
 
-    def _first_of_locale(self, locale: str, invitation: Invitation, contact: Contact) -> dict:
-        expected = invitations.links(self.survey, invitation, contact)
-        shared = self._render(locale)
-        # The tokens of the reference answer, since a new signature may carry a later second.
-        survey_token = expected["url"].rpartition("/s/")[2]
-        preferences_token = expected["unsubscribe_url"].rpartition("/p/")[2]
-        fast = self._assemble(shared, invitation, contact, survey_token, preferences_token)
-        self._shared[locale] = shared if fast == expected else None
+    def _first_of_locale(self, locale: str, invitation: Invitation, contact: Contact) -> str:
+        expected = _encode(invitations.links(self.survey, invitation, contact))
+        reference = json.loads(expected)
+        template = self._template(locale)
+        # The reference's own tokens: a new signature may carry a later second.
+        survey_token = reference["url"].rpartition("/s/")[2]
+        preferences_token = reference["unsubscribe_url"].rpartition("/p/")[2]
+        fast = self._fill(template, invitation, contact, survey_token, preferences_token)
+        self._templates[locale] = template if json.loads(fast) == reference else None
         return expected
 
-    def _render(self, locale: str) -> dict:
-        survey = self.survey
+    def _template(self, locale: str) -> _Template:
+        survey, base = self.survey, self.base
         strings = texts.survey_texts(survey.kind, locale, survey.texts)
+        url = f"{base}/s/{_SURVEY_TOKEN}"
+        unsubscribe = f"{base}/p/{_PREFERENCES_TOKEN}"
         block = {
-            "question": _QUESTION,
             "kind": survey.kind,
-            "score_urls": [
-                (int(label), f"{self.base}/s/{_SURVEY_TOKEN}?score={label}")
-                for label in self.labels
-            ],
+            "score_urls": [(int(label), f"{url}?score={label}") for label in self.labels],
             "low_label": strings["low_label"],
             "high_label": strings["high_label"],
-            "unsubscribe_url": f"{self.base}/p/{_PREFERENCES_TOKEN}",
+            "unsubscribe_url": unsubscribe,
             "unsubscribe_text": texts.UI[locale]["email_footer_unsubscribe"],
         }
-        return {
-            "question": strings["question"],
-            "html": _Template(render_email_block(**block), lambda text: str(escape(text))),
-            "text": _Template(render_email_text(**block), str),
-        }
-
-    def _assemble(
-        self,
-        shared: dict,
-        invitation: Invitation,
-        contact: Contact,
-        survey_token: str,
-        preferences_token: str,
-    ) -> dict:
-        url = f"{self.base}/s/{survey_token}"
-        unsubscribe = f"{self.base}/p/{preferences_token}"
-        values = invitations.placeholder_values(self.survey, contact)
-        question = texts.fill(shared["question"], values)
-        return {
-            "id": invitation.id,
-            "contact_id": invitation.contact_id,
-            "external_id": contact.external_id,
+        one = {
+            "id": _INVITATION_ID,
+            "contact_id": _CONTACT_ID,
+            "external_id": _EXTERNAL_ID,
             "url": url,
             "score_urls": {label: f"{url}?score={label}" for label in self.labels},
-            "expires_at": invitation.expires_at,
+            "expires_at": _EXPIRES_AT,
             "unsubscribe_url": unsubscribe,
-            "email_html": shared["html"].fill(question, survey_token, preferences_token),
-            "email_text": shared["text"].fill(question, survey_token, preferences_token),
+            "email_html": render_email_block(question=_QUESTION_HTML, **block),
+            "email_text": render_email_text(question=_QUESTION_TEXT, **block),
             # RFC 8058 one-click unsubscribe: mail clients POST to this URL.
             "email_headers": {
                 "List-Unsubscribe": f"<{unsubscribe}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
         }
+        template = _Template(_encode(one))
+        template.question = strings["question"]
+        return template
+
+    def _fill(
+        self,
+        template: _Template,
+        invitation: Invitation,
+        contact: Contact,
+        survey_token: str,
+        preferences_token: str,
+    ) -> str:
+        values = invitations.placeholder_values(self.survey, contact)
+        question = texts.fill(template.question, values)
+        return template.fill(
+            {
+                _INVITATION_ID: _encode_text(invitation.id),
+                _CONTACT_ID: _encode_text(invitation.contact_id),
+                _EXTERNAL_ID: _encode_text(contact.external_id),
+                _EXPIRES_AT: invitation.expires_at.isoformat(),
+                _QUESTION_HTML: _encode_text(str(escape(question))),
+                _QUESTION_TEXT: _encode_text(question),
+                # URL-safe base64 and dots: nothing to escape in HTML or JSON.
+                _SURVEY_TOKEN: survey_token,
+                _PREFERENCES_TOKEN: preferences_token,
+            }
+        )
 
 
 def _has_invitations(survey: Survey) -> bool:

@@ -1,0 +1,93 @@
+"""Our tracked link `/r/<code>` against the baseline's constant `/redirect`.
+
+Ours does the real work of a click: it looks the code up (joined with the
+program), inserts the click and its event, signs the click id and redirects
+with attribution, in a migrated SQLite database holding a real workspace,
+program and code. The baseline answers a constant 302. Target (PRODUCT.md):
+at least 0.70 of the baseline's throughput, as a median ratio over A B rounds.
+
+    python -m bench.redirect [--duration 5] [--rounds 3] [--connections 32]
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.throughput import (
+    BASELINE_APP,
+    BENCH_SECRET_KEY,
+    BenchError,
+    Target,
+    compare,
+    install_signal_handlers,
+    prepare_sqlite_database,
+)
+
+MIN_RATIO = 0.7
+LANDING = "https://example.com/landing"
+# Past the per-IP limit the route still redirects but stops counting; wrk comes from one IP.
+UNLIMITED_REDIRECT = {"RATELIMIT_REDIRECT": "100000000 per minute"}
+
+
+def seed(database_path: Path) -> str:
+    """A workspace with an enabled program and one advocate's code; returns the code."""
+    from api import create_app
+    from api.extensions import db
+    from api.referrals import links, program
+    from api.workspaces import keys
+
+    app = create_app(
+        {
+            "ENV_NAME": "development",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
+            "SECRET_KEY": BENCH_SECRET_KEY,
+        }
+    )
+    with app.app_context():
+        workspace, _, _ = keys.create_workspace("Bench")
+        program.put_program(workspace.id, {"enabled": True, "landing_url": LANDING})
+        contact = links.resolve_contact(workspace.id, {"external_id": "advocate"})
+        code = links.issue_for_contact(workspace.id, contact)[0].code
+        db.session.commit()
+        db.engine.dispose()
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.redirect")
+    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
+    parser.add_argument("--keep-logs", action="store_true")
+    args = parser.parse_args(argv)
+    install_signal_handlers()
+    try:
+        with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
+            path = Path(dbdir) / "bench.db"
+            env = prepare_sqlite_database(path, UNLIMITED_REDIRECT)
+            code = seed(path)
+            compare(
+                Target("ours-redirect", "wsgi:app", f"/r/{code}", env=env, expect_status=302),
+                Target("baseline-redirect", BASELINE_APP, "/redirect", expect_status=302),
+                duration=args.duration,
+                rounds=args.rounds,
+                threads=args.threads,
+                connections=args.connections,
+                min_ratio=args.min_ratio,
+                name="redirect",
+                keep_logs=args.keep_logs,
+            )
+    except BenchError as error:
+        print(f"bench error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
