@@ -18,9 +18,7 @@ def issue(tenant, contact, **extra):
 
 def count_codes(app, **where) -> int:
     with app.app_context():
-        return db.session.scalar(
-            select(func.count()).select_from(ReferralCode).filter_by(**where)
-        )
+        return db.session.scalar(select(func.count()).select_from(ReferralCode).filter_by(**where))
 
 
 def issued_events(app) -> list[Event]:

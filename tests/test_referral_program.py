@@ -39,7 +39,11 @@ def test_put_saves_and_normalises(tenant):
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
     assert body["referrer_reward"] == {"kind": "money", "amount": "20.00", "currency": "EUR"}
-    assert body["friend_reward"] == {"kind": "percent_discount", "amount": "15.00", "currency": None}
+    assert body["friend_reward"] == {
+        "kind": "percent_discount",
+        "amount": "15.00",
+        "currency": None,
+    }
     assert body["min_purchase_amount"] == "49.90"
     assert body["attribution_model"] == "first_click"
     assert tenant.get("/v1/referral-program").get_json() == body
@@ -68,7 +72,10 @@ def test_put_replaces_fields_left_out_take_defaults(tenant):
         ({"attribution_model": "linear"}, "attribution_model"),
         ({"referrer_reward": {"kind": "money", "amount": 5}}, "referrer_reward"),
         ({"referrer_reward": {"kind": "money", "amount": 5, "currency": "XYZ"}}, "referrer_reward"),
-        ({"referrer_reward": {"kind": "points", "amount": 5, "currency": "USD"}}, "referrer_reward"),
+        (
+            {"referrer_reward": {"kind": "points", "amount": 5, "currency": "USD"}},
+            "referrer_reward",
+        ),
         ({"referrer_reward": {"kind": "money", "amount": 0, "currency": "USD"}}, "referrer_reward"),
         ({"friend_reward": {"kind": "percent_discount", "amount": 101}}, "friend_reward"),
         ({"friend_reward": {"kind": "cash", "amount": 1}}, "friend_reward"),

@@ -184,3 +184,19 @@ def test_past_the_rate_limit_visitors_still_land_but_are_not_counted(app_factory
     ]
     assert responses[-1].headers["Location"] == LANDING
     assert len(clicks(limited)) == 2
+
+
+def test_the_redirect_limit_replaces_the_public_limit(app_factory, tenant):
+    limited = app_factory(RATELIMIT_PUBLIC="2 per minute", RATELIMIT_REDIRECT="5 per minute")
+    client = limited.test_client()
+    tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
+    code = tenant.post("/v1/referral-codes", json={"contact": {"external_id": "a"}}).get_json()
+    for _ in range(6):
+        assert visit(client, f"/r/{code['code']}").status_code == 302
+    assert len(clicks(limited)) == 5
+
+
+def test_a_head_request_is_not_counted(app, client, code):
+    response = client.head(f"/r/{code['code']}")
+    assert response.status_code == 302 and response.headers["Location"] == LANDING
+    assert clicks(app) == []

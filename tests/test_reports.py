@@ -118,9 +118,9 @@ def test_csat_is_percent_satisfied(app, tenant):
     # Agresti-Coull: n~ = 5 + 1.96^2 = 8.8416, p~ = (4 + 1.9208)/8.8416 = .66965,
     # margin = 196 * sqrt(.66965 * .33035 / 8.8416) = 31.00.
     assert totals == {"n": 5, "value": 80.0, "margin": 31.0, "low": 36.0, "high": 98.0}
-    assert [row["score"] for row in report(app, survey_id, "2026-03-04", "2026-03-04")[
-        "distribution"
-    ]] == [1, 2, 3, 4, 5]
+    assert [
+        row["score"] for row in report(app, survey_id, "2026-03-04", "2026-03-04")["distribution"]
+    ] == [1, 2, 3, 4, 5]
 
 
 def test_empty_period(app, survey_id):
@@ -361,7 +361,9 @@ def test_bad_params_are_422(tenant, survey_id, query, field):
 
 
 def test_three_years_is_allowed(tenant, survey_id):
-    response = tenant.get(f"/v1/surveys/{survey_id}/report?from=2020-01-01&to=2022-12-31&interval=month")
+    response = tenant.get(
+        f"/v1/surveys/{survey_id}/report?from=2020-01-01&to=2022-12-31&interval=month"
+    )
     assert response.status_code == 200
     assert len(response.get_json()["trend"]) == 36
 
@@ -394,7 +396,9 @@ def test_report_link(app, tenant, survey_id):
     expires = datetime.fromisoformat(longer.get_json()["expires_at"])
     assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
     for bad in (0, 31, "soon"):
-        refused = tenant.post(f"/v1/surveys/{survey_id}/report-links", json={"expires_in_days": bad})
+        refused = tenant.post(
+            f"/v1/surveys/{survey_id}/report-links", json={"expires_in_days": bad}
+        )
         assert refused.status_code == 422
         assert "expires_in_days" in refused.get_json()["error"]["fields"]
 

@@ -12,6 +12,7 @@ request id and answers with the id only.
 
 import math
 import time
+from collections.abc import Callable
 
 from flask import current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -59,6 +60,11 @@ class ApiError(Exception):
         return self
 
 
+# Pages for people may show errors in their own words and language: a blueprint
+# registers a renderer (status, error body) -> HTML here; every other page gets error.html.
+html_renderers: dict[str, Callable[[int, dict], str]] = {}
+
+
 def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "not_found", f"No such {what}.")
 
@@ -68,15 +74,18 @@ def error_response(status: int, code: str, message: str, fields=None, headers=No
     if fields:
         body["fields"] = fields
     if _wants_html():
-        response = current_app.make_response(
-            (render_template("error.html", status=status, error=body), status)
-        )
+        render = html_renderers.get(request.blueprint or "", _render_error_html)
+        response = current_app.make_response((render(status, body), status))
     else:
         response = jsonify(error=body)
         response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _render_error_html(status: int, body: dict) -> str:
+    return render_template("error.html", status=status, error=body)
 
 
 def _wants_html() -> bool:

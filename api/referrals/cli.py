@@ -4,12 +4,14 @@ Registered on the referrals blueprint's command group (routes.py).
 """
 
 import click
+from flask.cli import with_appcontext
 
 from api.extensions import db
 from api.referrals import rewards
 
 
 @click.command("approve-due")
+@with_appcontext
 @click.option("--batch", default=500, show_default=True, help="Rewards per transaction.")
 def approve_due(batch):
     """Approve pending rewards whose hold has passed (held ones wait for a review)."""

@@ -31,16 +31,24 @@ OURS = ("ref", "ffclick")
 # At most this many incoming query parameters are passed on (utm_*, gclid, ...).
 PASS_ON_MAX = 20
 
+_codes = ReferralCode.__table__.c
+_programs = ReferralProgram.__table__.c
+# Core, not ORM: a table-column SELECT run on the session's connection skips the
+# ORM's per-statement work, which is a good part of this route's cost.
 _LOOKUP = (
     select(
-        ReferralCode.id,
-        ReferralCode.workspace_id,
-        ReferralCode.disabled_at,
-        ReferralProgram.enabled,
-        ReferralProgram.landing_url,
+        _codes.id,
+        _codes.workspace_id,
+        _codes.disabled_at,
+        _programs.enabled,
+        _programs.landing_url,
     )
-    .outerjoin(ReferralProgram, ReferralProgram.workspace_id == ReferralCode.workspace_id)
-    .where(ReferralCode.code == bindparam("code"))
+    .select_from(
+        ReferralCode.__table__.outerjoin(
+            ReferralProgram.__table__, _programs.workspace_id == _codes.workspace_id
+        )
+    )
+    .where(_codes.code == bindparam("code"))
 )
 _INSERT_CLICK = insert(ReferralClick.__table__)
 
@@ -92,7 +100,7 @@ def lookup(canonical: str | None):
     """(id, workspace_id, disabled_at, enabled, landing_url) of a code, or None."""
     if canonical is None:
         return None
-    return db.session.execute(_LOOKUP, {"code": canonical}).first()
+    return db.session.connection().execute(_LOOKUP, {"code": canonical}).first()
 
 
 def fallback_url(row) -> str:
@@ -118,27 +126,28 @@ def visit(
         return fallback_url(row)
     click_id = new_id("clk")
     ad_param = _ad_click_param(args)
-    db.session.execute(
-        _INSERT_CLICK,
-        {
-            "id": click_id,
-            "workspace_id": row.workspace_id,
-            "code_id": row.id,
-            "ip_hash": hash_ip(ip),
-            "user_agent": (user_agent or "")[:USER_AGENT_MAX] or None,
-            "referrer": (referrer or "")[:REFERRER_MAX] or None,
-            "ad_click_param": ad_param,
-            "created_at": now or utcnow(),
-        },
-    )
-    # Core insert of one row: the same transaction as the click, without an ORM flush.
+    values = {
+        "id": click_id,
+        "workspace_id": row.workspace_id,
+        "code_id": row.id,
+        "ip_hash": hash_ip(ip),
+        "user_agent": (user_agent or "")[:USER_AGENT_MAX] or None,
+        "referrer": (referrer or "")[:REFERRER_MAX] or None,
+        "ad_click_param": ad_param,
+        "created_at": now or utcnow(),
+    }
+    # Everything else first: from the first INSERT on, SQLite's write lock is held
+    # until the request commits, and every other worker's click waits for it.
+    params = [*_passed_on(args), ("ref", canonical), ("ffclick", sign_click(click_id))]
+    url = landing_url(row.landing_url, params)
+    db.session.connection().execute(_INSERT_CLICK, values)
+    # A Core insert of one row, in the click's transaction, without an ORM flush.
     events.record_many(
         row.workspace_id,
         "referral.click",
         [(click_id, {"code_id": row.id, "code": canonical, "ad_click_param": ad_param})],
     )
-    params = [*_passed_on(args), ("ref", canonical), ("ffclick", sign_click(click_id))]
-    return landing_url(row.landing_url, params)
+    return url
 
 
 def record_click(

@@ -18,6 +18,7 @@ from api.extensions import db
 from api.http.errors import ApiError, not_found
 from api.ids import new_id
 from api.referrals import codes
+from api.referrals import program as programs
 from api.referrals.models import ReferralCode
 
 # The code generator, a module attribute so a test can force a collision.
@@ -128,6 +129,21 @@ def code_for_contact(workspace_id: str, contact_id: str) -> ReferralCode:
     if contact is None:
         raise not_found("contact")
     return issue_for_contact(workspace_id, contact)[0]
+
+
+def promoter_link(workspace_id: str, contact_id: str) -> dict | None:
+    """What the thank-you page shows a promoter: {"code", "url"}, issued on first call.
+
+    None while the workspace's program is not enabled (a link that attributes
+    nothing is not worth showing) or when the contact is unknown.
+    """
+    if programs.enabled_program(workspace_id) is None:
+        return None
+    contact = contacts.get_contact_by_id(workspace_id, contact_id)
+    if contact is None:
+        return None
+    code = issue_for_contact(workspace_id, contact)[0]
+    return {"code": code.code, "url": link_for(code.code)}
 
 
 def resolve_contact(workspace_id: str, ref: dict) -> Contact:

@@ -21,6 +21,11 @@ def redirect_limit() -> str:
     return current_app.config["RATELIMIT_REDIRECT"]
 
 
+# On the blueprint rather than the view: checked once, with the request's other
+# limits, instead of a second time around the view.
+limiter.limit(redirect_limit)(bp)
+
+
 def _redirect(url: str):
     response = redirect(url, code=302)
     # Every visit must reach us to be counted; no cache may answer for us.
@@ -29,8 +34,10 @@ def _redirect(url: str):
 
 
 @bp.get("/r/<code>")
-@limiter.limit(redirect_limit)
 def follow(code):
+    if request.method == "HEAD":
+        # Link checkers and unfurlers probe with HEAD; a person's browser never does.
+        return _redirect(clicks.fallback_url(clicks.lookup(clicks.canonical_code(code))))
     url = clicks.visit(
         code,
         ip=request.remote_addr,

@@ -5,17 +5,22 @@ from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import ApiError, not_found
 from api.http.pagination import page_of, paginate
-from api.referrals import attribution, cli, links, rewards
+from api.referrals import attribution, cli, links, rewards, stats
 from api.referrals import program as programs
 from api.referrals.models import ReferralCode
 from api.referrals.schemas import (
     CodeCreateSchema,
     CodeFilterArgs,
     CodeSchema,
+    CodeStatsSchema,
     CodeUpdateSchema,
     ConversionCreateSchema,
     ConversionSchema,
+    FunnelSchema,
+    LeaderboardArgs,
+    LeaderboardSchema,
     PayoutSchema,
+    PeriodArgs,
     ProgramSchema,
     ReferralCreateSchema,
     ReferralFilterArgs,
@@ -24,6 +29,8 @@ from api.referrals.schemas import (
     ReviewSchema,
     RewardFilterArgs,
     RewardSchema,
+    RewardTotalsArgs,
+    RewardTotalsListSchema,
 )
 
 bp = ApiBlueprint(
@@ -51,6 +58,15 @@ class Program(MethodView):
     def put(self, data):
         """Replace the settings; fields left out take their defaults."""
         return programs.put_program(current_workspace_id(), data)
+
+
+@bp.route("/referral-program/funnel")
+class Funnel(MethodView):
+    @bp.arguments(PeriodArgs, location="query")
+    @bp.response(200, FunnelSchema)
+    def get(self, args):
+        """Advocates -> clicks -> sign-ups -> conversions, and the viral coefficient."""
+        return stats.funnel(current_workspace_id(), args["period"])
 
 
 # --- codes ------------------------------------------------------------------------------
@@ -96,6 +112,24 @@ class CodeById(MethodView):
         return links.set_disabled(_code(id_or_code), data["disabled"])
 
 
+@bp.route("/referral-codes/<id_or_code>/stats")
+class CodeStats(MethodView):
+    @bp.arguments(PeriodArgs, location="query")
+    @bp.response(200, CodeStatsSchema)
+    def get(self, args, id_or_code):
+        """An advocate's clicks, sign-ups, conversions, revenue and rewards."""
+        return stats.code_stats(_code(id_or_code), args["period"])
+
+
+@bp.route("/leaderboard")
+class Leaderboard(MethodView):
+    @bp.arguments(LeaderboardArgs, location="query")
+    @bp.response(200, LeaderboardSchema)
+    def get(self, args):
+        """Advocates ranked by conversions, then sign-ups, then clicks, in the period."""
+        return stats.leaderboard(current_workspace_id(), args["period"], args["limit"])
+
+
 # --- referrals --------------------------------------------------------------------------
 
 
@@ -118,7 +152,7 @@ class Referrals(MethodView):
         and is kept, listed with status `rejected`.
         """
         referral, created = attribution.report_signup(
-            current_workspace_id(), data, ip=data.get("ip")
+            current_workspace_id(), data, ip=str(data["ip"]) if data.get("ip") else None
         )
         if referral.status == "rejected":
             # The rejection is a fact to keep, yet the answer is a 422, which the request's
@@ -182,6 +216,15 @@ class Rewards(MethodView):
     def get(self, args):
         """The rewards ledger, oldest first."""
         return paginate(rewards.filter_rewards(current_workspace_id(), args), args)
+
+
+@bp.route("/rewards/totals")
+class RewardTotals(MethodView):
+    @bp.arguments(RewardTotalsArgs, location="query")
+    @bp.response(200, RewardTotalsListSchema)
+    def get(self, args):
+        """Totals per advocate (and friend): sums by kind, currency and status."""
+        return {"data": stats.contacts_totals(current_workspace_id(), args.get("contact_id"))}
 
 
 @bp.route("/rewards/<reward_id>")

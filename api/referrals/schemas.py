@@ -26,6 +26,7 @@ from api.referrals.models import (
     REWARD_SIDES,
     REWARD_STATUSES,
 )
+from api.referrals.stats import PERIODS
 
 _DATA = Path(__file__).parent / "data"
 CURRENCIES = frozenset(
@@ -321,3 +322,86 @@ class RewardFilterArgs(PageArgs):
 
 class PayoutSchema(Schema):
     reference = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+# --- stats ------------------------------------------------------------------------------
+
+
+class PeriodArgs(Schema):
+    period = fields.String(
+        load_default="30d",
+        validate=validate.OneOf(tuple(PERIODS)),
+        metadata={"description": "7d, 30d (default), 90d, 365d or all."},
+    )
+
+
+class LeaderboardArgs(PeriodArgs):
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+
+
+_REVENUE = fields.Dict(
+    keys=fields.String(),
+    values=fields.String(),
+    metadata={"description": "Purchases not refunded, per currency."},
+)
+
+
+class LeaderboardEntrySchema(Schema):
+    rank = fields.Integer()
+    code_id = fields.String()
+    code = fields.String()
+    contact_id = fields.String()
+    contact_external_id = fields.String()
+    first_name = fields.String(allow_none=True)
+    clicks = fields.Integer()
+    signups = fields.Integer()
+    conversions = fields.Integer()
+    revenue = _REVENUE
+
+
+class LeaderboardSchema(Schema):
+    period = fields.String()
+    data = fields.List(fields.Nested(LeaderboardEntrySchema))
+
+
+class RewardTotalSchema(Schema):
+    kind = fields.String()
+    currency = fields.String(allow_none=True)
+    count = fields.Integer()
+    pending = fields.String()
+    approved = fields.String()
+    paid = fields.String()
+
+
+class CodeStatsSchema(Schema):
+    code_id = fields.String()
+    code = fields.String()
+    period = fields.String()
+    clicks = fields.Integer()
+    signups = fields.Integer()
+    conversions = fields.Integer()
+    revenue = _REVENUE
+    rewards = fields.List(fields.Nested(RewardTotalSchema))
+
+
+class FunnelSchema(Schema):
+    period = fields.String()
+    advocates = fields.Integer()
+    clicks = fields.Integer()
+    signups = fields.Integer()
+    conversions = fields.Integer()
+    viral_coefficient = fields.Float()
+
+
+class ContactRewardTotalsSchema(Schema):
+    contact_id = fields.String()
+    contact_external_id = fields.String(allow_none=True)
+    totals = fields.List(fields.Nested(RewardTotalSchema))
+
+
+class RewardTotalsListSchema(Schema):
+    data = fields.List(fields.Nested(ContactRewardTotalsSchema))
+
+
+class RewardTotalsArgs(Schema):
+    contact_id = fields.String(validate=validate.Length(max=32))

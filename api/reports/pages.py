@@ -79,6 +79,7 @@ def report_page(survey_id: str):
         "report.html",
         report=report,
         view=_view(report),
+        number=number,
         token=request.args.get("token", "") if g.get("api_key") is None else "",
     )
 
@@ -167,7 +168,7 @@ def _view(report: dict) -> dict:
 def number(value: float | None) -> str:
     """At most one decimal, no trailing .0, never -0; a dash for no value."""
     if value is None:
-        return "–"
+        return "\u2013"  # an en dash
     return f"{round(value, 1) + 0.0:.1f}".removesuffix(".0")
 
 

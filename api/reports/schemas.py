@@ -1,4 +1,4 @@
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from api.database import utcnow
 from api.reports.service import DEFAULT_DAYS, INTERVALS, MAX_RANGE_DAYS, default_period

@@ -1,0 +1,144 @@
+"""The survey page's view model: which invitation a token opens, and the words of each step.
+
+Handlers stay thin: they open a page here, call the response service, and
+render `survey.html` with one of the `*_step` contexts. Texts are filled as
+plain text; the template escapes them.
+"""
+
+from dataclasses import dataclass
+
+from flask import g, request, url_for
+
+from api import scoring, signing
+from api.contacts.models import Contact
+from api.extensions import db
+from api.pages import errors, strings
+from api.responses.models import Response
+from api.responses.service import MAX_COMMENT
+from api.surveys import texts, tokens
+from api.surveys.invitations import placeholder_values
+from api.surveys.models import Invitation, Survey
+
+SCORE_STEP, COMMENT_STEP, THANKS_STEP = "score", "comment", "thanks"
+
+
+@dataclass
+class SurveyPage:
+    token: str
+    invitation: Invitation
+    survey: Survey
+    contact: Contact | None
+    locale: str
+
+    @property
+    def words(self) -> dict[str, str]:
+        return strings.words(self.locale)
+
+    @property
+    def texts(self) -> texts.SurveyTexts:
+        return texts.survey_texts(self.survey.kind, self.locale, self.survey.texts)
+
+    @property
+    def scale(self) -> range:
+        return scoring.score_range(self.survey.kind)
+
+    def fill(self, template: str) -> str:
+        return texts.fill(template, placeholder_values(self.survey, self.contact))
+
+    def parse_score(self, raw: str | None) -> int | None:
+        """A score on this survey's scale from a form or query value, else None."""
+        raw = (raw or "").strip()
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 2:
+            return None
+        score = int(raw)
+        return score if score in self.scale else None
+
+    def score_label(self, score: int) -> str:
+        return texts.fill(self.words["score_label"], {"score": score, "max": self.scale[-1]})
+
+    def _base(self, step: str, title: str) -> dict:
+        return {
+            "lang": self.locale,
+            "step": step,
+            "title": title,
+            "ui": self.words,
+            "kind": self.survey.kind,
+            "score_url": url_for("pages.survey", token=self.token),
+        }
+
+    def _answer(self, response: Response | None) -> dict:
+        if response is None:
+            return {"answer": None}
+        chosen = texts.fill(self.words["chosen_score"], {"score": self.score_label(response.score)})
+        return {"answer": {"score": chosen, "comment": response.comment}}
+
+    def score_step(
+        self,
+        response: Response | None,
+        chosen: int | None = None,
+        *,
+        autosubmit: bool = False,
+        error: str | None = None,
+    ) -> dict:
+        words = self.texts
+        question = self.fill(words["question"])
+        if chosen is None and response is not None:
+            chosen = response.score
+        return self._base(SCORE_STEP, question) | self._answer(response) | {
+            "question": question,
+            "scores": list(self.scale),
+            "chosen": chosen,
+            "low_label": words["low_label"],
+            "high_label": words["high_label"],
+            "autosubmit": autosubmit and chosen is not None and error is None,
+            "error": error,
+        }
+
+    def comment_step(self, response: Response, error: str | None = None, comment=None) -> dict:
+        follow_up = self.fill(self.texts["follow_up"][response.category])
+        return self._base(COMMENT_STEP, follow_up) | self._answer(response) | {
+            "follow_up": follow_up,
+            "comment": response.comment if comment is None else comment,
+            "max_comment": MAX_COMMENT,
+            "comment_url": url_for("pages.comment", token=self.token),
+            "thanks_url": url_for("pages.survey", token=self.token, step=THANKS_STEP),
+            "error": error,
+        }
+
+    def thanks_step(self, response: Response, referral=None) -> dict:
+        return self._base(THANKS_STEP, self.words["thank_you_title"]) | self._answer(response) | {
+            "thank_you": self.fill(self.texts["thank_you"][response.category]),
+            "category": response.category,
+            # The referral engineer fills this for promoters ({"url": ..., "code": ...});
+            # survey.html's `referral` block shows it, and nothing while it is None.
+            "referral": referral,
+            "product": self.survey.product_name,
+        }
+
+
+def open_page(token: str) -> SurveyPage:
+    """The page a survey token opens, or the ApiError its error page shows.
+
+    Forged, damaged, other-purpose, unknown and erased all look the same (404);
+    expired (by signature age or by the invitation's own expiry) is 410.
+    """
+    try:
+        invitation = tokens.invitation_for(token)
+    except signing.TokenExpired:
+        raise errors.link_expired() from None
+    except signing.TokenInvalid:
+        raise errors.link_not_found() from None
+    survey = db.session.get(Survey, invitation.survey_id)
+    contact = db.session.get(Contact, invitation.contact_id) if invitation.contact_id else None
+    if survey is None or (contact is not None and contact.erased_at is not None):
+        raise errors.link_not_found()
+    locale = texts.pick_locale(
+        invitation.locale,
+        contact.locale if contact else None,
+        survey.default_locale,
+        accept_language=request.headers.get("Accept-Language"),
+    )
+    g.page_locale = locale  # error pages from here on speak the reader's language
+    if not survey.active:
+        raise errors.survey_closed()
+    return SurveyPage(token, invitation, survey, contact, locale)

@@ -1,0 +1,346 @@
+"""The survey report over 1,000,000 responses against the same report over 10,000.
+
+PRODUCT.md: "the NPS report over 1,000,000 responses within 2x its time over
+10,000 (cost grows with the date range, not the number of responses)".
+
+In one run, in a fresh migrated database (a temporary SQLite file, or with
+`--postgres` the database of DATABASE_URL), two NPS surveys, each in its own
+workspace, get responses spread over the same 90 days: 10,000 and 1,000,000.
+Every response is a real row (with its invitation and, for promoters and
+detractors, its queue item, as `submit` leaves them), and the rollup rows are the
+counts `submit` would have written. Rows are bulk-inserted because this measures
+report reads, not writes; so that the bulk data is honest, a sample is first
+written both ways (bulk here, and through `api.responses.service.submit`) and the
+two rollups must be equal. Then `survey_report` runs over the 90 days, per day
+and per week, several times, alternating the two surveys; the medians and their
+ratio (1M / 10k) are printed, PASS when under 2x.
+
+    .venv/bin/python -m bench.report_scaling [--repeat 15] [--postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import flask_migrate
+from sqlalchemy import delete, func, select
+
+from api import create_app, scoring
+from api.contacts.models import Contact
+from api.extensions import db
+from api.queues.models import QueueItem
+from api.reports import service as reports
+from api.responses import service as responses
+from api.responses.models import InvitationRollup, Response, ResponseRollup
+from api.surveys import invitations
+from api.surveys.models import Invitation, Survey
+from api.workspaces import keys
+from api.workspaces.models import Workspace
+
+SMALL, LARGE = 10_000, 1_000_000
+DAYS = 90
+MAX_RATIO = 2.0
+CHUNK = 20_000
+SAMPLE = 400
+PLANS = ("free", "pro", "team")
+# A plausible NPS mix (about 45% promoters, 30% passives, 25% detractors).
+SCORE_WEIGHTS = {0: 2, 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 8, 7: 12, 8: 18, 9: 22, 10: 23}
+# Most queue items of a 90-day history are handled; some are still waiting.
+STATUS_WEIGHTS = {"done": 70, "dismissed": 10, "open": 15, "claimed": 5}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report_scaling")
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs per case")
+    parser.add_argument("--small", type=int, default=SMALL)
+    parser.add_argument("--large", type=int, default=LARGE)
+    parser.add_argument("--postgres", action="store_true", help="use DATABASE_URL's database")
+    parser.add_argument("--seed", type=int, default=20261123)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="flipfunnel-report-bench-") as tmp:
+        overrides = {"ENV_NAME": "testing"}
+        if not args.postgres:
+            overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        app = create_app(overrides)
+        with app.app_context():
+            print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
+            flask_migrate.upgrade()
+            made: list[str] = []
+            try:
+                return run(args, made)
+            finally:
+                # On PostgreSQL the database outlives the run: remove what we made.
+                db.session.rollback()
+                if made:
+                    db.session.execute(delete(Workspace).where(Workspace.id.in_(made)))
+                    db.session.commit()
+
+
+def run(args, made: list[str]) -> int:
+    rng = random.Random(args.seed)
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    start = end - timedelta(days=DAYS - 1)
+
+    check_bulk_equals_submit(rng, start, made)
+
+    surveys = {}
+    for label, size in (("10k", args.small), ("1M", args.large)):
+        began = time.perf_counter()
+        survey = new_survey(f"bench {label}", made)
+        bulk_insert(survey, size, rng, start)
+        counted = db.session.scalar(
+            select(func.count()).select_from(Response).where(Response.survey_id == survey.id)
+        )
+        rolled = db.session.scalar(
+            select(func.sum(ResponseRollup.count)).where(
+                ResponseRollup.survey_id == survey.id, ResponseRollup.segment == ""
+            )
+        )
+        rollup_rows = db.session.scalar(
+            select(func.count())
+            .select_from(ResponseRollup)
+            .where(ResponseRollup.survey_id == survey.id)
+        )
+        assert counted == rolled == size, (counted, rolled, size)
+        print(
+            f"survey {label}: {counted:,} responses in the responses table, "
+            f"{rollup_rows:,} rollup rows, built in {time.perf_counter() - began:.1f} s"
+        )
+        surveys[label] = survey
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+
+    verdict = True
+    for interval in ("day", "week"):
+        medians = {}
+        for part in PARTS:
+            times: dict[str, list[float]] = {label: [] for label in surveys}
+            for survey in surveys.values():  # warm-up: caches, query plans
+                timed(part, survey, start, end, interval)
+            for _ in range(args.repeat):
+                for label, survey in surveys.items():  # alternating, A B A B
+                    times[label].append(timed(part, survey, start, end, interval))
+            medians[part] = {label: statistics.median(values) for label, values in times.items()}
+        for part, title in PARTS.items():
+            small, large = medians[part]["10k"], medians[part]["1M"]
+            ratio = large / small
+            line = (
+                f"per {interval:<4} {title:<36} 10k {small * 1000:7.2f} ms   "
+                f"1M {large * 1000:7.2f} ms   ratio {ratio:5.2f}"
+            )
+            if part == "full":
+                ok = ratio < MAX_RATIO
+                verdict &= ok
+                line += f"  {'PASS' if ok else 'FAIL'} (< {MAX_RATIO:g}x)"
+            print(line)
+    print(f"medians of {args.repeat} runs, {DAYS} days ({start} to {end})")
+    print("PASS" if verdict else "FAIL")
+    return 0
+
+
+# What is timed: the report as the API serves it, and its two halves.
+PARTS = {
+    "full": "survey_report (as the API serves it)",
+    "rollup": "  rollup part (include_queues=False)",
+    "queues": "  queue counts (queue_items rows)",
+}
+
+
+def timed(part: str, survey: Survey, start: date, end: date, interval: str) -> float:
+    db.session.expire_all()
+    began = time.perf_counter()
+    if part == "queues":
+        reports.queue_counts(survey)
+    else:
+        result = reports.survey_report(
+            survey, start=start, end=end, interval=interval, include_queues=part == "full"
+        )
+        assert result["totals"]["n"] > 0
+    elapsed = time.perf_counter() - began
+    db.session.rollback()
+    return elapsed
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def new_survey(name: str, made: list[str]) -> Survey:
+    workspace, _secret, _publishable = keys.create_workspace(name)
+    made.append(workspace.id)
+    survey = Survey(workspace_id=workspace.id, name=name, kind="nps", segment_attributes=["plan"])
+    db.session.add(survey)
+    db.session.commit()
+    return survey
+
+
+def specs(size: int, rng: random.Random, start: date):
+    """(created_at, score, plan) for `size` responses over DAYS days; plan may be None."""
+    scores, weights = list(SCORE_WEIGHTS), list(SCORE_WEIGHTS.values())
+    for _ in range(size):
+        when = datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(
+            seconds=rng.randrange(DAYS * 86400)
+        )
+        plan = rng.choice((*PLANS, None))
+        yield when, rng.choices(scores, weights)[0], plan
+
+
+def bulk_insert(survey: Survey, size: int, rng: random.Random, start: date, given=None) -> None:
+    """Responses, invitations, queue items and rollups as `submit` leaves them, in bulk.
+
+    Ids are a counter, not ULIDs: making two million ULIDs in Python would dominate
+    the set-up and ids play no part in report reads.
+    """
+    rollup: Counter = Counter()
+    invited: Counter = Counter()
+    statuses, status_weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
+    rows = given if given is not None else specs(size, rng, start)
+    prefix = survey.id[-10:]
+    batch_inv, batch_rsp, batch_qi = [], [], []
+    for number, (when, score, plan) in enumerate(rows):
+        category = scoring.classify("nps", score)
+        segments = {"plan": plan} if plan else {}
+        inv_id, rsp_id = f"inv_{prefix}{number:016d}", f"rsp_{prefix}{number:016d}"
+        batch_inv.append(
+            {
+                "id": inv_id,
+                "workspace_id": survey.workspace_id,
+                "survey_id": survey.id,
+                "channel": "email",
+                "created_at": when,
+                "expires_at": when + timedelta(days=30),
+            }
+        )
+        batch_rsp.append(
+            {
+                "id": rsp_id,
+                "workspace_id": survey.workspace_id,
+                "survey_id": survey.id,
+                "invitation_id": inv_id,
+                "score": score,
+                "category": category,
+                "channel": "email",
+                "meta": {},
+                "segments": segments,
+                "day": when.date(),
+                "created_at": when,
+                "updated_at": when,
+            }
+        )
+        queue = scoring.queue_for("nps", category)
+        if queue:
+            batch_qi.append(
+                {
+                    "id": f"qi_{prefix}{number:016d}",
+                    "workspace_id": survey.workspace_id,
+                    "response_id": rsp_id,
+                    "survey_id": survey.id,
+                    "queue": queue,
+                    "status": rng.choices(statuses, status_weights)[0],
+                    "priority": scoring.priority("nps", score),
+                    "score": score,
+                    "due_at": when + timedelta(hours=24),
+                    "created_at": when,
+                    "updated_at": when,
+                }
+            )
+        invited[when.date()] += 1
+        rollup[(when.date(), "", score)] += 1
+        for name, value in segments.items():
+            rollup[(when.date(), f"{name}={value}", score)] += 1
+        if len(batch_rsp) >= CHUNK:
+            _flush(batch_inv, batch_rsp, batch_qi)
+    _flush(batch_inv, batch_rsp, batch_qi)
+    db.session.execute(
+        ResponseRollup.__table__.insert(),
+        [
+            {"survey_id": survey.id, "day": day, "segment": segment, "score": score, "count": n}
+            for (day, segment, score), n in rollup.items()
+        ],
+    )
+    db.session.execute(
+        InvitationRollup.__table__.insert(),
+        [{"survey_id": survey.id, "day": day, "count": n} for day, n in invited.items()],
+    )
+    db.session.commit()
+
+
+def _flush(invitation_rows: list, response_rows: list, queue_rows: list) -> None:
+    for table, rows in (
+        (Invitation.__table__, invitation_rows),
+        (Response.__table__, response_rows),
+        (QueueItem.__table__, queue_rows),
+    ):
+        if rows:
+            db.session.execute(table.insert(), rows)
+        rows.clear()
+    db.session.commit()
+
+
+def check_bulk_equals_submit(rng: random.Random, start: date, made: list[str]) -> None:
+    """The same sample written in bulk and through `submit` leaves the same rollup."""
+    sample = list(specs(SAMPLE, rng, start))
+    bulk = new_survey("bench sample (bulk)", made)
+    bulk_insert(bulk, SAMPLE, rng, start, given=sample)
+    real = new_survey("bench sample (submit)", made)
+    for number, (when, score, plan) in enumerate(sample):
+        contact = Contact(
+            workspace_id=real.workspace_id,
+            external_id=f"sample-{number}",
+            attributes={"plan": plan} if plan else {},
+        )
+        db.session.add(contact)
+        db.session.flush()
+        [(invitation, _)], _skipped = invitations.invite(
+            real, [{"contact_id": contact.id}], "email", now=when
+        )
+        responses.submit(invitation, score, now=when)
+    db.session.commit()
+
+    def rollup_of(survey: Survey) -> set:
+        rows = db.session.execute(
+            select(
+                ResponseRollup.day,
+                ResponseRollup.segment,
+                ResponseRollup.score,
+                ResponseRollup.count,
+            ).where(ResponseRollup.survey_id == survey.id, ResponseRollup.count != 0)
+        )
+        return set(map(tuple, rows))
+
+    def invited_of(survey: Survey) -> set:
+        rows = db.session.execute(
+            select(InvitationRollup.day, InvitationRollup.count).where(
+                InvitationRollup.survey_id == survey.id
+            )
+        )
+        return set(map(tuple, rows))
+
+    def queues_of(survey: Survey) -> Counter:
+        rows = db.session.execute(
+            select(QueueItem.queue, func.count())
+            .where(QueueItem.survey_id == survey.id)
+            .group_by(QueueItem.queue)
+        )
+        return Counter(dict(map(tuple, rows)))
+
+    assert rollup_of(bulk) == rollup_of(real), "bulk rollup differs from submit's"
+    assert invited_of(bulk) == invited_of(real), "bulk invitation rollup differs"
+    assert queues_of(bulk) == queues_of(real), "bulk queue items differ from submit's"
+    print(
+        f"sample of {SAMPLE}: bulk rows and rollup equal what submit() writes "
+        f"({len(rollup_of(real))} rollup rows, queues {dict(queues_of(real))})"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
