@@ -101,7 +101,9 @@ def test_cross_site_form_post_is_refused(app, client):
         assert_page(refused, 403, "This form could not be sent")
     assert not contact_of(app, case.contact_id).unsubscribed
     client.post(url, data=ONE_CLICK)
-    refused = client.post(f"{url}/resubscribe", headers={**BROWSER, "Origin": "https://evil.example"})
+    refused = client.post(
+        f"{url}/resubscribe", headers={**BROWSER, "Origin": "https://evil.example"}
+    )
     assert refused.status_code == 403
     assert contact_of(app, case.contact_id).unsubscribed
 

@@ -199,7 +199,9 @@ def test_resending_the_same_comment_records_no_second_event(app, client):
     client.post(case.url, data={"score": "8"}, headers=SAME_ORIGIN)
     for _ in range(2):
         client.post(f"{case.url}/comment", data={"comment": "Fine."}, headers=SAME_ORIGIN)
-    updated = count(app, Event, Event.type == "response.updated", Event.workspace_id == case.workspace_id)
+    updated = count(
+        app, Event, Event.type == "response.updated", Event.workspace_id == case.workspace_id
+    )
     assert updated == 1
 
 
@@ -326,7 +328,9 @@ def test_flipped_character_is_a_friendly_404(app, client):
     case = make_case(app)
     forged = client.get(f"/s/{flip_a_character(case.token)}?score=9", headers=BROWSER)
     assert_page(forged, 404, "Survey not found")
-    post = client.post(f"/s/{flip_a_character(case.token)}", data={"score": "9"}, headers=SAME_ORIGIN)
+    post = client.post(
+        f"/s/{flip_a_character(case.token)}", data={"score": "9"}, headers=SAME_ORIGIN
+    )
     assert_page(post, 404)
     assert count(app, Response) == 0
 
@@ -399,7 +403,10 @@ def test_a_token_touches_only_its_own_invitation(app, client):
     client.post(mine.url, data={"score": "9"}, headers=SAME_ORIGIN)
     client.post(theirs.url, data={"score": "2"}, headers=SAME_ORIGIN)
     client.post(f"{theirs.url}/comment", data={"comment": "theirs"}, headers=SAME_ORIGIN)
-    assert (response_of(app, mine.invitation_id).score, response_of(app, mine.invitation_id).comment) == (9, None)
+    assert (
+        response_of(app, mine.invitation_id).score,
+        response_of(app, mine.invitation_id).comment,
+    ) == (9, None)
     theirs_response = response_of(app, theirs.invitation_id)
     assert (theirs_response.score, theirs_response.workspace_id) == (2, theirs.workspace_id)
     assert count(app, Response) == 2
@@ -439,15 +446,14 @@ def test_german_contact_gets_a_german_page(app, client):
     assert response_of(app, case.invitation_id).locale == "de"
 
 
-def test_survey_default_locale_then_the_browser(app, client):
+def test_the_browser_language_then_the_survey_default(app, client):
     french_survey = make_case(app, default_locale="fr")
     html = client.get(french_survey.url, headers={**BROWSER, "Accept-Language": "es"})
+    assert '<html lang="es">' in html.get_data(as_text=True)
+    # A browser language we have no texts for falls through to the survey's default.
+    html = client.get(french_survey.url, headers={**BROWSER, "Accept-Language": "it"})
     assert '<html lang="fr">' in html.get_data(as_text=True)
-    # A default we have no texts for falls through to the browser's language.
     unsupported = make_case(app, default_locale="it")
-    html = client.get(unsupported.url, headers={**BROWSER, "Accept-Language": "it, es;q=0.8"})
-    html = html.get_data(as_text=True)
-    assert '<html lang="es">' in html and "Enviar" in html
     plain = client.get(unsupported.url, headers=BROWSER).get_data(as_text=True)
     assert '<html lang="en">' in plain
 
@@ -509,7 +515,9 @@ def test_a_real_radio_group_with_labels(app, client):
     # The ends of the scale are named for screen readers and visible for everyone.
     assert elements.label_text[ids[0]] == "0, Not at all likely"
     assert elements.label_text[ids[-1]] == "10, Extremely likely"
-    assert re.search(r'class="ends"[^>]*><span>Not at all likely</span><span>Extremely likely', html)
+    assert re.search(
+        r'class="ends"[^>]*><span>Not at all likely</span><span>Extremely likely', html
+    )
     # Focus order follows the document: question, 0..10, then the button.
     assert html.index('id="score-0"') < html.index('id="score-10"') < html.index('type="submit"')
     assert ":focus-visible" in html
@@ -520,7 +528,9 @@ def test_comment_field_is_labelled_by_the_follow_up_question(app, client):
     case = make_case(app)
     client.post(case.url, data={"score": "5"}, headers=SAME_ORIGIN)
     html = client.get(f"{case.url}?step=comment", headers=BROWSER).get_data(as_text=True)
-    assert Elements(html).label_text["comment"] == "We're sorry to hear that. What could we do better?"
+    assert (
+        Elements(html).label_text["comment"] == "We're sorry to hear that. What could we do better?"
+    )
 
 
 # --- cross-site POSTs -------------------------------------------------------------------------
@@ -536,7 +546,9 @@ def test_cross_site_posts_are_refused(app, client):
     ):
         refused = client.post(case.url, data={"score": "0"}, headers={**BROWSER, **headers})
         assert_page(refused, 403, "This form could not be sent")
-        refused = client.post(f"{case.url}/comment", data={"comment": "x"}, headers={**BROWSER, **headers})
+        refused = client.post(
+            f"{case.url}/comment", data={"comment": "x"}, headers={**BROWSER, **headers}
+        )
         assert refused.status_code == 403
     assert count(app, Response) == 0
 

@@ -350,3 +350,10 @@ def test_survey_texts_returns_a_copy():
 def test_unknown_kind_raises():
     with pytest.raises(ValueError, match="unknown survey kind"):
         survey_texts("nope", "en", None)
+
+
+def test_pick_locale_asks_the_browser_before_the_fallback():
+    assert pick_locale(None, accept_language="es", fallback="fr") == "es"
+    assert pick_locale("de", accept_language="es", fallback="fr") == "de"
+    assert pick_locale(None, accept_language="it", fallback="fr") == "fr"
+    assert pick_locale(None, accept_language="it", fallback="it") == "en"

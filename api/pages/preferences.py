@@ -35,7 +35,9 @@ class PreferencePage:
             "lang": self.locale,
             "ui": words,
             "unsubscribed": self.contact.unsubscribed,
-            "title": words["unsubscribed_title" if self.contact.unsubscribed else "unsubscribe_title"],
+            "title": words[
+                "unsubscribed_title" if self.contact.unsubscribed else "unsubscribe_title"
+            ],
             "unsubscribe_body": texts.fill(words["unsubscribe_body"], values),
             "unsubscribed_body": texts.fill(words["unsubscribed_body"], values),
             "notice": texts.fill(words["resubscribed_body"], values) if notice else None,

@@ -56,9 +56,7 @@ def refuse_cross_site() -> None:
         origin = request.headers.get("Origin", "null").strip().lower()
         allowed = origin == "null" or origin in _own_origins()
     if not allowed:
-        raise ApiError(
-            403, "cross_site_request", "This form can only be sent from its own page."
-        )
+        raise ApiError(403, "cross_site_request", "This form can only be sent from its own page.")
 
 
 def _own_origins() -> set[str]:

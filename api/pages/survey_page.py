@@ -84,36 +84,48 @@ class SurveyPage:
         question = self.fill(words["question"])
         if chosen is None and response is not None:
             chosen = response.score
-        return self._base(SCORE_STEP, question) | self._answer(response) | {
-            "question": question,
-            "scores": list(self.scale),
-            "chosen": chosen,
-            "low_label": words["low_label"],
-            "high_label": words["high_label"],
-            "autosubmit": autosubmit and chosen is not None and error is None,
-            "error": error,
-        }
+        return (
+            self._base(SCORE_STEP, question)
+            | self._answer(response)
+            | {
+                "question": question,
+                "scores": list(self.scale),
+                "chosen": chosen,
+                "low_label": words["low_label"],
+                "high_label": words["high_label"],
+                "autosubmit": autosubmit and chosen is not None and error is None,
+                "error": error,
+            }
+        )
 
     def comment_step(self, response: Response, error: str | None = None, comment=None) -> dict:
         follow_up = self.fill(self.texts["follow_up"][response.category])
-        return self._base(COMMENT_STEP, follow_up) | self._answer(response) | {
-            "follow_up": follow_up,
-            "comment": response.comment if comment is None else comment,
-            "max_comment": MAX_COMMENT,
-            "comment_url": url_for("pages.comment", token=self.token),
-            "thanks_url": url_for("pages.survey", token=self.token, step=THANKS_STEP),
-            "error": error,
-        }
+        return (
+            self._base(COMMENT_STEP, follow_up)
+            | self._answer(response)
+            | {
+                "follow_up": follow_up,
+                "comment": response.comment if comment is None else comment,
+                "max_comment": MAX_COMMENT,
+                "comment_url": url_for("pages.comment", token=self.token),
+                "thanks_url": url_for("pages.survey", token=self.token, step=THANKS_STEP),
+                "error": error,
+            }
+        )
 
     def thanks_step(self, response: Response, referral=None) -> dict:
-        return self._base(THANKS_STEP, self.words["thank_you_title"]) | self._answer(response) | {
-            "thank_you": self.fill(self.texts["thank_you"][response.category]),
-            "category": response.category,
-            # The referral engineer fills this for promoters ({"url": ..., "code": ...});
-            # survey.html's `referral` block shows it, and nothing while it is None.
-            "referral": referral,
-            "product": self.survey.product_name,
-        }
+        return (
+            self._base(THANKS_STEP, self.words["thank_you_title"])
+            | self._answer(response)
+            | {
+                "thank_you": self.fill(self.texts["thank_you"][response.category]),
+                "category": response.category,
+                # The referral engineer fills this for promoters ({"url": ..., "code": ...});
+                # survey.html's `referral` block shows it, and nothing while it is None.
+                "referral": referral,
+                "product": self.survey.product_name,
+            }
+        )
 
 
 def open_page(token: str) -> SurveyPage:
@@ -135,8 +147,8 @@ def open_page(token: str) -> SurveyPage:
     locale = texts.pick_locale(
         invitation.locale,
         contact.locale if contact else None,
-        survey.default_locale,
         accept_language=request.headers.get("Accept-Language"),
+        fallback=survey.default_locale,
     )
     g.page_locale = locale  # error pages from here on speak the reader's language
     if not survey.active:

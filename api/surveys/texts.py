@@ -423,15 +423,18 @@ _LANGUAGE_RANGE = re.compile(r"\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 _WEIGHT = re.compile(r"[qQ]=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)")
 
 
-def pick_locale(*candidates: str | None, accept_language: str | None = None) -> str:
+def pick_locale(
+    *candidates: str | None, accept_language: str | None = None, fallback: str | None = None
+) -> str:
     """The locale to talk to someone in.
 
-    Explicit choices win over the browser: pass them in priority order (e.g. the
-    contact's locale, then the survey's default). Only the language part counts
+    What we know of the person wins: pass it in priority order (e.g. the
+    invitation's, then the contact's locale). Then the best supported language
+    of the browser (``accept_language``), then ``fallback`` (e.g. the survey's
+    default), finally ``DEFAULT_LOCALE``. Only the language part counts
     (``"de-AT"``, ``"de_at"`` -> ``"de"``), since we have one text per language.
-    Then the best supported language in ``accept_language``; finally ``DEFAULT_LOCALE``.
     """
-    for tag in (*candidates, *_accepted_languages(accept_language or "")):
+    for tag in (*candidates, *_accepted_languages(accept_language or ""), fallback):
         language = _supported_language(tag)
         if language:
             return language

@@ -102,8 +102,8 @@ def check_eligibility(
     chosen = texts.pick_locale(
         locale,
         contact.locale if contact else None,
-        survey.default_locale,
         accept_language=accept_language,
+        fallback=survey.default_locale,
     )
     invitation_id = new_id("inv")
     token = signing.sign(
@@ -131,6 +131,8 @@ def _presented(survey: Survey, contact: Contact | None, locale: str) -> dict:
     values = placeholder_values(survey, contact)
     scale = scoring.score_range(survey.kind)
     ui = texts.UI[locale]
+    # score_label keeps {score} for the widget to fill per button; {max} is known here.
+    ui_values = {**values, "score": "{score}", "max": scale.stop - 1}
     return {
         "id": survey.id,
         "kind": survey.kind,
@@ -143,7 +145,7 @@ def _presented(survey: Survey, contact: Contact | None, locale: str) -> dict:
         "follow_up": {k: texts.fill(v, values) for k, v in strings["follow_up"].items()},
         "thank_you": {k: texts.fill(v, values) for k, v in strings["thank_you"].items()},
         "categories": {str(s): scoring.classify(survey.kind, s) for s in scale},
-        "ui": {key: texts.fill(ui[key], values) for key in WIDGET_UI_KEYS},
+        "ui": {key: texts.fill(ui[key], ui_values) for key in WIDGET_UI_KEYS},
     }
 
 
