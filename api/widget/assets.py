@@ -1,5 +1,61 @@
-"""Serves the widget scripts in widgets/ under a versioned, long-cached URL."""
+"""Serves the widget scripts in widgets/ under a versioned, long-cached URL.
 
-from flask import Blueprint
+`/widgets/v1/<name>` for the three scripts only. "v1" is the version of the
+scripts' public API (the snippet, `flipfunnel(...)` calls, events, the CSS custom
+properties): a breaking change ships as v2 under /widgets/v2/, and v1 keeps
+working for the pages that embed it. The files are shipped as written (no build
+step), cached for a year as immutable, with a strong ETag of their content.
+They are public, so any origin may load them (`Access-Control-Allow-Origin: *`);
+what they may do is decided by the widget API, per workspace and origin.
+Rate limiting is the app's default per-IP limit.
+"""
+
+import gzip
+import hashlib
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, request
 
 bp = Blueprint("widget_assets", __name__)
+
+SCRIPTS = frozenset({"loader.js", "survey.js", "referral.js"})
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+# name -> (mtime_ns, raw bytes, gzip -9 bytes, etag); re-read when the file changes.
+_cache: dict[str, tuple[int, bytes, bytes, str]] = {}
+
+
+def widgets_dir() -> Path:
+    return Path(current_app.root_path).parent / "widgets"
+
+
+def _load(name: str) -> tuple[bytes, bytes, str]:
+    path = widgets_dir() / name
+    mtime = path.stat().st_mtime_ns
+    cached = _cache.get(name)
+    if cached is None or cached[0] != mtime:
+        raw = path.read_bytes()
+        etag = hashlib.sha256(raw).hexdigest()[:32]
+        cached = _cache[name] = (mtime, raw, gzip.compress(raw, compresslevel=9, mtime=0), etag)
+    return cached[1], cached[2], cached[3]
+
+
+@bp.get("/widgets/v1/<name>")
+def script(name: str):
+    if name not in SCRIPTS:
+        abort(404)
+    raw, packed, etag = _load(name)
+    # The exact bytes bench/widget_sizes.py measures, when the browser takes gzip.
+    zipped = request.accept_encodings["gzip"] > 0
+    response = current_app.response_class(
+        packed if zipped else raw, mimetype="text/javascript", content_type=None
+    )
+    if zipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.set_etag(etag + ("-gz" if zipped else ""))
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response.make_conditional(request)
