@@ -14,7 +14,6 @@ from api.events.models import Event
 from api.extensions import db
 from api.queues.models import QueueItem
 from api.responses.models import Response, ResponseRollup
-from tests.conftest import on_postgres
 from tests.factories import seed
 
 BOUNDARIES = {
@@ -39,13 +38,13 @@ BOUNDARIES = {
 OFF_SCALE = {"nps": (-1, 11), "csat": (0, 6), "ces": (0, 8)}
 
 
-def post(tenant, survey_id, score, *, invitation_id=None, external_id=None, **kw):
+def post(tenant, survey_id, score, *, invitation_id=None, external_id=None, headers=None, **kw):
     body = {"survey_id": survey_id, "score": score, **kw}
     if invitation_id:
         body["invitation_id"] = invitation_id
     if external_id:
         body["contact"] = {"external_id": external_id, "email": f"{external_id}@example.com"}
-    return tenant.post("/v1/responses", json=body, headers=kw.pop("headers", {}))
+    return tenant.post("/v1/responses", json=body, headers=headers or {})
 
 
 def count(app, model, **where) -> int:
@@ -91,7 +90,9 @@ def test_nps_is_percent_promoters_minus_percent_detractors(app, tenant):
     for invitation_id, score in zip(seeded.invitation_ids, scores, strict=True):
         assert post(tenant, seeded.survey_id, score, invitation_id=invitation_id).status_code == 201
     # A changed mind: one promoter becomes a detractor, so 40% - 30% = 10.
-    assert post(tenant, seeded.survey_id, 3, invitation_id=seeded.invitation_ids[0]).status_code == 200
+    assert (
+        post(tenant, seeded.survey_id, 3, invitation_id=seeded.invitation_ids[0]).status_code == 200
+    )
     with app.app_context():
         counts: dict[int, int] = {}
         for score, number in db.session.execute(
@@ -149,7 +150,8 @@ def test_follow_up_lists_worst_first(app, tenant):
     scores, cursor = [], None
     while True:
         page = tenant.get(
-            "/v1/queues/follow-up/items", query_string={"limit": 1, **({"after": cursor} if cursor else {})}
+            "/v1/queues/follow-up/items",
+            query_string={"limit": 1, **({"after": cursor} if cursor else {})},
         ).get_json()
         scores += [item["score"] for item in page["data"]]
         if not page["has_more"]:
@@ -170,9 +172,7 @@ def test_changed_score_moves_the_item_and_never_duplicates_it(app, tenant):
     response_id = submit(2, 201)  # detractor
     (first,) = queue_items(app, response_id)
     assert (first.queue, first.status) == ("follow_up", "open")
-    claimed = tenant.post(
-        f"/v1/queues/follow-up/items/{first.id}/claim", json={"assignee": "sam"}
-    )
+    claimed = tenant.post(f"/v1/queues/follow-up/items/{first.id}/claim", json={"assignee": "sam"})
     assert claimed.status_code == 200
 
     assert submit(10, 200) == response_id  # promoter: moved to advocacy, open again
@@ -319,12 +319,3 @@ def test_ten_parallel_claims_of_one_item_make_one_claimer(app, tenant):
     (stored,) = queue_items(app, created.get_json()["id"])
     assert (stored.status, stored.assignee) == ("claimed", winner["assignee"])
     assert event_types(app, tenant.id).count("queue_item.claimed") == 1
-
-
-# The same races on PostgreSQL, where writers truly run side by side.
-test_twenty_parallel_submits_of_one_invitation_make_one_response_on_postgres = on_postgres(
-    test_twenty_parallel_submits_of_one_invitation_make_one_response
-)
-test_ten_parallel_claims_of_one_item_make_one_claimer_on_postgres = on_postgres(
-    test_ten_parallel_claims_of_one_item_make_one_claimer
-)

@@ -13,6 +13,3 @@ def rate_limit_key() -> str:
 def api_limit() -> str:
     return current_app.config["RATELIMIT_API"]
 
-
-def public_limit() -> str:
-    return current_app.config["RATELIMIT_PUBLIC"]

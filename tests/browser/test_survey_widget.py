@@ -56,3 +56,284 @@ def test_an_origin_not_allowed_sees_nothing_and_is_refused(embed, page):
     assert "/w/v1/eligibility" in blocked[0]
     assert page.evaluate(f"{SHADOW_JS} === null")
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_keyboard_only_with_names_in_the_accessibility_tree(embed, page):
+    embed.survey()
+    page.goto(
+        embed.page(
+            init=embed.init(auto=False),
+            body='<h1>Shop</h1><button id="ask">Ask me</button>',
+            after="document.getElementById('ask').onclick = function () { flipfunnel('survey'); };",
+        )
+    )
+    page.keyboard.press("Tab")
+    expect(page.locator("#ask")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    dialog = page.get_by_role("dialog", name=QUESTION)
+    expect(dialog).to_be_visible()
+    group = page.get_by_role("radiogroup", name=QUESTION)
+    expect(group.get_by_role("radio")).to_have_count(11)
+    expect(page.get_by_role("radio", name="0 out of 10")).to_be_focused()
+    checked = group.locator("[aria-checked=true]")
+    expect(checked).to_have_count(0)
+
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("radio", name="1 out of 10")).to_have_attribute("aria-checked", "true")
+    page.keyboard.press("End")
+    expect(page.get_by_role("radio", name="10 out of 10")).to_be_focused()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    seven = page.get_by_role("radio", name="7 out of 10")
+    expect(seven).to_be_focused()
+    expect(seven).to_have_attribute("aria-checked", "true")
+    expect(checked).to_have_count(1)
+    # One tab stop for the whole group: Tab leaves it for the submit button.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Submit")).to_be_focused()
+    page.keyboard.press("Space")
+
+    comment = page.get_by_role("textbox", name="What would make Acme a 10 for you?")
+    expect(comment).to_be_focused()
+    page.keyboard.type("Faster checkout")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send comment")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+
+    # The focus trap: Tab keeps cycling inside the dialog.
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.tagName") == "FLIPFUNNEL-SURVEY"
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(page.locator("#ask")).to_be_focused()
+
+    row = wait_for(page, lambda: [r for r in embed.responses() if r.comment])[0]
+    assert (row.score, row.category, row.comment) == (7, "passive", "Faster checkout")
+
+
+HOSTILE_CSS = """<style>
+* { all: unset !important; }
+html, body { font-size: 64px !important; line-height: 3 !important; }
+div { display: none !important; font-size: 40px !important; }
+dialog, button, textarea, [role] { display: none !important; visibility: hidden !important; }
+flipfunnel-survey { display: none !important; opacity: 0 !important; font-size: 80px !important; }
+p { color: rgb(200, 0, 0) !important; font: italic 30px serif !important; }
+.wall { display: block !important; position: fixed !important; inset: 0 !important;
+        z-index: 2147483647 !important; background: rgba(200, 0, 0, .2) !important; }
+</style>"""
+STYLE_OF = """(selector) => {
+  const style = getComputedStyle(document.querySelector(selector));
+  return Object.fromEntries(Array.from(style).map((name) => [name, style.getPropertyValue(name)]));
+}"""
+
+
+def test_a_hostile_host_page_neither_breaks_the_widget_nor_is_changed_by_it(embed, page):
+    embed.survey()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(
+        embed.page(
+            init=embed.init(auto=False),
+            head=HOSTILE_CSS,
+            body='<p id="probe">Host text</p><section class="wall"></section>',
+        )
+    )
+    before = {s: page.evaluate(STYLE_OF, s) for s in ("#probe", "body", "html", ".wall")}
+    page.evaluate("flipfunnel('survey')")
+
+    dialog = page.get_by_role("dialog", name=QUESTION)
+    expect(dialog).to_be_visible()
+    box = dialog.bounding_box()
+    assert 300 <= box["width"] <= 400 and 150 <= box["height"] <= 400, box
+    assert box["x"] >= 0 and box["y"] >= 0
+    assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 800
+    question_font = page.evaluate(f"getComputedStyle({SHADOW_JS}.shadowRoot.getElementById('t'))")
+    assert question_font["fontSize"] == "15px"
+    # Clickable above a max-z-index wall: Playwright checks the click lands on the radio.
+    radio = page.get_by_role("radio", name="8 out of 10")
+    radio.click()
+    expect(radio).to_have_attribute("aria-checked", "true")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("textbox")).to_be_visible()
+    assert wait_for(page, embed.responses)[0].score == 8
+
+    after = {s: page.evaluate(STYLE_OF, s) for s in before}
+    for selector, style in before.items():
+        changed = {k: (v, after[selector][k]) for k, v in style.items() if after[selector][k] != v}
+        assert not changed, (selector, changed)
+
+
+STRICT_NONCE = "abc"
+
+
+@pytest.mark.parametrize("styles", ["constructable", "style-nonce-fallback"])
+def test_a_strict_csp_page_with_a_nonce(embed, page, styles):
+    embed.survey()
+    csp = (
+        f"default-src 'none'; script-src 'nonce-{STRICT_NONCE}' {embed.api}; "
+        f"style-src 'nonce-{STRICT_NONCE}'; connect-src {embed.api}"
+    )
+    if styles == "style-nonce-fallback":
+        # A browser without constructable stylesheets: the widget falls back to <style nonce>.
+        page.add_init_script("delete CSSStyleSheet.prototype.replaceSync;")
+    console = []
+    page.on("console", lambda m: console.append(m.text))
+    page.goto(
+        embed.page(
+            csp=csp,
+            nonce=STRICT_NONCE,
+            before="window.violations = []; document.addEventListener("
+            "'securitypolicyviolation', function (e) { violations.push(e.violatedDirective); });",
+        )
+    )
+    dialog = page.get_by_role("dialog", name=QUESTION)
+    expect(dialog).to_be_visible()
+    # Our stylesheet applied (a blocked one would leave the browser's dialog style).
+    assert dialog.evaluate("(d) => getComputedStyle(d).borderTopLeftRadius") == "12px"
+    fallback = page.evaluate(f"{SHADOW_JS}.shadowRoot.querySelectorAll('style').length")
+    assert fallback == (1 if styles == "style-nonce-fallback" else 0)
+    page.get_by_role("radio", name="10 out of 10").press("Enter")
+    expect(page.get_by_role("textbox")).to_be_focused()
+    assert wait_for(page, embed.responses)[0].score == 10
+
+    assert page.evaluate("window.violations") == []
+    assert not [m for m in console if "Content Security Policy" in m]
+    # The listener does see a violation when there is one.
+    page.evaluate("document.body.setAttribute('style', 'color: red')")
+    wait_for(page, lambda: page.evaluate("window.violations.length"))
+    assert page.evaluate("window.violations") == ["style-src-attr"]
+
+
+MARKUP = {
+    "question": "<img src=x onerror=window.pwned=1> {first_name}, how likely?",
+    "follow_up": {"promoter": "<b onmouseover=window.pwned=2>Why?</b>"},
+    "thank_you": {"promoter": "<script>window.pwned=3</script>Thanks"},
+}
+NAME = "<img src=y onerror=window.pwned=4>"
+COMMENT = "<img src=z onerror=window.pwned=5>"
+
+
+def test_markup_in_texts_names_and_comments_is_shown_as_text(embed, page):
+    embed.survey(texts={"en": MARKUP})
+    with embed.app.app_context():
+        upsert_contact(embed.tenant.id, "u1", {"first_name": NAME})
+        db.session.commit()
+    page.goto(embed.page())
+    question = f"<img src=x onerror=window.pwned=1> {NAME}, how likely?"
+    expect(page.get_by_role("dialog", name=question)).to_be_visible()
+    expect(page.get_by_text(question)).to_be_visible()
+    page.get_by_role("radio", name="10 out of 10").click()
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("textbox", name=MARKUP["follow_up"]["promoter"]).fill(COMMENT)
+    page.get_by_role("button", name="Send comment").click()
+    expect(page.get_by_text(MARKUP["thank_you"]["promoter"])).to_be_visible()
+
+    assert wait_for(page, lambda: [r.comment for r in embed.responses() if r.comment]) == [COMMENT]
+    tags = page.evaluate(f"{SHADOW_JS}.shadowRoot.querySelectorAll('img,script,b').length")
+    assert tags == 0
+    assert page.evaluate("window.pwned") is None
+
+
+def test_a_forged_user_hash_is_refused_and_nothing_is_shown(embed, page):
+    embed.survey()
+    with page.expect_response(eligibility) as answer:
+        page.goto(embed.page(init=embed.init(forged=True)))
+    assert answer.value.status == 403
+    assert answer.value.json()["error"]["code"] == "invalid_user_hash"
+    assert page.evaluate(f"{SHADOW_JS} === null")
+    assert embed.responses() == []
+
+
+def test_the_throttle_holds_after_clearing_storage_and_cookies(embed, page, context):
+    embed.survey()
+    url = embed.page()
+    page.goto(url)
+    page.get_by_role("radio", name="5 out of 10").click()
+    page.get_by_role("button", name="Submit").click()
+    wait_for(page, embed.responses)
+
+    context.clear_cookies()
+    page.evaluate("localStorage.clear(); sessionStorage.clear()")
+    with page.expect_response(eligibility) as answer:
+        page.reload()
+    assert answer.value.json()["show"] is False
+    assert page.evaluate(f"{SHADOW_JS} === null")
+    assert len(embed.responses()) == 1
+
+
+def test_a_failed_submit_is_delivered_once_on_the_next_page_load(embed, page):
+    embed.survey()
+
+    def offline(route):
+        if route.request.method == "POST":
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/w/v1/responses?*", offline)
+    with page.expect_response(lambda r: "/w/v1/displays" in r.url) as displayed:
+        page.goto(embed.page())
+    display_id = displayed.value.json()["display_id"]
+    page.get_by_role("radio", name="6 out of 10").click()
+    page.get_by_role("button", name="Submit").click()
+    # Offline, the widget goes on (it knows the category) and keeps the answer.
+    page.get_by_role("textbox", name=re.compile("do better")).fill("Too slow")
+    page.get_by_role("button", name="Send comment").click()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    kept = page.evaluate("JSON.parse(localStorage.getItem('flipfunnel:retry'))")
+    assert [(k["s"], k["c"]) for k in kept] == [(6, "Too slow")]
+    assert embed.responses() == []
+
+    page.unroute("**/w/v1/responses?*")
+    with page.expect_response(eligibility) as answer:
+        page.reload()
+    assert answer.value.json()["show"] is False  # delivered first, so now throttled
+    rows = wait_for(page, lambda: [r for r in embed.responses() if r.comment])
+    assert [(r.invitation_id, r.score, r.comment) for r in rows] == [(display_id, 6, "Too slow")]
+    wait_for(page, lambda: page.evaluate("localStorage.getItem('flipfunnel:retry') === null"))
+
+    posted = []
+    page.on("request", lambda r: "/w/v1/responses" in r.url and posted.append(r))
+    with page.expect_response(eligibility):
+        page.reload()
+    assert posted == [] and len(embed.responses()) == 1
+
+
+def test_url_rules_are_checked_again_after_push_state(embed, page):
+    embed.survey(url_rules=[{"match": "starts_with", "value": "/checkout"}])
+    with page.expect_response(eligibility) as answer:
+        page.goto(embed.page("/home"))
+    assert answer.value.json() == {"show": False, "reason": "no_survey"}
+    assert page.evaluate(f"{SHADOW_JS} === null")
+
+    with page.expect_response(eligibility) as answer:
+        page.evaluate("history.pushState({}, '', '/checkout/payment')")
+    assert "checkout%2Fpayment" in answer.value.url
+    expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
+
+
+def test_a_promoter_sees_the_referral_link_from_the_answer(embed, page, context):
+    """The answer to POST /w/v1/responses may carry `referral: {url, code}`."""
+    embed.survey()
+    link = "https://acme.example/r/K7WQ3MZB"
+
+    def with_referral(route):
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        body["referral"] = {"url": link, "code": "K7WQ3MZB"}
+        route.fulfill(response=answer, json=body)
+
+    page.route("**/w/v1/responses?*", with_referral)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=embed.site.url)
+    page.goto(embed.page())
+    page.get_by_role("radio", name="9 out of 10").click()
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Skip").click()
+
+    field = page.get_by_role("textbox", name="Share Acme with a friend")
+    expect(field).to_have_value(link)
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_role("button", name="Copied!")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == link
