@@ -30,7 +30,6 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(settings)
     settings["SECRET_KEY"] = config.secret_key(settings, app.instance_path)
     settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
-    settings["RATELIMIT_DEFAULT"] = settings["RATELIMIT_PUBLIC"]
     app.config.update(settings)
     if settings["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=1, x_host=1)

@@ -7,7 +7,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from api.http.openapi import Api
-from api.http.ratelimit import rate_limit_key
+from api.http.ratelimit import public_limit, rate_limit_key
 
 
 class Base(DeclarativeBase):
@@ -26,7 +26,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = Api()
-# Public routes are limited per client IP (RATELIMIT_DEFAULT, set from RATELIMIT_PUBLIC
-# by the factory: a static string is parsed once, a callable on every request);
-# ApiBlueprint sets the per-key API limit.
-limiter = Limiter(key_func=rate_limit_key)
+# Public routes are limited per client IP; ApiBlueprint sets the per-key API limit.
+limiter = Limiter(key_func=rate_limit_key, default_limits=[public_limit])

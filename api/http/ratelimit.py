@@ -13,3 +13,6 @@ def rate_limit_key() -> str:
 def api_limit() -> str:
     return current_app.config["RATELIMIT_API"]
 
+
+def public_limit() -> str:
+    return current_app.config["RATELIMIT_PUBLIC"]
