@@ -3,7 +3,7 @@
 from api.contacts.models import Contact
 from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
-from api.queues.models import QueueItem
+from api.queues.models import QueueCount, QueueItem
 from api.referrals.models import (
     Referral,
     ReferralClick,
@@ -23,6 +23,7 @@ __all__ = [
     "IdempotencyRecord",
     "Invitation",
     "InvitationRollup",
+    "QueueCount",
     "QueueItem",
     "Referral",
     "ReferralClick",

@@ -5,12 +5,13 @@ approved after the hold -> paid."""
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.database import utcnow
 from api.extensions import db
 from api.queues.models import QueueItem
 from api.referrals import links, rewards
+from api.referrals.models import ReferralCode
 from api.surveys import tokens
 from tests.factories import seed
 
@@ -36,16 +37,21 @@ def test_promoter_to_paid_reward(app, client, tenant):
     with app.app_context():
         token = tokens.survey_token(seeded.invitation_ids[0])
 
-    # A score of 10 on the hosted page opens an advocacy item.
-    assert client.post(f"/s/{token}", data={"score": "10"}, headers=SAME_ORIGIN).status_code == 303
+    # A score of 10 on the hosted page opens an advocacy item and issues the code...
+    thanks = client.post(f"/s/{token}", data={"score": "10"}, headers=SAME_ORIGIN)
+    assert thanks.status_code == 303
     with app.app_context():
         item = db.session.scalar(select(QueueItem))
         assert (item.queue, item.contact_id) == ("advocacy", seeded.contact_ids[0])
-        # What the thank-you page shows the promoter (issued once, the same on a reload).
-        shown = links.promoter_link(tenant.id, seeded.contact_ids[0])
-        db.session.commit()
-        assert links.promoter_link(tenant.id, seeded.contact_ids[0]) == shown
-    assert shown["url"].endswith(f"/r/{shown['code']}")
+        code = db.session.scalar(select(ReferralCode))
+        assert code.contact_id == seeded.contact_ids[0]
+    # ...which the thank-you page shows with share links; a reload issues nothing new.
+    for _ in range(2):
+        page = client.get(f"/s/{token}?step=thanks", headers=SAME_ORIGIN).get_data(as_text=True)
+        assert f"/r/{code.code}" in page and "wa.me" in page and "linkedin.com" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ReferralCode)) == 1
+        shown = {"code": code.code, "url": links.link_for(code.code)}
 
     # A friend follows the link, signs up at the partner and buys.
     landing = client.get(urlsplit(shown["url"]).path).headers["Location"]
@@ -89,3 +95,18 @@ def test_no_link_while_the_program_is_disabled(app, tenant):
     contact = tenant.post("/v1/contacts", json={"external_id": "p"}).get_json()
     with app.app_context():
         assert links.promoter_link(tenant.id, contact["id"]) is None
+
+
+def test_detractors_and_passives_get_no_code(app, client, tenant):
+    tenant.put(
+        "/v1/referral-program", json={"enabled": True, "landing_url": "https://shop.example.com/"}
+    )
+    seeded = seed(app, tenant.id, contacts=[{"external_id": "a"}, {"external_id": "b"}])
+    with app.app_context():
+        first, second = (tokens.survey_token(i) for i in seeded.invitation_ids)
+    client.post(f"/s/{first}", data={"score": "3"}, headers=SAME_ORIGIN)
+    client.post(f"/s/{second}", data={"score": "8"}, headers=SAME_ORIGIN)
+    page = client.get(f"/s/{first}?step=thanks", headers=SAME_ORIGIN).get_data(as_text=True)
+    assert "/r/" not in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ReferralCode)) == 0

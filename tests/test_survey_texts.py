@@ -41,6 +41,8 @@ UI_KEYS = {
     "referral_title",
     "referral_body",
     "copy_link",
+    "referral_link_label",
+    "referral_code_label",
     "copied",
     "share_email",
     "share_x",

@@ -230,7 +230,7 @@
         var to = k == 'ArrowRight' || k == 'ArrowDown' ? (i + 1) % n
           : k == 'ArrowLeft' || k == 'ArrowUp' ? (i - 1 + n) % n
             : k == 'Home' ? 0 : k == 'End' ? n - 1 : -1;
-        if (to >= 0) { e.preventDefault(); pick(to, 1); }
+        if (to >= 0) { e.preventDefault(); radios[to].focus(); }
         if (k == 'Enter' && i >= 0) { e.preventDefault(); pick(i); submit(); }
       }
       function submit() {

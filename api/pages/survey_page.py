@@ -13,6 +13,7 @@ from api import scoring, signing
 from api.contacts.models import Contact
 from api.extensions import db
 from api.pages import errors, strings
+from api.referrals import moment as referral_moment
 from api.responses.models import Response
 from api.responses.service import MAX_COMMENT
 from api.surveys import texts, tokens
@@ -113,15 +114,18 @@ class SurveyPage:
             }
         )
 
-    def thanks_step(self, response: Response, referral=None) -> dict:
+    def thanks_step(self, response: Response) -> dict:
+        referral = (
+            referral_moment.shown_to(self.contact, self.locale, self.survey.product_name)
+            if response.category == "promoter"
+            else None
+        )
         return (
             self._base(THANKS_STEP, self.words["thank_you_title"])
             | self._answer(response)
             | {
                 "thank_you": self.fill(self.texts["thank_you"][response.category]),
                 "category": response.category,
-                # The referral engineer fills this for promoters ({"url": ..., "code": ...});
-                # survey.html's `referral` block shows it, and nothing while it is None.
                 "referral": referral,
                 "product": self.survey.product_name,
             }

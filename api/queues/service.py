@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select, update
 
 from api import scoring
-from api.database import utcnow
+from api.database import upsert_add, utcnow
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
-from api.queues.models import QueueItem
+from api.queues.models import QueueCount, QueueItem
 from api.responses.models import Response
 from api.workspaces.models import Workspace
 
@@ -35,12 +35,14 @@ def route(response: Response, kind: str, now: datetime | None = None) -> QueueIt
             _close(item, DISMISSED, "The score changed; no action is needed any more.", now)
         return item
     moved = item.queue != queue
+    before = (item.queue, item.status)
     item.queue = queue
     if moved or item.status not in ACTIVE:
         # Reopened as new work: the previous closing note no longer describes it.
         item.status, item.assignee, item.claimed_at, item.closed_at = OPEN, None, None, None
         item.outcome = None
         item.due_at = _due(response.workspace_id, queue, now)
+        _recount(item, before)
         _event(item, "queue_item.moved")
     item.updated_at = now
     return item
@@ -62,8 +64,25 @@ def _open(response: Response, kind: str, queue: str, now: datetime) -> QueueItem
     )
     db.session.add(item)
     db.session.flush()
+    _recount(item, None)
     _event(item, "queue_item.opened")
     return item
+
+
+def _recount(item: QueueItem, before: tuple[str, str] | None) -> None:
+    """Move the item's count from its old (queue, status) to its new one."""
+    after = (item.queue, item.status)
+    if before == after:
+        return
+    if before is not None:
+        _add(item.survey_id, before, -1)
+    _add(item.survey_id, after, +1)
+
+
+def _add(survey_id: str, queue_status: tuple[str, str], delta: int) -> None:
+    queue, status = queue_status
+    keys = {"survey_id": survey_id, "queue": queue, "status": status}
+    upsert_add(QueueCount, keys, "count", delta)
 
 
 def _due(workspace_id: str, queue: str, now: datetime) -> datetime:
@@ -88,6 +107,7 @@ def claim(item: QueueItem, assignee: str, now: datetime | None = None) -> QueueI
             f"This item is {item.status}"
             + (f" by {item.assignee}." if item.status == CLAIMED else "."),
         )
+    _recount(item, (item.queue, OPEN))
     _event(item, "queue_item.claimed")
     return item
 
@@ -107,21 +127,32 @@ def _finish(item: QueueItem, status: str, note: str | None, now: datetime | None
     would let two requests both see "open" and both close (two events).
     """
     now = now or utcnow()
-    won = db.session.execute(
-        update(QueueItem)
-        .where(QueueItem.id == item.id, QueueItem.status.in_(ACTIVE))
-        .values(status=status, outcome=note, closed_at=now, updated_at=now)
-    ).rowcount
+    for _ in range(3):
+        db.session.refresh(item)
+        before = (item.queue, item.status)
+        if item.status not in ACTIVE:
+            raise ApiError(409, "not_open", f"This item is already {item.status}.")
+        # Conditional on the status we read, so the counts move from the right one.
+        won = db.session.execute(
+            update(QueueItem)
+            .where(QueueItem.id == item.id, QueueItem.status == before[1])
+            .values(status=status, outcome=note, closed_at=now, updated_at=now)
+        ).rowcount
+        if won:
+            break
+    else:
+        raise ApiError(409, "conflict", "This item keeps changing; retry.")
     db.session.refresh(item)
-    if not won:
-        raise ApiError(409, "not_open", f"This item is already {item.status}.")
+    _recount(item, before)
     _event(item, "queue_item.resolved" if status == DONE else "queue_item.dismissed")
     return item
 
 
 def _close(item: QueueItem, status: str, note: str, now: datetime) -> None:
+    before = (item.queue, item.status)
     item.status, item.outcome, item.closed_at, item.updated_at = status, note, now, now
     db.session.flush()
+    _recount(item, before)
     _event(item, "queue_item.resolved" if status == DONE else "queue_item.dismissed")
 
 

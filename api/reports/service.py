@@ -20,7 +20,7 @@ from api import scoring, signing
 from api.database import utcnow
 from api.extensions import db
 from api.http.errors import ApiError
-from api.queues.models import QUEUES, STATUSES, QueueItem
+from api.queues.models import QUEUES, STATUSES, QueueCount
 from api.responses.models import InvitationRollup, ResponseRollup
 from api.surveys.models import Survey
 
@@ -307,15 +307,14 @@ def _segment_rows(survey: Survey, attribute: str, start: date, end: date, total:
 def queue_counts(survey: Survey) -> dict[str, dict[str, int]]:
     """Current queue items of the survey per queue and status (not limited to the period).
 
-    Not from a rollup: this counts queue_items rows, so its cost grows with the survey's
-    items (done and dismissed ones included). A per-(survey, queue, status) counter kept
-    by api.queues in the same transaction as each change would make it constant.
+    Read from the counters api.queues moves with every change, so the cost does not
+    grow with the number of items.
     """
     counts = {queue: dict.fromkeys(STATUSES, 0) for queue in QUEUES}
     rows = db.session.execute(
-        select(QueueItem.queue, QueueItem.status, func.count())
-        .where(QueueItem.workspace_id == survey.workspace_id, QueueItem.survey_id == survey.id)
-        .group_by(QueueItem.queue, QueueItem.status)
+        select(QueueCount.queue, QueueCount.status, QueueCount.count).where(
+            QueueCount.survey_id == survey.id
+        )
     )
     for queue, status, count in rows:
         if queue in counts and status in counts[queue]:

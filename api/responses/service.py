@@ -18,6 +18,7 @@ from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
 from api.queues import service as queues
+from api.referrals import moment as referral_moment
 from api.responses.models import Response, ResponseRollup
 from api.surveys.models import Invitation, Survey
 
@@ -80,7 +81,7 @@ def submit(
     if created:
         _count(response, response.score, +1)
         events.record(response.workspace_id, "response.created", response.id, _payload(response))
-        queues.route(response, survey.kind, now)
+        _act_on(response, survey.kind, now)
         return response, True
     changed = response.score != score
     if changed:
@@ -98,8 +99,15 @@ def submit(
         db.session.flush()
         events.record(response.workspace_id, "response.updated", response.id, _payload(response))
     if changed:
-        queues.route(response, survey.kind, now)
+        _act_on(response, survey.kind, now)
     return response, False
+
+
+def _act_on(response: Response, kind: str, now: datetime) -> None:
+    """Route the queue item; a promoter also gets their referral code, now, while happy."""
+    item = queues.route(response, kind, now)
+    if item is not None and item.queue == "advocacy" and item.status == "open":
+        referral_moment.issue_for_promoter(response.workspace_id, response.contact_id)
 
 
 def set_comment(response: Response, comment: str | None, now: datetime | None = None) -> Response:

@@ -1,3 +1,4 @@
+from flask import current_app
 from flask.views import MethodView
 
 from api.http.auth import current_workspace_id
@@ -79,4 +80,6 @@ class Invitations(MethodView):
         """
         survey = service.get_survey(current_workspace_id(), survey_id)
         refs = data["contacts"] if "contacts" in data else [data["contact"]]
-        return service.invite_contacts(survey, refs, data["channel"])
+        batch = service.invite_contacts(survey, refs, data["channel"])
+        # Already JSON (see InvitationBatch): flask-smorest passes a Response through as is.
+        return current_app.response_class(batch.json(), 201, mimetype="application/json")

@@ -134,7 +134,12 @@ class InvitationBatch:
 
     def json(self) -> str:
         rest = _encode({"skipped": self.skipped, "counts": self.counts})
-        return '{"invitations":[' + ",".join(self.invitations_json) + "]," + rest[1:]
+        # One join: the invitations hold ~100 MB, so every extra concatenation copies it.
+        parts = ['{"invitations":[']
+        for position, one in enumerate(self.invitations_json):
+            parts += (",", one) if position else (one,)
+        parts += ("],", rest[1:])
+        return "".join(parts)
 
     def as_dict(self) -> dict:
         return json.loads(self.json())
@@ -165,15 +170,16 @@ _EXTERNAL_ID = "\ue002"
 _EXPIRES_AT = "\ue003"
 _QUESTION_HTML = "\ue004"
 _QUESTION_TEXT = "\ue005"
-_SURVEY_TOKEN = "\ue006"
-_PREFERENCES_TOKEN = "\ue007"
+_SURVEY_LINK_SIGNATURE = "\ue006"
+_PREFERENCES_SIGNATURE = "\ue007"
 _STAND_IN = re.compile("([\ue000-\ue007])")
 
 
 class _Template:
     """One invitation's JSON cut at the stand-ins, to be joined with each one's values."""
 
-    def __init__(self, encoded: str):
+    def __init__(self, encoded: str, question: str):
+        self.question = question  # the locale's question, placeholders unfilled
         self.parts = _STAND_IN.split(encoded)
         # Odd positions are stand-ins; filling never rescans what was put in, so a
         # contact whose name holds a stand-in character cannot inject anything.
@@ -238,8 +244,8 @@ class BatchLinks:
     def _template(self, locale: str) -> _Template:
         survey, base = self.survey, self.base
         strings = texts.survey_texts(survey.kind, locale, survey.texts)
-        url = f"{base}/s/{_SURVEY_TOKEN}"
-        unsubscribe = f"{base}/p/{_PREFERENCES_TOKEN}"
+        url = f"{base}/s/{_SURVEY_LINK_SIGNATURE}"
+        unsubscribe = f"{base}/p/{_PREFERENCES_SIGNATURE}"
         block = {
             "kind": survey.kind,
             "score_urls": [(int(label), f"{url}?score={label}") for label in self.labels],
@@ -264,9 +270,7 @@ class BatchLinks:
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
         }
-        template = _Template(_encode(one))
-        template.question = strings["question"]
-        return template
+        return _Template(_encode(one), strings["question"])
 
     def _fill(
         self,
@@ -287,8 +291,8 @@ class BatchLinks:
                 _QUESTION_HTML: _encode_text(str(escape(question))),
                 _QUESTION_TEXT: _encode_text(question),
                 # URL-safe base64 and dots: nothing to escape in HTML or JSON.
-                _SURVEY_TOKEN: survey_token,
-                _PREFERENCES_TOKEN: preferences_token,
+                _SURVEY_LINK_SIGNATURE: survey_token,
+                _PREFERENCES_SIGNATURE: preferences_token,
             }
         )
 

@@ -290,6 +290,8 @@ UI: dict[str, dict[str, str]] = {
         "referral_title": "Share {product} with a friend",
         "referral_body": "Know someone who would love {product}? Send them your personal link.",
         "copy_link": "Copy link",
+        "referral_link_label": "Your personal link",
+        "referral_code_label": "Or tell them your code:",
         "copied": "Copied!",
         "share_email": "Share by email",
         "share_x": "Share on X",
@@ -328,6 +330,8 @@ UI: dict[str, dict[str, str]] = {
         "referral_body": "Kennen Sie jemanden, dem {product} gefallen würde? "
         "Teilen Sie einfach Ihren persönlichen Link.",
         "copy_link": "Link kopieren",
+        "referral_link_label": "Ihr persönlicher Link",
+        "referral_code_label": "Oder nennen Sie Ihren Code:",
         "copied": "Kopiert!",
         "share_email": "Per E-Mail teilen",
         "share_x": "Auf X teilen",
@@ -367,6 +371,8 @@ UI: dict[str, dict[str, str]] = {
         "referral_body": "Vous connaissez quelqu'un qui aimerait {product}\u00a0? "
         "Envoyez-lui votre lien personnel.",
         "copy_link": "Copier le lien",
+        "referral_link_label": "Votre lien personnel",
+        "referral_code_label": "Ou donnez-leur votre code :",
         "copied": "Copié\u00a0!",
         "share_email": "Partager par e-mail",
         "share_x": "Partager sur X",
@@ -404,6 +410,8 @@ UI: dict[str, dict[str, str]] = {
         "referral_body": "¿Conoce a alguien a quien le encantaría {product}? "
         "Envíele su enlace personal.",
         "copy_link": "Copiar enlace",
+        "referral_link_label": "Su enlace personal",
+        "referral_code_label": "O dígales su código:",
         "copied": "¡Copiado!",
         "share_email": "Compartir por correo",
         "share_x": "Compartir en X",

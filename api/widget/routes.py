@@ -7,6 +7,7 @@ from api.extensions import db, limiter
 from api.http import auth
 from api.http.blueprint import ApiBlueprint, require_json_body
 from api.http.errors import ApiError
+from api.surveys import texts
 from api.widget import cors, identity, service
 from api.widget.schemas import (
     WidgetAnswerSchema,
@@ -78,6 +79,17 @@ def eligibility(args):
     )
 
 
+@bp.get("/referral")
+@bp.arguments(WidgetEligibilityArgs, location="query")
+@bp.doc(security=[{"publishableKey": []}])
+def referral(args):
+    """The identified user's referral link, share links and status (clicks, sign-ups, rewards)."""
+    locale = texts.pick_locale(
+        args.get("locale"), accept_language=request.headers.get("Accept-Language")
+    )
+    return service.referral(g.workspace, _user(args), locale)
+
+
 @bp.post("/displays")
 @bp.arguments(WidgetDisplaySchema)
 @bp.doc(security=[{"publishableKey": []}])
@@ -94,8 +106,9 @@ def answer(data):
     """The score; sent again with the same display it updates the same response."""
     meta = {"page": data["page"]} if data.get("page") else {}
     meta["user_agent"] = request.headers.get("User-Agent", "")[:300]
-    response, created = service.answer(g.workspace, data["display"], data["score"], meta)
-    return {"response_id": response.id, "category": response.category}, 201 if created else 200
+    response, created, referral = service.answer(g.workspace, data["display"], data["score"], meta)
+    body = {"response_id": response.id, "category": response.category, "referral": referral}
+    return body, 201 if created else 200
 
 
 @bp.post("/comments")

@@ -20,6 +20,8 @@ from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
+from api.referrals import moment as referral_moment
+from api.referrals import program as referral_program
 from api.responses import service as responses
 from api.responses.models import InvitationRollup, Response
 from api.surveys import texts
@@ -179,9 +181,37 @@ def display(workspace: Workspace, token: str, now: datetime | None = None) -> In
     return db.session.get(Invitation, payload["i"])
 
 
-def answer(workspace: Workspace, token: str, score: int, meta: dict) -> tuple[Response, bool]:
+def answer(
+    workspace: Workspace, token: str, score: int, meta: dict
+) -> tuple[Response, bool, dict | None]:
+    """Record the score; a promoter also gets their referral link back, to show at once."""
     invitation = display(workspace, token)
-    return responses.submit(invitation, score, channel="widget", meta=meta)
+    response, created = responses.submit(invitation, score, channel="widget", meta=meta)
+    referral = None
+    if response.category == "promoter" and invitation.contact_id:
+        survey = db.session.get(Survey, invitation.survey_id)
+        contact = db.session.get(Contact, invitation.contact_id)
+        referral = referral_moment.shown_to(contact, invitation.locale, survey.product_name)
+    return response, created, referral
+
+
+def referral(workspace: Workspace, user: User, locale: str) -> dict:
+    """The identified user's referral link and status, their code issued on first ask."""
+    if user.contact is None:
+        raise (
+            invalid_user_hash()
+            if user.claimed_id
+            else ApiError(
+                401, "identity_required", "The referral widget needs user_id and user_hash."
+            )
+        )
+    if referral_program.enabled_program(workspace.id) is None:
+        raise ApiError(404, "no_referral_program", "This workspace runs no referral program.")
+    referral_moment.issue_for_promoter(workspace.id, user.contact.id)
+    shown = referral_moment.shown_to(user.contact, locale, "")
+    if shown is None:
+        raise ApiError(404, "referral_code_disabled", "This user's referral code is disabled.")
+    return referral_moment.with_status(user.contact, shown)
 
 
 def comment(workspace: Workspace, token: str, text: str) -> Response:

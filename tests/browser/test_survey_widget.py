@@ -14,6 +14,10 @@ QUESTION = re.compile("recommend Acme")
 ANSWERED = "flipfunnel('on', 'answered', function (d) { window.answered = d; });"
 
 
+def radio(page, score: int, of: int = 10):
+    return page.get_by_role("radio", name=f"{score} out of {of}", exact=True)
+
+
 def eligibility(response) -> bool:
     return "/w/v1/eligibility" in response.url
 
@@ -23,7 +27,7 @@ def test_an_answer_from_an_allowed_origin_reaches_the_api(embed, page):
     page.goto(embed.page("/home", after=ANSWERED))
     dialog = page.get_by_role("dialog", name=QUESTION)
     expect(dialog).to_be_visible()
-    page.get_by_role("radio", name="9 out of 10").click()
+    radio(page, 9).click()
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("textbox", name="What do you love most about Acme?")).to_be_focused()
     assert page.evaluate("window.answered")["category"] == "promoter"
@@ -75,17 +79,17 @@ def test_keyboard_only_with_names_in_the_accessibility_tree(embed, page):
     expect(dialog).to_be_visible()
     group = page.get_by_role("radiogroup", name=QUESTION)
     expect(group.get_by_role("radio")).to_have_count(11)
-    expect(page.get_by_role("radio", name="0 out of 10")).to_be_focused()
+    expect(radio(page, 0)).to_be_focused()
     checked = group.locator("[aria-checked=true]")
     expect(checked).to_have_count(0)
 
     page.keyboard.press("ArrowRight")
-    expect(page.get_by_role("radio", name="1 out of 10")).to_have_attribute("aria-checked", "true")
+    expect(radio(page, 1)).to_have_attribute("aria-checked", "true")
     page.keyboard.press("End")
-    expect(page.get_by_role("radio", name="10 out of 10")).to_be_focused()
+    expect(radio(page, 10)).to_be_focused()
     for _ in range(3):
         page.keyboard.press("ArrowLeft")
-    seven = page.get_by_role("radio", name="7 out of 10")
+    seven = radio(page, 7)
     expect(seven).to_be_focused()
     expect(seven).to_have_attribute("aria-checked", "true")
     expect(checked).to_have_count(1)
@@ -152,9 +156,9 @@ def test_a_hostile_host_page_neither_breaks_the_widget_nor_is_changed_by_it(embe
     question_font = page.evaluate(f"getComputedStyle({SHADOW_JS}.shadowRoot.getElementById('t'))")
     assert question_font["fontSize"] == "15px"
     # Clickable above a max-z-index wall: Playwright checks the click lands on the radio.
-    radio = page.get_by_role("radio", name="8 out of 10")
-    radio.click()
-    expect(radio).to_have_attribute("aria-checked", "true")
+    eight = radio(page, 8)
+    eight.click()
+    expect(eight).to_have_attribute("aria-checked", "true")
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("textbox")).to_be_visible()
     assert wait_for(page, embed.responses)[0].score == 8
@@ -194,7 +198,7 @@ def test_a_strict_csp_page_with_a_nonce(embed, page, styles):
     assert dialog.evaluate("(d) => getComputedStyle(d).borderTopLeftRadius") == "12px"
     fallback = page.evaluate(f"{SHADOW_JS}.shadowRoot.querySelectorAll('style').length")
     assert fallback == (1 if styles == "style-nonce-fallback" else 0)
-    page.get_by_role("radio", name="10 out of 10").press("Enter")
+    radio(page, 10).press("Enter")
     expect(page.get_by_role("textbox")).to_be_focused()
     assert wait_for(page, embed.responses)[0].score == 10
 
@@ -224,7 +228,7 @@ def test_markup_in_texts_names_and_comments_is_shown_as_text(embed, page):
     question = f"<img src=x onerror=window.pwned=1> {NAME}, how likely?"
     expect(page.get_by_role("dialog", name=question)).to_be_visible()
     expect(page.get_by_text(question)).to_be_visible()
-    page.get_by_role("radio", name="10 out of 10").click()
+    radio(page, 10).click()
     page.get_by_role("button", name="Submit").click()
     page.get_by_role("textbox", name=MARKUP["follow_up"]["promoter"]).fill(COMMENT)
     page.get_by_role("button", name="Send comment").click()
@@ -250,7 +254,7 @@ def test_the_throttle_holds_after_clearing_storage_and_cookies(embed, page, cont
     embed.survey()
     url = embed.page()
     page.goto(url)
-    page.get_by_role("radio", name="5 out of 10").click()
+    radio(page, 5).click()
     page.get_by_role("button", name="Submit").click()
     wait_for(page, embed.responses)
 
@@ -276,7 +280,7 @@ def test_a_failed_submit_is_delivered_once_on_the_next_page_load(embed, page):
     with page.expect_response(lambda r: "/w/v1/displays" in r.url) as displayed:
         page.goto(embed.page())
     display_id = displayed.value.json()["display_id"]
-    page.get_by_role("radio", name="6 out of 10").click()
+    radio(page, 6).click()
     page.get_by_role("button", name="Submit").click()
     # Offline, the widget goes on (it knows the category) and keeps the answer.
     page.get_by_role("textbox", name=re.compile("do better")).fill("Too slow")
@@ -328,7 +332,7 @@ def test_a_promoter_sees_the_referral_link_from_the_answer(embed, page, context)
     page.route("**/w/v1/responses?*", with_referral)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=embed.site.url)
     page.goto(embed.page())
-    page.get_by_role("radio", name="9 out of 10").click()
+    radio(page, 9).click()
     page.get_by_role("button", name="Submit").click()
     page.get_by_role("button", name="Skip").click()
 
