@@ -36,7 +36,7 @@ from sqlalchemy import delete, func, select
 from api import create_app, scoring
 from api.contacts.models import Contact
 from api.extensions import db
-from api.queues.models import QueueItem
+from api.queues.models import QueueCount, QueueItem
 from api.reports import service as reports
 from api.responses import service as responses
 from api.responses.models import InvitationRollup, Response, ResponseRollup
@@ -152,7 +152,7 @@ def run(args, made: list[str]) -> int:
 PARTS = {
     "full": "survey_report (as the API serves it)",
     "rollup": "  rollup part (include_queues=False)",
-    "queues": "  queue counts (queue_items rows)",
+    "queues": "  queue counts (queue_counts counters)",
 }
 
 
@@ -202,6 +202,7 @@ def bulk_insert(survey: Survey, size: int, rng: random.Random, start: date, give
     """
     rollup: Counter = Counter()
     invited: Counter = Counter()
+    queue_counts: Counter = Counter()
     statuses, status_weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
     rows = given if given is not None else specs(size, rng, start)
     prefix = survey.id[-10:]
@@ -238,6 +239,8 @@ def bulk_insert(survey: Survey, size: int, rng: random.Random, start: date, give
         )
         queue = scoring.queue_for("nps", category)
         if queue:
+            status = rng.choices(statuses, status_weights)[0]
+            queue_counts[(queue, status)] += 1
             batch_qi.append(
                 {
                     "id": f"qi_{prefix}{number:016d}",
@@ -245,7 +248,7 @@ def bulk_insert(survey: Survey, size: int, rng: random.Random, start: date, give
                     "response_id": rsp_id,
                     "survey_id": survey.id,
                     "queue": queue,
-                    "status": rng.choices(statuses, status_weights)[0],
+                    "status": status,
                     "priority": scoring.priority("nps", score),
                     "score": score,
                     "due_at": when + timedelta(hours=24),
@@ -270,6 +273,13 @@ def bulk_insert(survey: Survey, size: int, rng: random.Random, start: date, give
     db.session.execute(
         InvitationRollup.__table__.insert(),
         [{"survey_id": survey.id, "day": day, "count": n} for day, n in invited.items()],
+    )
+    db.session.execute(
+        QueueCount.__table__.insert(),
+        [
+            {"survey_id": survey.id, "queue": queue, "status": status, "count": n}
+            for (queue, status), n in queue_counts.items()
+        ],
     )
     db.session.commit()
 
@@ -325,6 +335,22 @@ def check_bulk_equals_submit(rng: random.Random, start: date, made: list[str]) -
         )
         return set(map(tuple, rows))
 
+    def counters_of(survey: Survey) -> dict:
+        rows = db.session.execute(
+            select(QueueCount.queue, QueueCount.status, QueueCount.count).where(
+                QueueCount.survey_id == survey.id, QueueCount.count != 0
+            )
+        )
+        return {(queue, status): count for queue, status, count in rows}
+
+    def items_of(survey: Survey) -> dict:
+        rows = db.session.execute(
+            select(QueueItem.queue, QueueItem.status, func.count())
+            .where(QueueItem.survey_id == survey.id)
+            .group_by(QueueItem.queue, QueueItem.status)
+        )
+        return {(queue, status): count for queue, status, count in rows}
+
     def queues_of(survey: Survey) -> Counter:
         rows = db.session.execute(
             select(QueueItem.queue, func.count())
@@ -336,6 +362,8 @@ def check_bulk_equals_submit(rng: random.Random, start: date, made: list[str]) -
     assert rollup_of(bulk) == rollup_of(real), "bulk rollup differs from submit's"
     assert invited_of(bulk) == invited_of(real), "bulk invitation rollup differs"
     assert queues_of(bulk) == queues_of(real), "bulk queue items differ from submit's"
+    for survey in (bulk, real):
+        assert counters_of(survey) == items_of(survey), "queue counters differ from the items"
     print(
         f"sample of {SAMPLE}: bulk rows and rollup equal what submit() writes "
         f"({len(rollup_of(real))} rollup rows, queues {dict(queues_of(real))})"

@@ -1,7 +1,9 @@
 """Responses API: recording from partner apps, filters, pages, comments, CSV, rollups, erasure."""
 
+import base64
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -560,3 +562,10 @@ def test_erased_contact_keeps_the_score_and_loses_the_comment(app, tenant):
     assert "ann" not in ",".join(row).lower()
     item = tenant.get("/v1/queues/follow-up/items").get_json()["data"][0]
     assert item["contact"] is None and item["response"]["comment"] is None
+
+
+@pytest.mark.parametrize("values", [[5], [None], [["a"]], ["a", "b"]])
+def test_a_forged_cursor_is_422_not_500(tenant, values):
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    answer = tenant.get("/v1/responses", query_string={"after": cursor})
+    assert answer.status_code == 422

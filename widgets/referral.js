@@ -5,11 +5,11 @@
 (function (w, d) {
   var hub = w.flipfunnel && w.flipfunnel.hub;
   if (!hub || hub.handlers.referral) return;
-  // Used when the server sends no ui strings of its own.
+  // Words used when the answer carries no `ui` of its own (title and body come with it).
   var UI = {
     referral_title: 'Share with a friend', copy_link: 'Copy link', copied: 'Copied!',
     share_email: 'Email', share_x: 'X', share_linkedin: 'LinkedIn', share_whatsapp: 'WhatsApp',
-    status_clicks: 'Clicks', status_signups: 'Sign-ups',
+    status_clicks: 'Clicks', status_signups: 'Sign-ups', status_conversions: 'Purchases',
     status_rewards_pending: 'Rewards pending', status_rewards_approved: 'Rewards approved'
   };
   var CSS =
@@ -67,9 +67,23 @@
     }[name];
   }
 
+  // Rewards come as counts (rewards_pending) or as sums per kind and currency (rewards: [...]).
+  function rewards(status, state) {
+    if (status['rewards_' + state] != null) return status['rewards_' + state];
+    return (status.rewards || []).filter(function (r) { return +r[state]; }).map(function (r) {
+      try {
+        return new Intl.NumberFormat(hub.config.locale, { style: 'currency', currency: r.currency })
+          .format(r[state]);
+      } catch (e) { return r[state] + ' ' + (r.currency || ''); } // a bad locale, no currency
+    }).join(', ') || 0;
+  }
+
   function render(target, j) {
     var ui = {}, k, share = j.share || {}, status = j.status || {}, copy;
     for (k in UI) ui[k] = (j.ui && j.ui[k]) || UI[k];
+    ui.referral_title = j.title || ui.referral_title;
+    status.rewards_pending = rewards(status, 'pending');
+    status.rewards_approved = rewards(status, 'approved');
     var host = h('flipfunnel-referral'), root = host.attachShadow({ mode: 'open' });
     try {
       var sheet = new CSSStyleSheet();
@@ -87,7 +101,7 @@
     } });
     root.appendChild(h('section', { 'aria-labelledby': 'rt' }, [
       h('h2', { id: 'rt', text: ui.referral_title }),
-      j.ui && j.ui.referral_body && h('p', { text: j.ui.referral_body }),
+      j.body && h('p', { text: j.body }),
       h('div', { class: 'row' }, [field, copy]),
       h('ul', {}, ['email', 'x', 'linkedin', 'whatsapp'].map(function (name) {
         return h('li', {}, [h('a', {
@@ -95,7 +109,8 @@
           target: '_blank', rel: 'noopener noreferrer', text: ui['share_' + name]
         })]);
       })),
-      h('dl', {}, ['clicks', 'signups', 'rewards_pending', 'rewards_approved'].map(function (name) {
+      h('dl', {}, ['clicks', 'signups', 'conversions', 'rewards_pending', 'rewards_approved']
+        .filter(function (name) { return name in status; }).map(function (name) {
         return h('div', {}, [
           h('dt', { text: ui['status_' + name] }), h('dd', { text: status[name] || 0 })
         ]);

@@ -23,7 +23,7 @@
     'dialog::backdrop{background:rgba(0,0,0,.15)}' +
     '[data-pos$=left]{left:16px;right:auto}[data-pos^=top]{top:16px;bottom:auto}' +
     '[data-pos=center]{inset:0;margin:auto;height:fit-content}' +
-    '.in{position:static;width:auto;max-width:none;box-shadow:none}' +
+    '.in{position:relative;inset:auto;width:auto;max-width:none;box-shadow:none}' +
     '@media (max-width:480px){dialog:not(.in){left:8px;right:8px;width:auto;max-width:none}}' +
     '@media (prefers-reduced-motion:no-preference){dialog{animation:ff .2s ease-out}}' +
     '@keyframes ff{from{opacity:0;transform:translateY(8px)}}' +
@@ -230,7 +230,7 @@
         var to = k == 'ArrowRight' || k == 'ArrowDown' ? (i + 1) % n
           : k == 'ArrowLeft' || k == 'ArrowUp' ? (i - 1 + n) % n
             : k == 'Home' ? 0 : k == 'End' ? n - 1 : -1;
-        if (to >= 0) { e.preventDefault(); radios[to].focus(); }
+        if (to >= 0) { e.preventDefault(); pick(to, 1); }
         if (k == 'Enter' && i >= 0) { e.preventDefault(); pick(i); submit(); }
       }
       function submit() {
@@ -267,7 +267,9 @@
 
     // A promoter whose answer carried a referral link sees it here, with a copy button.
     function thanks(category, referral) {
-      var link = referral && referral.url, copy, field;
+      var link = referral && referral.url, copy, field, text = s.thank_you[category];
+      // "Thank you!" as the title, so not again at the start of the text.
+      if (!text.indexOf(ui.thank_you_title)) text = text.slice(ui.thank_you_title.length);
       if (link) {
         field = h('input', { readonly: '', 'aria-labelledby': 'rt' });
         field.value = link;
@@ -279,7 +281,7 @@
       }
       step([
         h('h2', { id: 't', tabindex: -1, text: ui.thank_you_title }),
-        h('p', { text: s.thank_you[category] }),
+        h('p', { text: text.trim() }),
         link && h('p', { id: 'rt', class: 'q', text: ui.referral_title }),
         link && h('div', { class: 'a' }, [field, copy]),
         h('div', { class: 'a' }, [h('button', { type: 'button', text: ui.close, onclick: close })])

@@ -257,14 +257,18 @@ class InviteeSchema(ContactUpsertSchema):
 
 
 _BATCH_DESCRIPTION = (
-    'Each ref is `{"contact_id": "con_..."}`, `{"external_id": "u-1"}`, or an inline '
-    'contact `{"external_id": "u-1", "email": ..., "first_name": ..., "locale": ..., '
-    '"attributes": {...}}`, created or updated first (given fields change, attributes merge).'
+    'Each ref is `{"contact_id": "con_..."}` or `{"external_id": "u-1"}`, naming an existing '
+    "contact (else it is skipped as contact_not_found), or an inline contact "
+    '`{"external_id": "u-1", "email": ..., "first_name": ..., "locale": ..., "attributes": '
+    "{...}}`, created or updated first (given fields change, attributes merge). "
+    "`unsubscribed` cannot be set here: an invitation never resubscribes anyone."
 )
 
 
 class InvitationRequestSchema(Schema):
-    contact = fields.Nested(InviteeSchema, metadata={"description": "One contact."})
+    contact = fields.Nested(
+        InviteeSchema, metadata={"description": f"One contact. {_BATCH_DESCRIPTION}"}
+    )
     contacts = fields.List(
         fields.Nested(InviteeSchema),
         validate=validate.Length(min=1, max=MAX_BATCH),

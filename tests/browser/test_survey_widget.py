@@ -341,3 +341,36 @@ def test_a_promoter_sees_the_referral_link_from_the_answer(embed, page, context)
     page.get_by_role("button", name="Copy link").click()
     expect(page.get_by_role("button", name="Copied!")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == link
+
+
+def test_closing_an_unanswered_survey_is_a_decline(embed, page):
+    embed.survey()
+    closed = "flipfunnel('on', 'closed', function (d) { window.closedWith = d; });"
+    with page.expect_response(lambda r: "/w/v1/displays" in r.url) as displayed:
+        page.goto(embed.page(after=closed))
+    display_id = displayed.value.json()["display_id"]
+    expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
+    with page.expect_response(lambda r: "/w/v1/declines" in r.url) as declined:
+        page.keyboard.press("Escape")
+    assert declined.value.json() == {"display_id": display_id, "declined": True}
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert page.evaluate("window.closedWith.answered") is False
+    with page.expect_response(eligibility) as answer:
+        page.reload()
+    assert answer.value.json()["show"] is False
+
+
+def test_a_promoter_gets_a_real_referral_link_when_a_program_runs(embed, page):
+    embed.survey()
+    program = {"enabled": True, "landing_url": embed.site.url + "/welcome"}
+    assert embed.tenant.put("/v1/referral-program", json=program).status_code == 200
+    page.goto(embed.page())
+    radio(page, 10).click()
+    with page.expect_response(lambda r: "/w/v1/responses" in r.url) as answered:
+        page.get_by_role("button", name="Submit").click()
+    referral = answered.value.json()["referral"]
+    page.get_by_role("button", name="Skip").click()
+    expect(page.get_by_role("textbox", name="Share Acme with a friend")).to_have_value(
+        referral["url"]
+    )
+    assert f"/r/{referral['code']}" in referral["url"]

@@ -1,0 +1,1 @@
+"""A pretend customer's site, on a second origin, embedding the Flipfunnel widgets."""

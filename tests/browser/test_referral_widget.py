@@ -1,0 +1,97 @@
+"""The referral widget in a real browser: my link, copy, share links, my status."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+MOUNT = "flipfunnel('referral', document.getElementById('refer'));"
+BOX = '<h1>Refer a friend</h1><section id="refer"></section>'
+LINK = "https://acme.example/r/K7WQ3MZB"
+# The contract of GET /w/v1/referral (the endpoint is being built).
+ANSWER = {
+    "code": "K7WQ3MZB",
+    "url": LINK,
+    "share": {
+        "email": "I like <b>Acme</b>, try it:",
+        "x": "Try Acme <img src=x onerror=window.pwned=1>",
+        "linkedin": "Try Acme",
+        "whatsapp": "javascript:window.pwned=2",
+    },
+    "status": {"clicks": 12, "signups": 3, "rewards_pending": 1, "rewards_approved": 2},
+}
+
+
+def referral_host(page):
+    return page.locator("flipfunnel-referral")
+
+
+def test_the_referral_widget_renders_the_contract(embed, page, context):
+    """Against a stand-in for GET /w/v1/referral, so the widget is tested on its own."""
+    asked = []
+
+    def stand_in(route):
+        asked.append(parse_qs(urlsplit(route.request.url).query))
+        route.fulfill(json=ANSWER, headers={"Access-Control-Allow-Origin": embed.site.url})
+
+    page.route("**/w/v1/referral?*", stand_in)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=embed.site.url)
+    page.goto(embed.page(init=embed.init(auto=False), body=BOX, after=MOUNT))
+
+    region = page.get_by_role("region", name="Share with a friend")
+    expect(region).to_be_visible()
+    assert asked[0]["user_id"] == ["u1"] and asked[0]["user_hash"] == [embed.hash("u1")]
+    expect(region.get_by_role("textbox")).to_have_value(LINK)
+    region.get_by_role("button", name="Copy link").click()
+    expect(region.get_by_role("button", name="Copied!")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == LINK
+
+    hrefs = {
+        name: region.get_by_role("link", name=name, exact=True).get_attribute("href")
+        for name in ("Email", "X", "LinkedIn", "WhatsApp")
+    }
+    assert hrefs["Email"].startswith("mailto:?subject=")
+    assert "Acme%3C%2Fb%3E" in hrefs["Email"] and "K7WQ3MZB" in hrefs["Email"]
+    x = urlsplit(hrefs["X"])
+    assert (x.netloc, x.path) == ("twitter.com", "/intent/tweet")
+    assert parse_qs(x.query) == {"text": [ANSWER["share"]["x"]], "url": [LINK]}
+    linkedin = urlsplit(hrefs["LinkedIn"])
+    assert (linkedin.netloc, linkedin.path) == ("www.linkedin.com", "/sharing/share-offsite/")
+    assert parse_qs(linkedin.query) == {"url": [LINK]}
+    # A share entry that is not an https: or mailto: URL is text, never a link target.
+    assert hrefs["WhatsApp"].startswith("https://wa.me/?text=javascript%3A")
+
+    for label, value in [("Clicks", "12"), ("Sign-ups", "3"), ("Rewards pending", "1")]:
+        expect(region.get_by_role("definition").filter(has_text=value).first).to_be_visible()
+        expect(region.get_by_text(label, exact=True)).to_be_visible()
+    assert page.evaluate("window.pwned") is None
+
+
+def test_the_referral_widget_with_the_real_endpoint(embed, page, api_app):
+    rules = {rule.rule for rule in api_app.url_map.iter_rules()}
+    if "/w/v1/referral" not in rules:
+        pytest.skip("GET /w/v1/referral does not exist yet (the referral engineer builds it)")
+    landing = embed.site.url + "/welcome"
+    program = {"enabled": True, "landing_url": landing}
+    assert embed.tenant.put("/v1/referral-program", json=program).status_code == 200
+    with page.expect_response(lambda r: "/w/v1/referral" in r.url) as answered:
+        page.goto(embed.page(init=embed.init(auto=False), body=BOX, after=MOUNT))
+    body = answered.value.json()
+    assert answered.value.status == 200, body
+    field = referral_host(page).get_by_role("textbox")
+    expect(field).to_have_value(body["url"])
+    assert body["code"] in body["url"]
+    clicks = str(body["status"]["clicks"])
+    expect(
+        referral_host(page).get_by_role("definition").filter(has_text=clicks).first
+    ).to_be_visible()
+
+
+def test_the_referral_widget_refuses_a_forged_hash(embed, page, api_app):
+    rules = {rule.rule for rule in api_app.url_map.iter_rules()}
+    if "/w/v1/referral" not in rules:
+        pytest.skip("GET /w/v1/referral does not exist yet (the referral engineer builds it)")
+    with page.expect_response(lambda r: "/w/v1/referral" in r.url) as answered:
+        page.goto(embed.page(init=embed.init(forged=True, auto=False), body=BOX, after=MOUNT))
+    assert answered.value.status == 403
+    expect(referral_host(page)).to_have_count(0)
