@@ -180,6 +180,7 @@ def test_link_ttl_is_bounded_by_the_configured_maximum(app_factory):
     error = error_of(tenant.post("/v1/surveys", json={**NPS, "link_ttl_days": 11}), 422)
     assert error["fields"]["link_ttl_days"] == ["At most 10 days."]
     assert create(tenant, link_ttl_days=10)["link_ttl_days"] == 10
+    assert create(tenant)["link_ttl_days"] == 10  # the default of 30 would outlive the tokens
 
 
 def test_kind_may_change_until_the_survey_has_invitations(app, tenant):

@@ -87,8 +87,13 @@
 
   // --- the retry queue: the only thing this widget keeps in storage ------------------------
 
+  // Answers older than a week are dropped: their display token has expired by then.
   function stored() {
-    try { return JSON.parse(localStorage.getItem(STORE)) || []; } catch (e) { return []; }
+    try {
+      return JSON.parse(localStorage.getItem(STORE)).filter(function (x) {
+        return x.t > Date.now() - 6048e5;
+      });
+    } catch (e) { return []; }
   }
   function store(it, keep) {
     var list = stored().filter(function (x) { return x.d != it.d; });
@@ -100,8 +105,10 @@
   }
 
   // Sends an answer {a: api, k: key, d: display, s: score, c: comment, p: page, sent}: the
-  // score (idempotent per display), then the comment. Kept for later if it failed for now.
+  // score (idempotent per display), then the comment. Stored first (the page may go away
+  // mid-request), dropped once sent or refused for good, kept if it failed for now.
   function deliver(it) {
+    store(it, 1);
     var first = it.sent ? Promise.resolve({ ok: 1, body: it.r || {} })
       : post(it, 'responses', { display: it.d, score: it.s, page: it.p });
     return first.then(function (r) {
@@ -163,10 +170,10 @@
 
   function render(j) {
     var c = hub.config, s = j.survey, ui = s.ui, inline = c.mode == 'inline';
-    var it = { a: hub.api, k: c.key, d: j.display, p: location.href };
+    var it = { a: hub.api, k: c.key, d: j.display, p: location.href, t: Date.now() };
     var target = typeof c.target == 'string' ? d.querySelector(c.target) : c.target;
     var host = h('flipfunnel-survey'), root = host.attachShadow({ mode: 'open' });
-    var opener = d.activeElement, answered, score = null, radios = [];
+    var opener = d.activeElement, answered, sending, score = null, radios = [];
     while (opener && opener.shadowRoot && opener.shadowRoot.activeElement) {
       opener = opener.shadowRoot.activeElement;
     }
@@ -178,7 +185,7 @@
     ]);
     style(root);
     root.appendChild(dlg);
-    ((inline && target) || d.body).appendChild(host);
+    ((inline && target) || d.body || d.documentElement).appendChild(host);
     dlg.setAttribute('data-pos', getComputedStyle(host).getPropertyValue('--ff-position').trim());
     open = shown = 1;
     if (inline) dlg.show();
@@ -235,9 +242,12 @@
       }
       function submit() {
         if (score == null) return radios[0].focus();
+        if (sending) return; // a double click
+        sending = 1;
         it.s = score;
         error.textContent = '';
         deliver(it).then(function (r) {
+          sending = 0;
           if (!r.ok && !temporary(r)) { error.textContent = ui.error_retry; return; }
           // Offline: the answer waits in the retry queue; the category is known here too.
           var category = r.body.category || s.categories[score];
@@ -249,7 +259,7 @@
     }
 
     function commentStep(category, referral) {
-      var text = h('textarea', { id: 'c', placeholder: ui.comment_placeholder });
+      var text = h('textarea', { id: 'c', maxlength: 5000, placeholder: ui.comment_placeholder });
       function done() {
         if (text.value.trim()) { it.c = text.value.trim(); deliver(it); }
         thanks(category, referral);

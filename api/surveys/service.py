@@ -60,12 +60,11 @@ def create_survey(workspace_id: str, data: dict, now: datetime | None = None) ->
     now = now or utcnow()
     overrides = _merged_texts({}, data.get("texts") or {})
     _check_categories(data["kind"], overrides)
+    # The default never outlives what tokens may (links would die before their expiry).
+    fields = {"link_ttl_days": min(30, current_app.config["SURVEY_LINK_MAX_AGE_DAYS"])}
+    fields |= {name: data[name] for name in _SCALARS if name in data}
     survey = Survey(
-        workspace_id=workspace_id,
-        texts=overrides,
-        created_at=now,
-        updated_at=now,
-        **{name: data[name] for name in _SCALARS if name in data},
+        workspace_id=workspace_id, texts=overrides, created_at=now, updated_at=now, **fields
     )
     db.session.add(survey)
     db.session.flush()

@@ -24,9 +24,11 @@ def eligibility(response) -> bool:
 
 def test_an_answer_from_an_allowed_origin_reaches_the_api(embed, page):
     embed.survey()
+    page.emulate_media(reduced_motion="reduce")
     page.goto(embed.page("/home", after=ANSWERED))
     dialog = page.get_by_role("dialog", name=QUESTION)
     expect(dialog).to_be_visible()
+    assert dialog.evaluate("(d) => getComputedStyle(d).animationName") == "none"
     radio(page, 9).click()
     page.get_by_role("button", name="Submit").click()
     expect(page.get_by_role("textbox", name="What do you love most about Acme?")).to_be_focused()
@@ -149,6 +151,7 @@ def test_a_hostile_host_page_neither_breaks_the_widget_nor_is_changed_by_it(embe
 
     dialog = page.get_by_role("dialog", name=QUESTION)
     expect(dialog).to_be_visible()
+    assert dialog.evaluate("(d) => getComputedStyle(d).animationName") == "ff"  # motion is ok
     box = dialog.bounding_box()
     assert 300 <= box["width"] <= 400 and 150 <= box["height"] <= 400, box
     assert box["x"] >= 0 and box["y"] >= 0
@@ -186,20 +189,21 @@ def test_a_strict_csp_page_with_a_nonce(embed, page, styles):
     page.on("console", lambda m: console.append(m.text))
     page.goto(
         embed.page(
+            init=embed.init(locale="de"),
             csp=csp,
             nonce=STRICT_NONCE,
             before="window.violations = []; document.addEventListener("
             "'securitypolicyviolation', function (e) { violations.push(e.violatedDirective); });",
         )
     )
-    dialog = page.get_by_role("dialog", name=QUESTION)
+    dialog = page.get_by_role("dialog", name=re.compile("Acme einem Freund"))
     expect(dialog).to_be_visible()
     # Our stylesheet applied (a blocked one would leave the browser's dialog style).
     assert dialog.evaluate("(d) => getComputedStyle(d).borderTopLeftRadius") == "12px"
     fallback = page.evaluate(f"{SHADOW_JS}.shadowRoot.querySelectorAll('style').length")
     assert fallback == (1 if styles == "style-nonce-fallback" else 0)
-    radio(page, 10).press("Enter")
-    expect(page.get_by_role("textbox")).to_be_focused()
+    page.get_by_role("radio", name="10 von 10", exact=True).press("Enter")
+    expect(page.get_by_role("textbox", name=re.compile("am besten"))).to_be_focused()
     assert wait_for(page, embed.responses)[0].score == 10
 
     assert page.evaluate("window.violations") == []
