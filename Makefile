@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install run migrate demo test test-postgres lint format bench clean
+.PHONY: install browser run migrate demo test test-postgres lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +25,13 @@ run: demo
 	$(BIN)/python -m demo.site & site=$$!; trap 'kill $$site' EXIT INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: install
+# The browser tests drive Debian's chromium; install it when we can (root, apt).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null); } || \
+	  echo "chromium is missing: the browser tests will be skipped (CI fails instead)"
+
+test: install browser
 	$(BIN)/pytest
 
 test-postgres: install

@@ -16,6 +16,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from api.extensions import db
+from api.referrals import program as referral_program
 from api.surveys.models import Survey
 from api.widget import identity
 from api.workspaces import keys
@@ -45,6 +46,15 @@ def ensure_demo_workspace() -> dict:
         decline_days=0,
     )
     db.session.add(survey)
+    referral_program.put_program(
+        workspace.id,
+        {
+            "enabled": True,
+            "landing_url": f"{demo_site}/",
+            "referrer_reward": {"kind": "credits", "amount": 10},
+            "friend_reward": {"kind": "percent_discount", "amount": 20},
+        },
+    )
     db.session.commit()
     demo = {
         "workspace_id": workspace.id,

@@ -279,3 +279,35 @@ def test_widget_limits_per_visitor_ip(app_factory):
     limited = widget.eligibility()
     assert limited.status_code == 429
     assert limited.get_json()["error"]["code"] == "rate_limited"
+
+
+def test_the_referral_widget_gets_the_users_link_in_their_language(widget, app):
+    widget.tenant.put(
+        "/v1/referral-program", json={"enabled": True, "landing_url": "https://shop.example.com/"}
+    )
+    body = widget.client.get(
+        "/w/v1/referral",
+        query_string={
+            "key": widget.tenant.publishable_key,
+            "user_id": "u1",
+            "user_hash": user_hash(widget.secret, "u1"),
+            "locale": "de",
+        },
+        headers={"Origin": SITE},
+    ).get_json()
+    assert body["url"].endswith(f"/r/{body['code']}")
+    assert body["ui"]["status_clicks"] == "Klicks"
+    assert "Acme" in body["body"]  # the workspace's name stands in for {product}
+    assert body["status"]["clicks"] == 0
+
+
+def test_the_referral_widget_refuses_a_forged_hash(widget):
+    widget.tenant.put(
+        "/v1/referral-program", json={"enabled": True, "landing_url": "https://shop.example.com/"}
+    )
+    response = widget.client.get(
+        "/w/v1/referral",
+        query_string={"key": widget.tenant.publishable_key, "user_id": "u1", "user_hash": "0" * 64},
+        headers={"Origin": SITE},
+    )
+    assert response.status_code == 403

@@ -6,6 +6,7 @@
   if (!me || (old && old.hub)) return; // loaded twice: the first one stays
   var queue = (old && old.q) || [], listeners = {}, loaded = {};
   var base = me.src.slice(0, me.src.lastIndexOf('/') + 1);
+  var V = {survey: '__SURVEY__', referral: '__REFERRAL__'}; // content hashes, set when served
   var hub = {
     api: (me.getAttribute('data-api') || new URL(me.src).origin).replace(/\/+$/, ''),
     nonce: me.nonce || '',
@@ -23,7 +24,7 @@
     if (loaded[name]) return;
     var s = loaded[name] = d.createElement('script');
     s.async = true;
-    s.src = base + name + '.js';
+    s.src = base + name + '.js?v=' + V[name];
     s.nonce = hub.nonce;
     d.head.appendChild(s);
   }

@@ -4,7 +4,10 @@
 scripts' public API (the snippet, `flipfunnel(...)` calls, events, the CSS custom
 properties): a breaking change ships as v2 under /widgets/v2/, and v1 keeps
 working for the pages that embed it. The files are shipped as written (no build
-step), cached for a year as immutable, with a strong ETag of their content.
+step). survey.js and referral.js are cached for a year as immutable: the loader
+asks for them as `?v=<hash of their content>`, filled in when it is served, so a
+fix gets a new URL. The loader itself, the one URL pasted into customers' pages,
+is cached for an hour, so fixes reach every page within the hour.
 They are public, so any origin may load them (`Access-Control-Allow-Origin: *`);
 what they may do is decided by the widget API, per workspace and origin.
 Rate limiting is the app's default per-IP limit.
@@ -20,6 +23,8 @@ bp = Blueprint("widget_assets", __name__)
 
 SCRIPTS = frozenset({"loader.js", "survey.js", "referral.js"})
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+LOADER_CACHE_CONTROL = "public, max-age=3600"
+VERSION_PLACEHOLDERS = {"survey.js": b"__SURVEY__", "referral.js": b"__REFERRAL__"}
 
 # name -> (mtime_ns, raw bytes, gzip -9 bytes, etag); re-read when the file changes.
 _cache: dict[str, tuple[int, bytes, bytes, str]] = {}
@@ -32,9 +37,15 @@ def widgets_dir() -> Path:
 def _load(name: str) -> tuple[bytes, bytes, str]:
     path = widgets_dir() / name
     mtime = path.stat().st_mtime_ns
+    if name == "loader.js":
+        # The loader's bytes depend on the other scripts' versions too.
+        mtime = hash((mtime, *(_load(other)[2] for other in VERSION_PLACEHOLDERS)))
     cached = _cache.get(name)
     if cached is None or cached[0] != mtime:
         raw = path.read_bytes()
+        if name == "loader.js":
+            for other, placeholder in VERSION_PLACEHOLDERS.items():
+                raw = raw.replace(placeholder, _load(other)[2][:10].encode())
         etag = hashlib.sha256(raw).hexdigest()[:32]
         cached = _cache[name] = (mtime, raw, gzip.compress(raw, compresslevel=9, mtime=0), etag)
     return cached[1], cached[2], cached[3]
@@ -53,7 +64,9 @@ def script(name: str):
     if zipped:
         response.headers["Content-Encoding"] = "gzip"
     response.set_etag(etag + ("-gz" if zipped else ""))
-    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["Cache-Control"] = (
+        LOADER_CACHE_CONTROL if name == "loader.js" else CACHE_CONTROL
+    )
     response.headers["Vary"] = "Accept-Encoding"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"

@@ -47,6 +47,22 @@ WIDGET_UI_KEYS = (
 )
 
 
+# The strings the referral widget shows.
+REFERRAL_UI_KEYS = (
+    "copy_link",
+    "copied",
+    "share_email",
+    "share_x",
+    "share_linkedin",
+    "share_whatsapp",
+    "status_clicks",
+    "status_signups",
+    "status_conversions",
+    "status_rewards_pending",
+    "status_rewards_approved",
+)
+
+
 @dataclass(frozen=True)
 class User:
     """The widget user as far as we can trust it."""
@@ -208,10 +224,14 @@ def referral(workspace: Workspace, user: User, locale: str) -> dict:
     if referral_program.enabled_program(workspace.id) is None:
         raise ApiError(404, "no_referral_program", "This workspace runs no referral program.")
     referral_moment.issue_for_promoter(workspace.id, user.contact.id)
-    shown = referral_moment.shown_to(user.contact, locale, "")
+    shown = referral_moment.shown_to(user.contact, locale, workspace.name)
     if shown is None:
         raise ApiError(404, "referral_code_disabled", "This user's referral code is disabled.")
-    return referral_moment.with_status(user.contact, shown)
+    ui = texts.UI[locale]
+    return referral_moment.with_status(user.contact, shown) | {
+        "locale": locale,
+        "ui": {key: ui[key] for key in REFERRAL_UI_KEYS},
+    }
 
 
 def comment(workspace: Workspace, token: str, text: str) -> Response:

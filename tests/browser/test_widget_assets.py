@@ -5,16 +5,27 @@ import gzip
 from bench.widget_sizes import BUDGETS, measure
 
 
-def test_scripts_are_served_for_a_year_with_an_etag(client):
+def test_scripts_are_cached_long_the_loader_for_an_hour(client):
     for name in BUDGETS:
         response = client.get(f"/widgets/v1/{name}")
         assert response.status_code == 200
         assert response.mimetype == "text/javascript"
-        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        expected = (
+            "public, max-age=3600" if name == "loader.js" else "public, max-age=31536000, immutable"
+        )
+        assert response.headers["Cache-Control"] == expected
         assert response.headers["Access-Control-Allow-Origin"] == "*"
         etag = response.headers["ETag"]
         again = client.get(f"/widgets/v1/{name}", headers={"If-None-Match": etag})
         assert again.status_code == 304
+
+
+def test_the_loader_asks_for_the_scripts_by_content_hash(client):
+    loader = client.get("/widgets/v1/loader.js").get_data(as_text=True)
+    for name in ("survey", "referral"):
+        etag = client.get(f"/widgets/v1/{name}.js").headers["ETag"].strip('"')
+        assert f"{name}: '{etag[:10]}'" in loader
+    assert "__SURVEY__" not in loader and "__REFERRAL__" not in loader
 
 
 def test_gzip_is_the_exact_file_compressed(client):
