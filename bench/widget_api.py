@@ -1,0 +1,134 @@
+"""The widget API's eligibility and submit against the baseline's constant `/json`.
+
+Ours does the real work: the publishable key, the origin check, the signed user
+identity, the survey choice and its throttles (eligibility), and recording the
+score for a display (submit: the same display each time, so after the first
+request every call is the idempotent re-submit a retrying widget makes). The
+database is a migrated SQLite file with a real workspace and widget survey.
+Target (PRODUCT.md): each at least 0.5 of the baseline, median ratio over rounds.
+
+    python -m bench.widget_api [--duration 5] [--rounds 3]
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench.throughput import (
+    BASELINE_APP,
+    BENCH_SECRET_KEY,
+    BenchError,
+    Target,
+    compare,
+    install_signal_handlers,
+    prepare_sqlite_database,
+)
+
+MIN_RATIO = 0.5
+ORIGIN = "https://shop.example.com"
+UNLIMITED = {
+    "RATELIMIT_WIDGET_KEY": "100000000 per minute",
+    "RATELIMIT_WIDGET_IP": "100000000 per minute",
+}
+
+
+def seed(database_path: Path) -> dict:
+    """A workspace, its widget survey, one identified user and one display token."""
+    from api import create_app
+    from api.extensions import db
+    from api.surveys.models import Survey
+    from api.widget import identity
+    from api.workspaces import keys
+
+    app = create_app(
+        {
+            "ENV_NAME": "development",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
+            "SECRET_KEY": BENCH_SECRET_KEY,
+        }
+    )
+    with app.app_context():
+        workspace, _, publishable = keys.create_workspace("Bench")
+        workspace.allowed_origins = [ORIGIN]
+        db.session.add(
+            Survey(
+                workspace_id=workspace.id,
+                name="Bench",
+                kind="nps",
+                widget_enabled=True,
+                resurvey_days=0,
+                decline_days=0,
+            )
+        )
+        db.session.commit()
+        user_hash = identity.user_hash(identity.identity_secret(workspace), "bench-user")
+        query = {"key": publishable, "user_id": "bench-user", "user_hash": user_hash}
+        client = app.test_client()
+        answer = client.get(f"/w/v1/eligibility?{urlencode(query)}", headers={"Origin": ORIGIN})
+        display = answer.get_json()["display"]
+        db.engine.dispose()
+    return {"query": urlencode(query), "key": publishable, "display": display}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.widget_api")
+    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
+    args = parser.parse_args(argv)
+    install_signal_handlers()
+    common = {
+        "duration": args.duration,
+        "rounds": args.rounds,
+        "threads": args.threads,
+        "connections": args.connections,
+        "min_ratio": args.min_ratio,
+    }
+    try:
+        with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
+            path = Path(dbdir) / "bench.db"
+            env = prepare_sqlite_database(path, UNLIMITED)
+            seeded = seed(path)
+            baseline = Target("baseline-json", BASELINE_APP, "/json")
+            compare(
+                Target(
+                    "ours-eligibility",
+                    "wsgi:app",
+                    f"/w/v1/eligibility?{seeded['query']}",
+                    headers={"Origin": ORIGIN},
+                    env=env,
+                ),
+                baseline,
+                name="widget-eligibility",
+                **common,
+            )
+            compare(
+                Target(
+                    "ours-submit",
+                    "wsgi:app",
+                    f"/w/v1/responses?key={seeded['key']}",
+                    method="POST",
+                    body=json.dumps({"display": seeded["display"], "score": 9}),
+                    headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+                    env=env,
+                ),
+                baseline,
+                name="widget-submit",
+                **common,
+            )
+    except BenchError as error:
+        print(f"bench error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
