@@ -5,8 +5,8 @@ not encrypted (never put a secret in one), and not single-use by themselves:
 whatever must happen once is settled by state in the database.
 """
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 SURVEY_LINK = "survey-link"
 PREFERENCES = "preferences"

@@ -332,3 +332,24 @@ def test_put_cannot_write_into_an_erased_contact(tenant):
     assert tenant.delete("/v1/contacts/gone").status_code == 204
     response = tenant.put(f"/v1/contacts/erased:{created['id']}", json={"email": "x@example.com"})
     assert response.status_code == 422
+
+
+def test_a_cursor_with_values_of_the_wrong_type_is_a_422(tenant):
+    import base64
+    import json
+
+    forged = base64.urlsafe_b64encode(json.dumps([123]).encode()).decode().rstrip("=")
+    response = tenant.get(f"/v1/contacts?after={forged}")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"after": ["Invalid."]}
+
+
+def test_unsubscribing_through_the_api_is_an_event_once(app, tenant):
+    from api.events.models import Event
+
+    tenant.put("/v1/contacts/u1", json={"email": "u1@example.com"})
+    for _ in range(2):
+        assert tenant.patch("/v1/contacts/u1", json={"unsubscribed": True}).status_code == 200
+    with app.app_context():
+        kinds = db.session.scalars(select(Event.type).where(Event.workspace_id == tenant.id))
+        assert list(kinds).count("contact.unsubscribed") == 1

@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
 from api.contacts.schemas import attributes_fit
 from api.database import chunked, dialect_insert, insert_ignore, utcnow
+from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
@@ -99,11 +100,24 @@ def update_contact(
     return contact
 
 
-def set_unsubscribed(contact: Contact, unsubscribed: bool, now: datetime | None = None) -> None:
+def set_unsubscribed(
+    contact: Contact, unsubscribed: bool, now: datetime | None = None, source: str = "api"
+) -> bool:
+    """Record (un)subscribing; True if it changed anything. Unsubscribing is an event."""
     if unsubscribed and contact.unsubscribed_at is None:
         contact.unsubscribed_at = now or utcnow()
-    elif not unsubscribed:
+        db.session.flush()
+        events.record(
+            contact.workspace_id,
+            "contact.unsubscribed",
+            contact.id,
+            {"external_id": contact.external_id, "source": source},
+        )
+        return True
+    if not unsubscribed and contact.unsubscribed_at is not None:
         contact.unsubscribed_at = None
+        return True
+    return False
 
 
 def erase_contact(contact: Contact) -> None:

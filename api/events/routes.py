@@ -5,7 +5,6 @@ from api.events.models import Event
 from api.events.schemas import EventFeedArgs, EventSchema
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.cursor_check import check_cursor
 
 # _encode: the cursor format is paginate()'s own; a feed needs one on its last page too.
 from api.http.pagination import _encode, page_of, paginate
@@ -28,7 +27,6 @@ class Events(MethodView):
         Pass the page's `next_cursor` as `after` to read on. A page without `has_more`
         still ends with a cursor to poll from: keep it and ask again later.
         """
-        check_cursor(args, int)
         statement = service.feed(current_workspace_id(), args.get("type"))
         page = paginate(statement, args, order=[(Event.id, False)])
         if page["next_cursor"] is None:

@@ -52,7 +52,8 @@ def paginate(statement: Select, args: dict, order: Sequence[tuple] = ()) -> dict
     config = current_app.config
     limit = min(args.get("limit") or config["PAGE_SIZE_DEFAULT"], config["PAGE_SIZE_MAX"])
     if args.get("after"):
-        statement = statement.where(_after(order, _decode(args["after"], len(order))))
+        values = _decode(args["after"], [column for column, _ in order])
+        statement = statement.where(_after(order, values))
     ordering = [column.desc() if descending else column.asc() for column, descending in order]
     rows = list(db.session.scalars(statement.order_by(*ordering).limit(limit + 1)))
     has_more = len(rows) > limit
@@ -75,11 +76,25 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, size: int) -> list:
+def _decode(cursor: str, columns: list) -> list:
+    """The cursor's values, refused unless there is one of each column's type.
+
+    A forged value of another type would otherwise reach the database (PostgreSQL
+    refuses to compare text with a bigint: a 500 instead of a 422).
+    """
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error):
         values = None
-    if not isinstance(values, list) or len(values) != size:
+    if (
+        not isinstance(values, list)
+        or len(values) != len(columns)
+        or not all(_fits(value, column) for value, column in zip(values, columns, strict=False))
+    ):
         raise ApiError(422, "validation_error", "The cursor is not valid.", {"after": ["Invalid."]})
     return values
+
+
+def _fits(value, column) -> bool:
+    expected = column.type.python_type
+    return not isinstance(value, bool) and isinstance(value, expected)

@@ -11,7 +11,6 @@ from flask import g, request, url_for
 from api import signing
 from api.contacts import service as contacts
 from api.contacts.models import Contact
-from api.events import service as events
 from api.extensions import db
 from api.pages import errors, strings
 from api.surveys import texts, tokens
@@ -69,17 +68,7 @@ def open_page(token: str) -> PreferencePage:
 
 def unsubscribe(contact: Contact, source: str) -> bool:
     """Unsubscribe from every survey; True if this call changed anything."""
-    if contact.unsubscribed:
-        return False
-    contacts.set_unsubscribed(contact, True)
-    db.session.flush()
-    events.record(
-        contact.workspace_id,
-        "contact.unsubscribed",
-        contact.id,
-        {"external_id": contact.external_id, "source": source},
-    )
-    return True
+    return contacts.set_unsubscribed(contact, True, source=source)
 
 
 def resubscribe(contact: Contact) -> bool:
@@ -87,8 +76,4 @@ def resubscribe(contact: Contact) -> bool:
 
     No event yet: the feed has no `contact.resubscribed` type (api.events.service.TYPES).
     """
-    if not contact.unsubscribed:
-        return False
-    contacts.set_unsubscribed(contact, False)
-    db.session.flush()
-    return True
+    return contacts.set_unsubscribed(contact, False)

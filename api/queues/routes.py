@@ -8,7 +8,6 @@ from api.database import chunked
 from api.extensions import db
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.cursor_check import check_cursor
 from api.http.errors import not_found
 from api.http.pagination import page_of, paginate
 from api.queues import service
@@ -77,7 +76,6 @@ class QueueItems(MethodView):
 
         `queue` is `follow-up` (detractors, unhappy CSAT, hard CES) or `advocacy` (promoters).
         """
-        check_cursor(args, int, str)  # LISTING_ORDER: priority, id
         statement = service.filter_items(current_workspace_id(), _INTERNAL[queue], args)
         page = paginate(statement, args, order=service.LISTING_ORDER)
         page["data"] = _with_details(page["data"])

@@ -6,7 +6,6 @@ from flask.views import MethodView
 
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.cursor_check import check_cursor
 from api.http.errors import ApiError, not_found
 from api.http.pagination import page_of, paginate
 from api.responses import export, intake, service
@@ -79,7 +78,6 @@ class Responses(MethodView):
         Filter by a contact attribute with `attr.<name>=<value>` (for example
         `attr.plan=pro`); all such filters must match. Values compare as text.
         """
-        check_cursor(args, str)
         statement = service.filter_responses(current_workspace_id(), _filters(args))
         page = paginate(statement, args)
         page["data"] = with_contacts(current_workspace_id(), page["data"])

@@ -17,8 +17,8 @@ from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
-from api.scoring import score_range
 from api.responses.models import InvitationRollup, Response
+from api.scoring import score_range
 from api.surveys import texts
 from api.surveys.email_block import render_email_block, render_email_text
 from api.surveys.models import Invitation, Survey
@@ -70,11 +70,15 @@ def _resolve_contacts(workspace_id: str, refs: list[dict]) -> tuple[list[Contact
     by_external = contacts.upsert_many(workspace_id, inline)
     plain_external = [r["external_id"] for r in refs if "external_id" in r and len(r) == 1]
     by_external |= contacts.contacts_by_external_id(workspace_id, plain_external)
-    by_id = contacts.contacts_by_id(workspace_id, [r["contact_id"] for r in refs if "contact_id" in r])
+    by_id = contacts.contacts_by_id(
+        workspace_id, [r["contact_id"] for r in refs if "contact_id" in r]
+    )
     found, skipped = [], []
     for ref in refs:
-        contact = by_id.get(ref["contact_id"]) if "contact_id" in ref else by_external.get(
-            ref.get("external_id")
+        contact = (
+            by_id.get(ref["contact_id"])
+            if "contact_id" in ref
+            else by_external.get(ref.get("external_id"))
         )
         if contact is None:
             skipped.append(Skipped(ref, CONTACT_NOT_FOUND))
@@ -202,4 +206,3 @@ def _scale(kind: str) -> tuple[int, int]:
 
 def _ref_of(contact: Contact) -> dict:
     return {"contact_id": contact.id, "external_id": contact.external_id}
-

@@ -26,7 +26,9 @@ def invitation_for(token: str) -> Invitation:
     """
     max_age = timedelta(days=current_app.config["SURVEY_LINK_MAX_AGE_DAYS"])
     invitation_id = signing.unsign(signing.SURVEY_LINK, token, int(max_age.total_seconds()))
-    invitation = db.session.get(Invitation, invitation_id) if isinstance(invitation_id, str) else None
+    invitation = (
+        db.session.get(Invitation, invitation_id) if isinstance(invitation_id, str) else None
+    )
     if invitation is None:
         raise signing.TokenInvalid
     if invitation.expires_at <= utcnow():

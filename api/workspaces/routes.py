@@ -2,12 +2,12 @@ from datetime import timedelta
 
 from flask.views import MethodView
 
+from api.extensions import db
 from api.http import idempotency
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import not_found
 from api.workspaces import keys
-from api.extensions import db
 from api.workspaces.models import ApiKey, Workspace
 from api.workspaces.schemas import (
     ApiKeyListSchema,
