@@ -14,11 +14,10 @@ from pathlib import Path
 
 from bench.throughput import (
     BASELINE_APP,
-    BenchError,
     Target,
     compare,
-    install_signal_handlers,
     prepare_sqlite_database,
+    run_bench,
 )
 
 # No product target names /healthz. But every route pays this overhead, so the referral
@@ -33,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
-    install_signal_handlers()
-    try:
+
+    def run() -> None:
         with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
             env = prepare_sqlite_database(Path(dbdir) / "bench.db")
             compare(
@@ -46,13 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                 name="health_vs_json",
                 keep_logs=args.keep_logs,
             )
-    except BenchError as error:
-        print(f"bench error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_bench(run)
 
 
 if __name__ == "__main__":

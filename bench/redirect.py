@@ -16,12 +16,11 @@ from pathlib import Path
 
 from bench.throughput import (
     BASELINE_APP,
-    BENCH_SECRET_KEY,
-    BenchError,
     Target,
+    bench_app,
     compare,
-    install_signal_handlers,
     prepare_sqlite_database,
+    run_bench,
 )
 
 MIN_RATIO = 0.7
@@ -32,18 +31,11 @@ UNLIMITED_REDIRECT = {"RATELIMIT_REDIRECT": "100000000 per minute"}
 
 def seed(database_path: Path) -> str:
     """A workspace with an enabled program and one advocate's code; returns the code."""
-    from api import create_app
     from api.extensions import db
     from api.referrals import links, program
     from api.workspaces import keys
 
-    app = create_app(
-        {
-            "ENV_NAME": "development",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
-            "SECRET_KEY": BENCH_SECRET_KEY,
-        }
-    )
+    app = bench_app(database_path)
     with app.app_context():
         workspace, _, _ = keys.create_workspace("Bench")
         program.put_program(workspace.id, {"enabled": True, "landing_url": LANDING})
@@ -63,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
-    install_signal_handlers()
-    try:
+
+    def run() -> None:
         with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
             path = Path(dbdir) / "bench.db"
             env = prepare_sqlite_database(path, UNLIMITED_REDIRECT)
@@ -80,13 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                 name="redirect",
                 keep_logs=args.keep_logs,
             )
-    except BenchError as error:
-        print(f"bench error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_bench(run)
 
 
 if __name__ == "__main__":

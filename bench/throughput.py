@@ -711,56 +711,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_bench(body) -> int:
+    """Run a benchmark's body with the harness's exit codes and clean interrupts.
+
+    0 when it ran (the verdict is printed, not returned), 2 when the harness
+    itself could not run, 130 on Ctrl-C; the servers are stopped either way.
+    """
     install_signal_handlers()
-    extra = dict(_pair(item, "=") for item in args.env)
-    headers = dict(_pair(item, ":") for item in args.ours_header)
     try:
-        with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
-            if "DATABASE_URL" in extra:
-                env = our_env(extra)
-                if env["DATABASE_URL"].startswith("sqlite:///"):
-                    env = prepare_sqlite_database(env["DATABASE_URL"][len("sqlite:///") :], extra)
-            else:
-                env = prepare_sqlite_database(Path(dbdir) / "bench.db", extra)
-            ours = Target(
-                name="ours",
-                app_spec=args.ours,
-                path=args.ours_path,
-                method=args.ours_method.upper(),
-                body=args.ours_body,
-                headers=headers,
-                env=env,
-                expect_status=args.ours_status,
-            )
-            common = {
-                "threads": args.threads,
-                "connections": args.connections,
-                "save": not args.no_save,
-                "keep_logs": args.keep_logs,
-            }
-            if args.memory:
-                memory(
-                    ours,
-                    requests=args.memory_requests,
-                    warmup=max(args.warmup, 3),
-                    max_growth_pct=args.max_growth,
-                    name=args.name or "memory",
-                    **common,
-                )
-            else:
-                baseline = Target("baseline", args.baseline, args.baseline_path)
-                compare(
-                    ours,
-                    baseline,
-                    duration=args.duration,
-                    rounds=args.rounds,
-                    warmup=args.warmup,
-                    min_ratio=args.min_ratio,
-                    name=args.name or "throughput",
-                    **common,
-                )
+        body()
     except BenchError as error:
         print(f"bench error: {error}", file=sys.stderr)
         return 2
@@ -768,6 +727,73 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; servers stopped", file=sys.stderr)
         return 130
     return 0
+
+
+def bench_app(database_path: str | Path):
+    """Our app on a bench database, signing with the same key as the bench's servers."""
+    from api import create_app
+
+    return create_app(
+        {
+            "ENV_NAME": "development",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
+            "SECRET_KEY": BENCH_SECRET_KEY,
+        }
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_bench(lambda: _run(args))
+
+
+def _run(args) -> None:
+    extra = dict(_pair(item, "=") for item in args.env)
+    headers = dict(_pair(item, ":") for item in args.ours_header)
+    with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
+        if "DATABASE_URL" in extra:
+            env = our_env(extra)
+            if env["DATABASE_URL"].startswith("sqlite:///"):
+                env = prepare_sqlite_database(env["DATABASE_URL"][len("sqlite:///") :], extra)
+        else:
+            env = prepare_sqlite_database(Path(dbdir) / "bench.db", extra)
+        ours = Target(
+            name="ours",
+            app_spec=args.ours,
+            path=args.ours_path,
+            method=args.ours_method.upper(),
+            body=args.ours_body,
+            headers=headers,
+            env=env,
+            expect_status=args.ours_status,
+        )
+        common = {
+            "threads": args.threads,
+            "connections": args.connections,
+            "save": not args.no_save,
+            "keep_logs": args.keep_logs,
+        }
+        if args.memory:
+            memory(
+                ours,
+                requests=args.memory_requests,
+                warmup=max(args.warmup, 3),
+                max_growth_pct=args.max_growth,
+                name=args.name or "memory",
+                **common,
+            )
+        else:
+            baseline = Target("baseline", args.baseline, args.baseline_path)
+            compare(
+                ours,
+                baseline,
+                duration=args.duration,
+                rounds=args.rounds,
+                warmup=args.warmup,
+                min_ratio=args.min_ratio,
+                name=args.name or "throughput",
+                **common,
+            )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,11 @@ from urllib.parse import urlencode
 
 from bench.throughput import (
     BASELINE_APP,
-    BENCH_SECRET_KEY,
-    BenchError,
     Target,
+    bench_app,
     compare,
-    install_signal_handlers,
     prepare_sqlite_database,
+    run_bench,
 )
 
 MIN_RATIO = 0.5
@@ -37,19 +36,12 @@ UNLIMITED = {
 
 def seed(database_path: Path) -> dict:
     """A workspace, its widget survey, one identified user and one display token."""
-    from api import create_app
     from api.extensions import db
     from api.surveys.models import Survey
     from api.widget import identity
     from api.workspaces import keys
 
-    app = create_app(
-        {
-            "ENV_NAME": "development",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
-            "SECRET_KEY": BENCH_SECRET_KEY,
-        }
-    )
+    app = bench_app(database_path)
     with app.app_context():
         workspace, _, publishable = keys.create_workspace("Bench")
         workspace.allowed_origins = [ORIGIN]
@@ -81,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
     args = parser.parse_args(argv)
-    install_signal_handlers()
     common = {
         "duration": args.duration,
         "rounds": args.rounds,
@@ -89,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         "connections": args.connections,
         "min_ratio": args.min_ratio,
     }
-    try:
+
+    def run() -> None:
         with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
             path = Path(dbdir) / "bench.db"
             env = prepare_sqlite_database(path, UNLIMITED)
@@ -121,13 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                 name="widget-submit",
                 **common,
             )
-    except BenchError as error:
-        print(f"bench error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; servers stopped", file=sys.stderr)
-        return 130
-    return 0
+
+    return run_bench(run)
 
 
 if __name__ == "__main__":
