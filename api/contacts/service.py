@@ -151,24 +151,62 @@ def filter_contacts(workspace_id: str, filters: dict) -> Select:
 def upsert_many(workspace_id: str, rows: list[dict]) -> dict[str, Contact]:
     """Upsert many contacts (POST semantics: given fields change, attributes merge).
 
-    Set-based, so a batch of thousands costs a few statements, not thousands.
+    Set-based, so a batch of thousands costs a few statements, not thousands:
+    new contacts are inserted with their fields in one `executemany`; only the
+    ones that existed already go through the per-contact update.
     Returns the contacts by external id.
     """
     by_external_id = {row["external_id"]: row for row in rows}
     if not by_external_id:
         return {}
-    for chunk in chunked(list(by_external_id)):
-        db.session.execute(
-            _insert_ignore_statement(),
-            [{"id": new_id("con"), "workspace_id": workspace_id, "external_id": e} for e in chunk],
-        )
+    existing = _existing_external_ids(workspace_id, list(by_external_id))
+    now = utcnow()
+    new_rows = [
+        _new_row(workspace_id, row, now)
+        for external_id, row in by_external_id.items()
+        if external_id not in existing
+    ]
+    for chunk in chunked(new_rows):
+        db.session.execute(_insert_ignore_statement(), chunk)
     contacts = contacts_by_external_id(workspace_id, list(by_external_id))
     for external_id, contact in contacts.items():
+        # Ours were inserted complete; a contact that existed, or that a concurrent
+        # request inserted first, gets the given fields applied now.
         fields = {k: v for k, v in by_external_id[external_id].items() if k != "external_id"}
-        if fields:
+        ours = external_id not in existing and contact.created_at == now
+        if fields and (not ours or "unsubscribed" in fields):
             update_contact(contact, fields, flush=False)
     db.session.flush()
     return contacts
+
+
+def _existing_external_ids(workspace_id: str, external_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunked(external_ids):
+        found.update(
+            db.session.scalars(
+                select(Contact.external_id).where(
+                    Contact.workspace_id == workspace_id, Contact.external_id.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+def _new_row(workspace_id: str, row: dict, now: datetime) -> dict:
+    """The columns of a new contact made from the given fields, as update_contact would."""
+    values = {name: row.get(name) for name in _SCALARS}
+    attributes = {k: v for k, v in (row.get("attributes") or {}).items() if v is not None}
+    return values | {
+        "id": new_id("con"),
+        "workspace_id": workspace_id,
+        "external_id": row["external_id"],
+        "attributes": attributes,
+        # Unsubscribing is an event, so it goes through set_unsubscribed (in the update).
+        "unsubscribed_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def contacts_by_external_id(workspace_id: str, external_ids: list[str]) -> dict[str, Contact]:
