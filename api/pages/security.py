@@ -20,12 +20,20 @@ def csp_nonce() -> str:
     return nonce
 
 
-def add_security_headers(response):
+def add_security_headers(response, *, scripts: bool = True, data_images: bool = False):
+    """The headers of every page for people: a strict CSP with this response's nonce.
+
+    Pages only ever run and style what carries the nonce. The report page has no
+    script (`scripts=False`) and draws with data: images (`data_images=True`).
+    """
     nonce = csp_nonce()
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    )
+    policy = ["default-src 'none'", f"style-src 'nonce-{nonce}'"]
+    if scripts:
+        policy.append(f"script-src 'nonce-{nonce}'")
+    if data_images:
+        policy.append("img-src 'self' data:")
+    policy += ["form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"]
+    response.headers["Content-Security-Policy"] = "; ".join(policy)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # The token is in the URL: no Referer may carry it anywhere.
     response.headers["Referrer-Policy"] = "no-referrer"

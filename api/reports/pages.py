@@ -6,14 +6,13 @@ Server-rendered with inline SVG charts: no JavaScript, and a CSP that allows
 nothing but our own nonce'd stylesheet and images from us or data: URLs.
 """
 
-import secrets
-
 from flask import Blueprint, g, render_template, request
 from marshmallow import EXCLUDE, ValidationError
 
 from api import signing
 from api.http import auth
 from api.http.errors import ApiError
+from api.pages import security
 from api.reports import charts, service
 from api.reports.schemas import ReportArgs
 from api.surveys.models import Survey
@@ -34,29 +33,15 @@ class _Refused(Exception):
         self.status, self.message = status, message
 
 
-@bp.before_request
-def _make_nonce() -> None:
-    g.csp_nonce = secrets.token_urlsafe(16)
-
-
 @bp.context_processor
 def _nonce() -> dict:
     # base.html puts it on its <style>; error pages rendered for this blueprint get it too.
-    return {"csp_nonce": g.get("csp_nonce", "")}
+    return {"csp_nonce": security.csp_nonce()}
 
 
 @bp.after_request
 def _security_headers(response):
-    nonce = g.get("csp_nonce", "")
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    )
-    # The token is in the URL: no Referer may carry it elsewhere, no cache may keep the page.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return security.add_security_headers(response, scripts=False, data_images=True)
 
 
 @bp.get("/reports/<survey_id>")
