@@ -311,3 +311,36 @@ def test_the_referral_widget_refuses_a_forged_hash(widget):
         headers={"Origin": SITE},
     )
     assert response.status_code == 403
+
+
+def test_a_survey_is_put_in_the_widget_through_the_api(widget):
+    survey = widget.tenant.post("/v1/surveys", json={"name": "In-app", "kind": "csat"})
+    survey_id = survey.get_json()["id"]
+    assert widget.eligibility(url="https://s.example/checkout").get_json()["show"] is False
+    changed = widget.tenant.patch(
+        f"/v1/surveys/{survey_id}",
+        json={
+            "widget_enabled": True,
+            "sampling_percent": 100,
+            "url_rules": [{"match": "starts_with", "value": "/checkout"}],
+        },
+    ).get_json()
+    assert changed["widget_enabled"] is True
+    assert changed["url_rules"] == [
+        {"match": "starts_with", "value": "/checkout", "exclude": False}
+    ]
+    shown = widget.eligibility(url="https://s.example/checkout").get_json()
+    assert shown["show"] is True and shown["survey"]["id"] == survey_id
+    assert widget.eligibility(url="https://s.example/home").get_json()["reason"] == "no_survey"
+
+
+def test_widget_settings_are_validated(widget):
+    survey_id = widget.tenant.post("/v1/surveys", json={"name": "W", "kind": "nps"}).get_json()[
+        "id"
+    ]
+    bad = widget.tenant.patch(
+        f"/v1/surveys/{survey_id}",
+        json={"sampling_percent": 101, "url_rules": [{"match": "regex", "value": ".*"}]},
+    )
+    assert bad.status_code == 422
+    assert set(bad.get_json()["error"]["fields"]) == {"sampling_percent", "url_rules"}

@@ -92,6 +92,14 @@ _TEXTS_DESCRIPTION = (
 )
 
 
+class UrlRuleSchema(Schema):
+    match = fields.String(
+        required=True, validate=validate.OneOf(("contains", "starts_with", "exact"))
+    )
+    value = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    exclude = fields.Boolean(load_default=False)
+
+
 class SurveyFieldsSchema(Schema):
     """The writable fields of a survey; PATCH takes any of them."""
 
@@ -147,6 +155,32 @@ class SurveyFieldsSchema(Schema):
         metadata={
             "description": "Days an invitation link stays valid (default 30, at most "
             "the server's SURVEY_LINK_MAX_AGE_DAYS, 90 unless configured)."
+        },
+    )
+
+    widget_enabled = fields.Boolean(
+        metadata={"description": "Ask this survey in the in-app widget (default false)."}
+    )
+    allow_anonymous = fields.Boolean(
+        metadata={
+            "description": "Let the widget ask visitors without a valid user_hash; their "
+            "answers are never attached to a contact (default false)."
+        }
+    )
+    sampling_percent = fields.Integer(
+        validate=validate.Range(min=0, max=100),
+        metadata={"description": "Share of eligible users the widget asks (default 100)."},
+    )
+    first_seen_delay_days = fields.Integer(
+        validate=validate.Range(min=0, max=3650),
+        metadata={"description": "Days after a contact is first seen before the widget asks."},
+    )
+    url_rules = fields.List(
+        fields.Nested(UrlRuleSchema),
+        validate=validate.Length(max=20),
+        metadata={
+            "description": "Pages the widget asks on: none means everywhere; include rules "
+            "(one must match) and exclude rules (none may match)."
         },
     )
 
@@ -208,6 +242,11 @@ class SurveySchema(Schema):
     resurvey_days = fields.Integer()
     decline_days = fields.Integer()
     link_ttl_days = fields.Integer()
+    widget_enabled = fields.Boolean()
+    allow_anonymous = fields.Boolean()
+    sampling_percent = fields.Integer()
+    first_seen_delay_days = fields.Integer()
+    url_rules = fields.List(fields.Nested(UrlRuleSchema))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -32,6 +32,11 @@ _SCALARS = (
     "resurvey_days",
     "decline_days",
     "link_ttl_days",
+    "widget_enabled",
+    "allow_anonymous",
+    "sampling_percent",
+    "first_seen_delay_days",
+    "url_rules",
 )
 
 
