@@ -180,7 +180,7 @@ def links(survey: Survey, invitation: Invitation | NewInvitation, contact: Conta
     }
     if contact is not None:
         unsubscribe = f"{base}/p/{preferences_token(contact.id)}"
-        locale = texts.pick_locale(contact.locale, survey.default_locale)
+        locale = email_locale(survey, contact)
         strings = texts.survey_texts(survey.kind, locale, survey.texts)
         ui = texts.UI[locale]
         question = texts.fill(strings["question"], placeholder_values(survey, contact))
@@ -204,6 +204,11 @@ def links(survey: Survey, invitation: Invitation | NewInvitation, contact: Conta
             },
         }
     return result
+
+
+def email_locale(survey: Survey, contact: Contact) -> str:
+    """An email has no browser to ask: the contact's language, else the survey's."""
+    return texts.pick_locale(contact.locale, fallback=survey.default_locale)
 
 
 def placeholder_values(survey: Survey, contact: Contact | None) -> dict:

@@ -227,7 +227,7 @@ class BatchLinks:
     def json(self, invitation: Invitation, contact: Contact | None) -> str:
         if contact is None:
             return _encode(invitations.links(self.survey, invitation, contact))
-        locale = texts.pick_locale(contact.locale, self.survey.default_locale)
+        locale = invitations.email_locale(self.survey, contact)
         if locale not in self._templates:
             return self._first_of_locale(locale, invitation, contact)
         template = self._templates[locale]
