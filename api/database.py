@@ -87,17 +87,15 @@ def dialect_insert(model):
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
-def insert_ignore(model, values: dict, conflict_columns: list[str]) -> bool:
-    """INSERT unless a row with the same unique columns exists; True if inserted.
+def insert_ignore(model, values: dict, conflict_columns: list[str] | None = None) -> bool:
+    """INSERT unless it would break a unique constraint; True if inserted.
 
+    `conflict_columns` names the one constraint to yield to; None yields to any.
     Both engines speak `ON CONFLICT DO NOTHING`, which settles races in the
     database instead of in a read-then-write window.
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    )
+    statement = dialect_insert(model).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=conflict_columns)
     # Without preserve_rowcount an INSERT's rowcount is -1 on psycopg: never "inserted".
     options = {"preserve_rowcount": True}
     return db.session.execute(statement, execution_options=options).rowcount == 1

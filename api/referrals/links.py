@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 
 from api.contacts import service as contacts
 from api.contacts.models import Contact
-from api.database import dialect_insert, utcnow
+from api.database import insert_ignore, utcnow
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError, not_found
@@ -33,22 +33,17 @@ def _insert(workspace_id: str, contact_id: str, code: str, vanity: bool) -> str 
     """Store a code for the contact; its id, or None when a unique constraint said no."""
     now = utcnow()
     code_id = new_id("rc")
-    statement = (
-        dialect_insert(ReferralCode)
-        .values(
-            id=code_id,
-            workspace_id=workspace_id,
-            contact_id=contact_id,
-            code=code,
-            vanity=vanity,
-            created_at=now,
-            updated_at=now,
-        )
-        # No conflict target: either constraint may be hit, and the caller tells which.
-        .on_conflict_do_nothing()
-    )
-    result = db.session.execute(statement, execution_options={"preserve_rowcount": True})
-    return code_id if result.rowcount == 1 else None
+    values = {
+        "id": code_id,
+        "workspace_id": workspace_id,
+        "contact_id": contact_id,
+        "code": code,
+        "vanity": vanity,
+        "created_at": now,
+        "updated_at": now,
+    }
+    # No conflict target: either constraint may be hit, and the caller tells which.
+    return code_id if insert_ignore(ReferralCode, values) else None
 
 
 def code_of_contact(workspace_id: str, contact_id: str) -> ReferralCode | None:
