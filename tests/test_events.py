@@ -195,3 +195,14 @@ def test_feed_needs_a_secret_key(tenant):
     assert tenant.client.get("/v1/events").status_code == 401
     publishable = {"Authorization": f"Bearer {tenant.publishable_key}"}
     assert tenant.client.get("/v1/events", headers=publishable).status_code == 403
+
+
+def test_every_recorded_type_can_be_asked_for(app, tenant):
+    from api.events import service as events
+
+    with app.app_context(), pytest.raises(ValueError, match=r"not in events\.service\.TYPES"):
+        events.record(tenant.id, "made.up", "x")
+    tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": "https://s.example/"})
+    feed = tenant.get("/v1/events?type=referral_program.updated")
+    assert feed.status_code == 200
+    assert [e["type"] for e in feed.get_json()["data"]] == ["referral_program.updated"]

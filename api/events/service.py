@@ -24,10 +24,27 @@ TYPES = (
     "queue_item.claimed",
     "queue_item.resolved",
     "queue_item.dismissed",
+    "referral_program.updated",
+    "referral_code.issued",
+    "referral_code.disabled",
+    "referral_code.enabled",
+    "referral.click",
+    "referral.created",
+    "referral.rejected",
+    "referral.approved",
+    "referral.purchase",
+    "referral.converted",
+    "referral.refunded",
+    "reward.created",
+    "reward.approved",
+    "reward.paid",
+    "reward.voided",
+    "reward.clawed_back",
 )
 
 
 def record(workspace_id: str, type_: str, subject_id: str, data: dict | None = None) -> Event:
+    _known(type_)
     _lock_feed(workspace_id)
     event = Event(workspace_id=workspace_id, type=type_, subject_id=subject_id, data=data or {})
     db.session.add(event)
@@ -39,6 +56,7 @@ def record_many(workspace_id: str, type_: str, rows: list[tuple[str, dict]]) -> 
     """Append many events of one type at once (batch invitations)."""
     if not rows:
         return
+    _known(type_)
     _lock_feed(workspace_id)
     db.session.execute(
         Event.__table__.insert(),
@@ -47,6 +65,12 @@ def record_many(workspace_id: str, type_: str, rows: list[tuple[str, dict]]) -> 
             for subject, data in rows
         ],
     )
+
+
+def _known(type_: str) -> None:
+    # Readers filter the feed by these types; one recorded but unlisted could never be asked for.
+    if type_ not in TYPES:
+        raise ValueError(f"event type {type_!r} is not in events.service.TYPES")
 
 
 def _lock_feed(workspace_id: str) -> None:
