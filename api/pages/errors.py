@@ -8,7 +8,6 @@ or "expired" and never which check failed.
 from flask import g, render_template, request
 
 from api.http.errors import ApiError
-from api.pages import strings
 from api.surveys import texts
 
 NOT_FOUND = "not_found"
@@ -28,7 +27,7 @@ def survey_closed() -> ApiError:
     return ApiError(410, SURVEY_CLOSED, "This survey is closed.")
 
 
-# code -> (title key, body key) in strings.words()
+# code -> (title key, body key) in texts.UI
 _WORDS = {
     NOT_FOUND: ("not_found_title", "not_found_body"),
     LINK_EXPIRED: ("link_expired_title", "link_expired_body"),
@@ -50,7 +49,7 @@ def page_locale() -> str:
 
 def render_error_page(status: int, error: dict) -> str:
     locale = page_locale()
-    words = strings.words(locale)
+    words = texts.UI[texts.pick_locale(locale)]
     title, body = _WORDS.get(error["code"]) or _BY_STATUS.get(status) or _GENERIC
     request_id = error.get("request_id") or ""
     return render_template(

@@ -12,7 +12,7 @@ from api import signing
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.extensions import db
-from api.pages import errors, strings
+from api.pages import errors
 from api.surveys import texts, tokens
 from api.workspaces.models import Workspace
 
@@ -28,7 +28,7 @@ class PreferencePage:
     locale: str
 
     def context(self, notice: str | None = None) -> dict:
-        words = strings.words(self.locale)
+        words = texts.UI[self.locale]
         values = {"product": self.product}
         return {
             "lang": self.locale,

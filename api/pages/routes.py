@@ -9,7 +9,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 
 from api.http import errors as http_errors
 from api.http.errors import ApiError
-from api.pages import errors, preferences, security, strings, survey_page
+from api.pages import errors, preferences, security, survey_page
 from api.responses import service as responses
 from api.surveys import texts
 
@@ -103,7 +103,7 @@ def preferences_post(token: str):
     source = preferences.ONE_CLICK if one_click else preferences.PREFERENCE_PAGE
     preferences.unsubscribe(page.contact, source)
     if one_click:
-        text = strings.words(page.locale)["one_click_done"]
+        text = texts.UI[page.locale]["one_click_done"]
         return Response(text + "\n", 200, mimetype="text/plain")
     return redirect(url_for(".preference_page", token=token), 303)
 

@@ -12,7 +12,7 @@ from flask import g, request, url_for
 from api import scoring, signing
 from api.contacts.models import Contact
 from api.extensions import db
-from api.pages import errors, strings
+from api.pages import errors
 from api.referrals import moment as referral_moment
 from api.responses.models import Response
 from api.responses.service import MAX_COMMENT
@@ -33,7 +33,7 @@ class SurveyPage:
 
     @property
     def words(self) -> dict[str, str]:
-        return strings.words(self.locale)
+        return texts.UI[self.locale]
 
     @property
     def texts(self) -> texts.SurveyTexts:
