@@ -353,3 +353,37 @@ def test_unsubscribing_through_the_api_is_an_event_once(app, tenant):
     with app.app_context():
         kinds = db.session.scalars(select(Event.type).where(Event.workspace_id == tenant.id))
         assert list(kinds).count("contact.unsubscribed") == 1
+
+
+def test_resubscribing_through_the_api_is_an_event_once(app, tenant):
+    from api.events.models import Event
+
+    tenant.put("/v1/contacts/u1", json={"email": "u1@example.com", "unsubscribed": True})
+    for _ in range(2):
+        assert tenant.patch("/v1/contacts/u1", json={"unsubscribed": False}).status_code == 200
+    # POST (create-or-update) and PUT (replace) can clear it too.
+    tenant.patch("/v1/contacts/u1", json={"unsubscribed": True})
+    body = tenant.post("/v1/contacts", json={"external_id": "u1", "unsubscribed": False})
+    assert body.get_json()["unsubscribed"] is False
+    tenant.patch("/v1/contacts/u1", json={"unsubscribed": True})
+    assert tenant.put("/v1/contacts/u1", json={"unsubscribed": False}).status_code == 200
+    # A PUT that leaves the field out keeps the state, so records nothing.
+    tenant.put("/v1/contacts/u1", json={"email": "u1@example.com"})
+    with app.app_context():
+        events = db.session.execute(
+            select(Event.type, Event.subject_id, Event.data)
+            .where(Event.workspace_id == tenant.id, Event.type.like("contact.%"))
+            .order_by(Event.id)
+        ).all()
+    contact_id = events[0].subject_id
+    api = {"external_id": "u1", "source": "api"}
+    assert [tuple(event) for event in events] == [
+        ("contact.unsubscribed", contact_id, api),
+        ("contact.resubscribed", contact_id, api),
+        ("contact.unsubscribed", contact_id, api),
+        ("contact.resubscribed", contact_id, api),
+        ("contact.unsubscribed", contact_id, api),
+        ("contact.resubscribed", contact_id, api),
+    ]
+    feed = tenant.get("/v1/events?type=contact.resubscribed").get_json()["data"]
+    assert [(e["type"], e["data"]) for e in feed] == [("contact.resubscribed", api)] * 3

@@ -140,3 +140,24 @@ def test_unsubscribed_contact_is_not_invited_again(app, client):
             (case.contact_id, invitations.UNSUBSCRIBED)
         ]
         db.session.rollback()
+
+
+def test_subscribing_again_is_an_event_once(app, client):
+    case = make_case(app)
+    url = f"/p/{case.preferences_token}"
+    client.post(url, headers=SAME_ORIGIN)
+    for _ in range(2):  # a double click changes one thing
+        assert client.post(f"{url}/resubscribe", headers=SAME_ORIGIN).status_code == 303
+    assert not contact_of(app, case.contact_id).unsubscribed
+    external_id = contact_of(app, case.contact_id).external_id
+    with app.app_context():
+        events = db.session.execute(
+            select(Event.type, Event.data)
+            .where(Event.subject_id == case.contact_id, Event.type.like("contact.%"))
+            .order_by(Event.id)
+        ).all()
+    # The same payload both ways, so a consumer handles them alike.
+    assert [tuple(event) for event in events] == [
+        ("contact.unsubscribed", {"external_id": external_id, "source": "preference_page"}),
+        ("contact.resubscribed", {"external_id": external_id, "source": "preference_page"}),
+    ]

@@ -103,21 +103,22 @@ def update_contact(
 def set_unsubscribed(
     contact: Contact, unsubscribed: bool, now: datetime | None = None, source: str = "api"
 ) -> bool:
-    """Record (un)subscribing; True if it changed anything. Unsubscribing is an event."""
-    if unsubscribed and contact.unsubscribed_at is None:
-        contact.unsubscribed_at = now or utcnow()
-        db.session.flush()
-        events.record(
-            contact.workspace_id,
-            "contact.unsubscribed",
-            contact.id,
-            {"external_id": contact.external_id, "source": source},
-        )
-        return True
-    if not unsubscribed and contact.unsubscribed_at is not None:
-        contact.unsubscribed_at = None
-        return True
-    return False
+    """Record (un)subscribing; True if it changed anything.
+
+    Both directions are events, so a consumer mirroring consent (a CRM) learns of a
+    resubscribe as surely as of an unsubscribe.
+    """
+    if unsubscribed == contact.unsubscribed:
+        return False
+    contact.unsubscribed_at = (now or utcnow()) if unsubscribed else None
+    db.session.flush()
+    events.record(
+        contact.workspace_id,
+        "contact.unsubscribed" if unsubscribed else "contact.resubscribed",
+        contact.id,
+        {"external_id": contact.external_id, "source": source},
+    )
+    return True
 
 
 def erase_contact(contact: Contact) -> None:

@@ -16,6 +16,7 @@ from api.extensions import db
 
 TYPES = (
     "contact.unsubscribed",
+    "contact.resubscribed",
     "invitation.created",
     "response.created",
     "response.updated",

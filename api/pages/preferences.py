@@ -72,8 +72,5 @@ def unsubscribe(contact: Contact, source: str) -> bool:
 
 
 def resubscribe(contact: Contact) -> bool:
-    """Undo an unsubscribe; True if this call changed anything.
-
-    No event yet: the feed has no `contact.resubscribed` type (api.events.service.TYPES).
-    """
-    return contacts.set_unsubscribed(contact, False)
+    """Undo an unsubscribe; True if this call changed anything."""
+    return contacts.set_unsubscribed(contact, False, source=PREFERENCE_PAGE)
