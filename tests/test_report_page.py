@@ -2,12 +2,17 @@
 
 import re
 import time
-from urllib.parse import urlsplit
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from api import signing
-from api.reports import charts
+from api.database import utcnow
+from api.extensions import db
+from api.referrals import clicks
+from api.reports import charts, pages
+from api.surveys import texts
 from tests.test_reports import TEN, answer, at, make_survey
 
 PERIOD = "from=2026-03-01&to=2026-03-31"
@@ -192,3 +197,118 @@ def test_empty_report_page(app, client, tenant):
     assert "CES: no responses in this period" in html
     assert "no invitations were sent in this period" in html
     assert charts.NO_DATA in html
+
+
+# --- the referral funnel --------------------------------------------------------------------
+
+
+def funnel_section(html: str) -> str | None:
+    found = re.search(
+        r'<section class="card" aria-labelledby="funnel-heading">.*?</section>', html, re.S
+    )
+    return found.group(0) if found else None
+
+
+def enable_program(tenant, enabled=True):
+    response = tenant.put(
+        "/v1/referral-program",
+        json={"enabled": enabled, "landing_url": "https://shop.example.com/"},
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.fixture
+def referrals(app, client, tenant):
+    """Ann: 3 clicks, 2 sign-ups, 1 purchase; Bo: 1 click; and a click of Bo's 40 days ago."""
+    enable_program(tenant)
+    codes = {
+        name: tenant.post("/v1/referral-codes", json={"contact": {"external_id": name}}).get_json()
+        for name in ("ann", "bo")
+    }
+
+    def click(name):
+        location = client.get(f"/r/{codes[name]['code']}").headers["Location"]
+        return parse_qs(urlsplit(location).query)["ffclick"][0]
+
+    first, second, _third, _bo = click("ann"), click("ann"), click("ann"), click("bo")
+    signed_up = [
+        tenant.post("/v1/referrals", json={"click_id": token, "customer": {"external_id": friend}})
+        for friend, token in (("friend-1", first), ("friend-2", second))
+    ]
+    assert [response.status_code for response in signed_up] == [201, 201]
+    bought = tenant.post(
+        f"/v1/referrals/{signed_up[0].get_json()['id']}/conversions",
+        json={"order_id": "o-1", "amount": "30.00", "currency": "EUR"},
+    )
+    assert bought.status_code < 300, bought.get_json()
+    with app.app_context():  # outside the funnel's 30 days
+        clicks.record_click(tenant.id, codes["bo"]["id"], now=utcnow() - timedelta(days=40))
+        db.session.commit()
+    return codes
+
+
+def test_funnel_section_shows_the_programs_numbers(client, tenant, survey_id, referrals):
+    html = client.get(f"{link_for(tenant, survey_id)}&{PERIOD}").get_data(as_text=True)
+    section = funnel_section(html)
+    assert section is not None
+    assert '<h2 id="funnel-heading">Referral program, last 30 days</h2>' in section
+    assert html.count("<svg") == 4 and section.count("<svg") == 1
+    assert 'role="img"' in section and "</title>" in section and "</desc>" in section
+    assert "Advocates: 2; Clicks: 4; Sign-ups: 2; Conversions: 1." in section
+    rows = re.findall(
+        r'<tr><td>([^<]+)</td><td class="num">(\d+)</td><td class="num">([^<]*)</td></tr>', section
+    )
+    assert rows == [
+        ("Advocates", "2", ""),
+        ("Clicks", "4", "200%"),
+        ("Sign-ups", "2", "50%"),
+        ("Conversions", "1", "50%"),
+    ]
+    assert "Viral coefficient: 0.50 new customers per advocate" in section
+    assert "<script" not in html
+
+
+def test_funnel_of_an_empty_program(client, tenant, survey_id):
+    enable_program(tenant)
+    section = funnel_section(client.get(link_for(tenant, survey_id)).get_data(as_text=True))
+    assert "Advocates: 0; Clicks: 0; Sign-ups: 0; Conversions: 0." in section
+    assert section.count("\u2013") == 3  # no step before has anyone to divide by
+    assert "Viral coefficient: 0.00 new customers" in section
+
+
+def test_no_funnel_without_a_program(client, tenant, survey_id, make_tenant):
+    path = link_for(tenant, survey_id)
+    html = client.get(path).get_data(as_text=True)
+    assert funnel_section(html) is None and "Referral program" not in html
+    assert html.count("<svg") == 3
+    enable_program(tenant, enabled=False)  # saved, but switched off
+    assert funnel_section(client.get(path).get_data(as_text=True)) is None
+    # Another workspace's program shows nothing here either.
+    enable_program(make_tenant("Other"))
+    assert funnel_section(client.get(path).get_data(as_text=True)) is None
+
+
+def test_funnel_escapes_markup_in_names(app, client, tenant, referrals, monkeypatch):
+    survey_id = make_survey(app, tenant.id, name="<script>alert(1)</script>")
+    monkeypatch.setitem(texts.UI["en"], "funnel_clicks", "<b>Clicks</b>")
+    html = client.get(link_for(tenant, survey_id)).get_data(as_text=True)
+    section = funnel_section(html)
+    assert "<script" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert section.count("&lt;b&gt;Clicks&lt;/b&gt;") >= 3  # table, bar label, description
+
+
+def test_funnel_speaks_each_locale(app, tenant, referrals):
+    with app.app_context():
+        german = pages._funnel_view(tenant.id, "de")
+        french = pages._funnel_view(tenant.id, "fr")
+    assert german["heading"] == "Empfehlungsprogramm, letzte 30 Tage"
+    assert [step["rate"] for step in german["steps"]] == [
+        "",
+        "200\u00a0%",
+        "50\u00a0%",
+        "50\u00a0%",
+    ]
+    assert german["viral_text"] == "Viraler Koeffizient: 0,50 Neukunden pro Botschafter"
+    assert french["columns"]["step"] == "Étape"
+    assert french["viral_text"].startswith("Coefficient viral\u00a0: 0,50 ")

@@ -70,6 +70,17 @@ UI_KEYS = {
     "powered_by",
     "close",
     "error_retry",
+    "funnel_heading",
+    "funnel_advocates",
+    "funnel_clicks",
+    "funnel_signups",
+    "funnel_conversions",
+    "funnel_step",
+    "funnel_count",
+    "funnel_rate",
+    "funnel_percent",
+    "funnel_viral",
+    "decimal_mark",
 }
 TEXT_KEYS = {"question", "follow_up", "thank_you", "low_label", "high_label"}
 PLACEHOLDER = re.compile(r"\{([^{}|]+)(?:\|[^{}]*)?\}")

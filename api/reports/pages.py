@@ -13,8 +13,11 @@ from api import signing
 from api.http import auth
 from api.http.errors import ApiError
 from api.pages import security
+from api.referrals import program as referral_program
+from api.referrals import stats as referral_stats
 from api.reports import charts, service
 from api.reports.schemas import ReportArgs
+from api.surveys import texts
 from api.surveys.models import Survey
 from api.workspaces import keys
 
@@ -25,6 +28,13 @@ NOT_FOUND = "This report does not exist, or the link to it is not valid."
 EXPIRED = "This report link has expired. Ask whoever shared it for a new one."
 
 _QUEUE_LABELS = {"follow_up": "Follow-up", "advocacy": "Advocacy"}
+
+# The funnel counts from a moment until now (stats.funnel takes a named period, not
+# the report's dates), so the page shows a rolling period and says which.
+FUNNEL_PERIOD = "30d"
+# Every other string on this page is English; the funnel follows it so the page
+# never mixes languages. Localising the page means choosing the locale here.
+_LOCALE = texts.DEFAULT_LOCALE
 
 
 class _Refused(Exception):
@@ -64,6 +74,7 @@ def report_page(survey_id: str):
         "report.html",
         report=report,
         view=_view(report),
+        funnel=_funnel_view(survey.workspace_id, _LOCALE),
         number=number,
         token=request.args.get("token", "") if g.get("api_key") is None else "",
     )
@@ -148,6 +159,47 @@ def _view(report: dict) -> dict:
         ),
         "queues_svg": charts.bars_svg(queue_rows, title=f"Queue items: {name}"),
     }
+
+
+def _funnel_view(workspace_id: str, locale: str) -> dict | None:
+    """The referral funnel's chart and sentences; None without an enabled program."""
+    if referral_program.enabled_program(workspace_id) is None:
+        return None
+    words = texts.UI[locale]
+    numbers = referral_stats.funnel(workspace_id, FUNNEL_PERIOD)
+    counts = [
+        (words[f"funnel_{step}"], numbers[step])
+        for step in ("advocates", "clicks", "signups", "conversions")
+    ]
+    steps = [
+        {
+            "label": label,
+            "count": count,
+            "rate": _local_percent(count, counts[position - 1][1], words) if position else "",
+        }
+        for position, (label, count) in enumerate(counts)
+    ]
+    heading = texts.fill(words["funnel_heading"], {"days": referral_stats.PERIODS[FUNNEL_PERIOD]})
+    viral = f"{numbers['viral_coefficient']:.2f}".replace(".", words["decimal_mark"])
+    return {
+        "heading": heading,
+        "svg": charts.bars_svg(counts, title=heading),
+        "steps": steps,
+        "columns": {column: words[f"funnel_{column}"] for column in ("step", "count", "rate")},
+        "viral_text": texts.fill(words["funnel_viral"], {"value": viral}),
+    }
+
+
+def _local_percent(part: int, whole: int, words: dict) -> str:
+    """``part`` as a share of the step before; a dash when that step is empty.
+
+    Not capped at 100%: sign-ups may come from a typed code without a click, and an
+    advocate's link may be clicked many times.
+    """
+    if not whole:
+        return number(None)
+    value = number(100 * part / whole).replace(".", words["decimal_mark"])
+    return texts.fill(words["funnel_percent"], {"value": value})
 
 
 def number(value: float | None) -> str:
