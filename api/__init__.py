@@ -3,17 +3,34 @@
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 from api import database, demo
-from api.extensions import api, db, limiter, migrate
-from api.http import errors, request_log
+from api.extensions import api, db, migrate
+from api.http import errors, ratelimit, request_log
 from api.http.auth import identify_caller
+
+
+class NoCookieSessions(SessionInterface):
+    """Callers prove who they are with keys and signed links, never a cookie.
+
+    Flask's default signed-cookie session would build a serializer on every
+    request only to find no cookie; a null session also makes any accidental
+    use of `flask.session` fail loudly.
+    """
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response) -> None:
+        pass
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
+    app.session_interface = NoCookieSessions()
     load_settings(app, test_config)
     register_extensions(app)
     register_blueprints(app)
@@ -43,7 +60,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     api.init_app(app)
     errors.init_app(app)
 

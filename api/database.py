@@ -61,7 +61,7 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 def commit_request(response):
     # A request that never touched the database has nothing to end (and the
     # hottest routes should not pay for it).
-    if not db.session().in_transaction():
+    if not db.session.registry.has() or not db.session().in_transaction():
         return response
     if response.status_code < 400:
         db.session.commit()

@@ -1,13 +1,11 @@
 """Extension objects, created unbound and initialised by the application factory."""
 
-from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from api.http.openapi import Api
-from api.http.ratelimit import public_limit, rate_limit_key
 
 
 class Base(DeclarativeBase):
@@ -26,5 +24,3 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 api = Api()
-# Public routes are limited per client IP; ApiBlueprint sets the per-key API limit.
-limiter = Limiter(key_func=rate_limit_key, default_limits=[public_limit])

@@ -8,10 +8,8 @@ of it by using this class.
 import flask_smorest
 from flask import request
 
-from api.extensions import limiter
-from api.http import auth, idempotency
+from api.http import auth, idempotency, ratelimit
 from api.http.errors import ApiError
-from api.http.ratelimit import api_limit
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -31,7 +29,7 @@ def require_json_body() -> None:
 class ApiBlueprint(flask_smorest.Blueprint):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        limiter.limit(api_limit)(self)
+        ratelimit.limit_blueprint(self, ratelimit.Rule("RATELIMIT_API", ratelimit.per_caller))
         self.before_request(auth.require_secret_key)
         self.before_request(require_json_body)
         self.before_request(idempotency.begin)

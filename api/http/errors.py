@@ -10,14 +10,10 @@ the same facts as an HTML page. A server error logs its traceback with the
 request id and answers with the id only.
 """
 
-import math
-import time
 from collections.abc import Callable
 
 from flask import current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
-
-from api.extensions import limiter
 
 CODES = {
     400: "bad_request",
@@ -123,13 +119,8 @@ def handle_http_exception(error: HTTPException):
         message = error.description
     elif status == 429:
         message = f"{MESSAGES[429]} Limit: {error.description}."
-        headers["Retry-After"] = str(_seconds_until_reset())
+        headers["Retry-After"] = str(getattr(error, "retry_after_seconds", 60))
     return error_response(status, code, message, fields, headers)
-
-
-def _seconds_until_reset() -> int:
-    current = limiter.current_limit
-    return max(1, math.ceil(current.window[0] - time.time())) if current else 60
 
 
 def handle_api_error(error: ApiError):

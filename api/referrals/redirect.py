@@ -6,24 +6,16 @@ shown an error page: a person who followed a friend's link should land on the
 product, with or without the attribution.
 """
 
-from flask import Blueprint, current_app, redirect, request
-from flask_limiter import RateLimitExceeded
+from flask import Blueprint, redirect, request
 
-from api.extensions import limiter
+from api.http import ratelimit
 from api.referrals import clicks
 
 bp = Blueprint("referral_links", __name__)
 
-
-def redirect_limit() -> str:
-    # Its own limit, more generous than other public routes: many people share one
-    # address (offices, campuses, carrier NAT) and a shared link is clicked in bursts.
-    return current_app.config["RATELIMIT_REDIRECT"]
-
-
-# On the blueprint rather than the view: checked once, with the request's other
-# limits, instead of a second time around the view.
-limiter.limit(redirect_limit)(bp)
+# Its own limit, more generous than other public routes: many people share one
+# address (offices, campuses, carrier NAT) and a shared link is clicked in bursts.
+ratelimit.limit_blueprint(bp, ratelimit.Rule("RATELIMIT_REDIRECT"))
 
 
 def _redirect(url: str):
@@ -48,7 +40,7 @@ def follow(code):
     return _redirect(url)
 
 
-@bp.errorhandler(RateLimitExceeded)
+@bp.errorhandler(ratelimit.RateLimited)
 def over_limit(_error):
     """Past the limit the visitor still lands, but the click is not counted."""
     code = (request.view_args or {}).get("code", "")

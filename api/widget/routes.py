@@ -3,8 +3,8 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from api.extensions import db, limiter
-from api.http import auth
+from api.extensions import db
+from api.http import auth, ratelimit
 from api.http.blueprint import ApiBlueprint, require_json_body
 from api.http.errors import ApiError
 from api.surveys import texts
@@ -20,17 +20,16 @@ from api.widget.schemas import (
 from api.workspaces.models import Workspace
 
 
-def _client_ip() -> str:
-    return f"ip:{request.remote_addr}"
-
-
 class WidgetBlueprint(flask_smorest.Blueprint):
     """Publishable key, per-workspace CORS, and limits per key and per visitor IP."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        limiter.limit(lambda: current_app.config["RATELIMIT_WIDGET_KEY"])(self)
-        limiter.limit(lambda: current_app.config["RATELIMIT_WIDGET_IP"], key_func=_client_ip)(self)
+        ratelimit.limit_blueprint(
+            self,
+            ratelimit.Rule("RATELIMIT_WIDGET_KEY", ratelimit.per_caller),
+            ratelimit.Rule("RATELIMIT_WIDGET_IP", ratelimit.per_ip),
+        )
         self.before_request(auth.require_publishable_key)
         self.before_request(_check_origin)
         self.before_request(require_json_body)
