@@ -5,10 +5,16 @@ not encrypted (never put a secret in one), and not single-use by themselves:
 whatever must happen once is settled by state in the database.
 """
 
+import hmac
+import zlib
+from base64 import urlsafe_b64encode
+from collections.abc import Callable
 from functools import lru_cache
+from json.encoder import encode_basestring
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 SURVEY_LINK = "survey-link"
 PREFERENCES = "preferences"
@@ -26,23 +32,109 @@ class TokenExpired(Exception):
     """Genuine, but older than it may be."""
 
 
-def _serializer(purpose: str) -> URLSafeTimedSerializer:
+def _keys(purpose: str) -> tuple[str, ...]:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown signing purpose {purpose!r}")
     config = current_app.config
     # The newest key signs; the fallbacks still verify, so keys rotate without breaking links.
-    return _cached_serializer(purpose, (*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]))
+    return (*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"])
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return _cached_serializer(purpose, _keys(purpose))
 
 
 @lru_cache(maxsize=64)
 def _cached_serializer(purpose: str, keys: tuple[str, ...]) -> URLSafeTimedSerializer:
-    """One serializer per purpose and key set: building one derives its keys, and a
-    batch of 10,000 invitations signs 20,000 tokens."""
+    """One serializer per purpose and key set: building one derives its keys."""
     return URLSafeTimedSerializer(list(keys), salt=purpose)
 
 
+# JSON strings up to this many bytes are signed as they are, without trying zlib.
+_NEVER_COMPRESSED = 64
+
+
+class _Minter:
+    """Makes the tokens `URLSafeTimedSerializer.dumps` makes, at a fraction of the cost.
+
+    Per token, itsdangerous builds a signer, derives the key again, runs the HMAC
+    through Python's `hmac.HMAC` class with a callable digest (its slow path) and
+    tries zlib on the payload, whose set-up (a 256 KB state, allocated and freed
+    each time) alone costs 10 to 100 µs here; a batch of 10,000 invitations signs
+    20,000 tokens. Here the key is derived once, by itsdangerous itself, and each
+    token is one C `hmac.digest`. Short strings (ids, the common payload) are not
+    offered to zlib: it shortens an id by nothing, and a short string it could
+    shorten (`"aaaa..."`) just stays in the plain form, which `loads` reads as well.
+    Salt, key, digest, timestamp and format are itsdangerous's, so verification
+    stays its `loads` with max_age. The constructor compares its output with
+    itsdangerous's and, should they ever differ (another itsdangerous, other
+    settings), every token goes through itsdangerous instead.
+    """
+
+    def __init__(self, serializer: URLSafeTimedSerializer):
+        signer = serializer.make_signer()
+        self._serializer = serializer
+        self._signer = signer
+        self._sep = signer.sep
+        self._stamp: tuple[int, bytes] = (-1, b"")
+        self._key = signer.derive_key()
+        self._digest = signer.digest_method().name
+        self._fast = self._agrees_with(serializer, signer)
+
+    def _agrees_with(self, serializer: URLSafeTimedSerializer, signer) -> bool:
+        try:
+            for sample in ("inv_01JD3ZQ5B7C8E9F0G1H2J3K4M5", "é", "a" * 80, "ab" * 40):
+                payload = self._payload(sample)
+                if payload != serializer.dump_payload(sample):
+                    return False
+                if self._signature(payload) != signer.get_signature(payload):
+                    return False
+        except (ValueError, TypeError, AttributeError):  # a digest that is not hashlib's
+            return False
+        return True
+
+    def _payload(self, value) -> bytes:
+        if type(value) is not str:
+            return self._serializer.dump_payload(value)
+        # As itsdangerous's compact JSON (ensure_ascii off) and URL-safe mixin make it.
+        json = encode_basestring(value).encode()
+        if len(json) <= _NEVER_COMPRESSED:
+            return urlsafe_b64encode(json).rstrip(b"=")
+        compressed = zlib.compress(json)
+        if len(compressed) < len(json) - 1:
+            return b"." + base64_encode(compressed)
+        return base64_encode(json)
+
+    def _signature(self, value: bytes) -> bytes:
+        return urlsafe_b64encode(hmac.digest(self._key, value, self._digest)).rstrip(b"=")
+
+    def _timestamp(self) -> bytes:
+        now = self._signer.get_timestamp()  # itsdangerous's clock, as tests may set it
+        second, encoded = self._stamp
+        if second != now:
+            encoded = base64_encode(int_to_bytes(now))
+            self._stamp = (now, encoded)
+        return encoded
+
+    def sign(self, value) -> str:
+        if not self._fast:
+            return self._serializer.dumps(value)
+        signed = self._payload(value) + self._sep + self._timestamp()
+        return (signed + self._sep + self._signature(signed)).decode()
+
+
+@lru_cache(maxsize=64)
+def _cached_minter(purpose: str, keys: tuple[str, ...]) -> _Minter:
+    return _Minter(_cached_serializer(purpose, keys))
+
+
+def minter(purpose: str) -> Callable[[object], str]:
+    """`sign(purpose, ·)` without the per-call look-up, for signing many tokens in a row."""
+    return _cached_minter(purpose, _keys(purpose)).sign
+
+
 def sign(purpose: str, payload) -> str:
-    return _serializer(purpose).dumps(payload)
+    return _cached_minter(purpose, _keys(purpose)).sign(payload)
 
 
 def unsign(purpose: str, token: str, max_age_seconds: int):

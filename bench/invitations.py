@@ -136,7 +136,9 @@ def timed_post(
     counts = response.get_json()["counts"]
     assert counts == {"invited": len(refs), "skipped": 0}, counts
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(
+            int(os.environ.get("PROFILE_LINES", 35))
+        )
     return seconds, cpu
 
 

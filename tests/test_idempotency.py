@@ -63,6 +63,22 @@ def test_retry_replays_the_first_response(app, tenant):
     assert plain.status_code == 200 and "Idempotent-Replayed" not in plain.headers
 
 
+def test_a_large_response_is_stored_compressed_and_replayed_as_sent(app, tenant):
+    big = {**BODY, "attributes": {f"a{n}": "x" * 100 for n in range(60)}}
+    first = tenant.post("/v1/contacts", json=big, headers=with_key("big-1"))
+    assert first.status_code == 201 and len(first.get_data()) >= idempotency.COMPRESS_FROM
+    small = tenant.post("/v1/contacts", json={"external_id": "u-2"}, headers=with_key("small"))
+    stored = {record.key: record for record in records(app)}
+    assert stored["big-1"].response_encoding == "zlib"
+    assert len(stored["big-1"].response_body) < len(first.get_data()) / 4
+    assert stored["small"].response_encoding is None
+    assert stored["small"].response_body == small.get_data()
+
+    retry = tenant.post("/v1/contacts", json=big, headers=with_key("big-1"))
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_data() == first.get_data()
+
+
 def test_replay_of_a_key_creation_never_shows_the_key_again(tenant):
     first = tenant.post("/v1/keys", json={"kind": "secret"}, headers=with_key("key-1"))
     assert first.status_code == 201 and first.get_json()["key"].startswith("sk_")

@@ -11,6 +11,8 @@ import zlib
 
 from sqlalchemy import Select, select, text
 
+from api.bulk import insert_many
+from api.database import utcnow
 from api.events.models import Event
 from api.extensions import db
 
@@ -59,12 +61,11 @@ def record_many(workspace_id: str, type_: str, rows: list[tuple[str, dict]]) -> 
         return
     _known(type_)
     _lock_feed(workspace_id)
-    db.session.execute(
+    insert_many(
         Event.__table__.insert(),
-        [
-            {"workspace_id": workspace_id, "type": type_, "subject_id": subject, "data": data}
-            for subject, data in rows
-        ],
+        [{"subject_id": subject, "data": data} for subject, data in rows],
+        # One moment for the batch, as its rows are one change.
+        {"workspace_id": workspace_id, "type": type_, "created_at": utcnow()},
     )
 
 

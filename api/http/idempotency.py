@@ -6,10 +6,16 @@ transaction as its work and replayed to retries that carry the same body.
 A different body under the same key is a 422; a twin that arrives while the
 first is still running gets a 409 and retries. Failed requests release the key,
 since retrying them should run them again.
+
+Stored bodies past `COMPRESS_FROM` bytes are zlib-compressed: a batch of 10,000
+invitations answers about 100 MB of JSON (an email block each), which took longer
+to write into the database than all the batch's own rows; at level 1 it shrinks
+twentyfold in a quarter of a second.
 """
 
 import hashlib
 import re
+import zlib
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request
@@ -23,6 +29,8 @@ from api.http.errors import ApiError
 HEADER = "Idempotency-Key"
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED_HEADERS = ("Content-Type", "Location")
+COMPRESS_FROM = 4096
+ZLIB = "zlib"
 
 
 class IdempotencyRecord(db.Model):
@@ -37,6 +45,8 @@ class IdempotencyRecord(db.Model):
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # How response_body is stored: None as it was sent, "zlib" compressed.
+    response_encoding: Mapped[str | None] = mapped_column(String(16))
     response_headers: Mapped[dict | None] = mapped_column(JSONType)
 
 
@@ -107,12 +117,17 @@ def finish(response):
         headers = {
             name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers
         }
+        body = response.get_data() if replay_body is None else replay_body
+        encoding = None
+        if len(body) >= COMPRESS_FROM:
+            body, encoding = zlib.compress(body, 1), ZLIB
         db.session.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.workspace_id == g.workspace_id, IdempotencyRecord.key == key)
             .values(
                 response_status=response.status_code,
-                response_body=response.get_data() if replay_body is None else replay_body,
+                response_body=body,
+                response_encoding=encoding,
                 response_headers=headers,
             )
         )
@@ -124,7 +139,10 @@ def finish(response):
 
 
 def _replay(record: IdempotencyRecord):
-    response = current_app.response_class(record.response_body, status=record.response_status)
+    body = record.response_body
+    if record.response_encoding == ZLIB:
+        body = zlib.decompress(body)
+    response = current_app.response_class(body, status=record.response_status)
     for name, value in (record.response_headers or {}).items():
         response.headers[name] = value
     response.headers["Idempotent-Replayed"] = "true"

@@ -11,9 +11,11 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import func, select
 
+from api.bulk import insert_many, matching
 from api.contacts import service as contacts
 from api.contacts.models import Contact
-from api.database import chunked, upsert_add, utcnow
+from api.contacts.service import ContactRow
+from api.database import upsert_add, utcnow
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
@@ -54,7 +56,7 @@ class NewInvitation(NamedTuple):
 
 def invite(
     survey: Survey, refs: list[dict], channel: str, now: datetime | None = None
-) -> tuple[list[tuple[NewInvitation, Contact]], list[Skipped]]:
+) -> tuple[list[tuple[NewInvitation, ContactRow]], list[Skipped]]:
     """Invite the contacts named by `refs`, skipping those we must not ask now.
 
     A ref is {"contact_id": ...}, {"external_id": ...} or an inline contact
@@ -64,7 +66,7 @@ def invite(
         raise ApiError(409, "survey_inactive", "This survey is not active; activate it first.")
     now = now or utcnow()
     found, skipped = _resolve_contacts(survey.workspace_id, refs)
-    eligible: list[Contact] = []
+    eligible: list[ContactRow] = []
     reasons = throttle_reasons(survey, [c.id for c in found], now)
     seen: set[str] = set()
     for contact in found:
@@ -80,14 +82,14 @@ def invite(
     return list(zip(invitations, eligible, strict=True)), skipped
 
 
-def _resolve_contacts(workspace_id: str, refs: list[dict]) -> tuple[list[Contact], list[Skipped]]:
+def _resolve_contacts(
+    workspace_id: str, refs: list[dict]
+) -> tuple[list[ContactRow], list[Skipped]]:
     inline = [r for r in refs if "external_id" in r and len(r) > 1]
     by_external = contacts.upsert_many(workspace_id, inline)
     plain_external = [r["external_id"] for r in refs if "external_id" in r and len(r) == 1]
-    by_external |= contacts.contacts_by_external_id(workspace_id, plain_external)
-    by_id = contacts.contacts_by_id(
-        workspace_id, [r["contact_id"] for r in refs if "contact_id" in r]
-    )
+    by_external |= contacts.rows_by_external_id(workspace_id, plain_external)
+    by_id = contacts.rows_by_id(workspace_id, [r["contact_id"] for r in refs if "contact_id" in r])
     found, skipped = [], []
     for ref in refs:
         contact = (
@@ -107,18 +109,15 @@ def throttle_reasons(survey: Survey, contact_ids: list[str], now: datetime) -> d
     reasons: dict[str, str] = {}
     responded_since = now - timedelta(days=survey.resurvey_days)
     declined_since = now - timedelta(days=survey.decline_days)
-    for chunk in chunked(contact_ids):
+    for named in matching(Response.contact_id, contact_ids):
         answered = select(Response.contact_id).where(
-            Response.survey_id == survey.id,
-            Response.contact_id.in_(chunk),
-            Response.created_at >= responded_since,
+            Response.survey_id == survey.id, named, Response.created_at >= responded_since
         )
         for contact_id in db.session.scalars(answered.distinct()):
             reasons[contact_id] = RECENTLY_RESPONDED
+    for named in matching(Invitation.contact_id, contact_ids):
         declined = select(Invitation.contact_id).where(
-            Invitation.survey_id == survey.id,
-            Invitation.contact_id.in_(chunk),
-            Invitation.declined_at >= declined_since,
+            Invitation.survey_id == survey.id, named, Invitation.declined_at >= declined_since
         )
         for contact_id in db.session.scalars(declined.distinct()):
             reasons.setdefault(contact_id, RECENTLY_DECLINED)
@@ -126,32 +125,30 @@ def throttle_reasons(survey: Survey, contact_ids: list[str], now: datetime) -> d
 
 
 def _create(
-    survey: Survey, eligible: list[Contact], channel: str, now: datetime
+    survey: Survey, eligible: list[ContactRow], channel: str, now: datetime
 ) -> list[NewInvitation]:
     if not eligible:
         return []
     expires_at = now + timedelta(days=survey.link_ttl_days)
+    shared = {
+        "workspace_id": survey.workspace_id,
+        "survey_id": survey.id,
+        "channel": channel,
+        "created_at": now,
+        "expires_at": expires_at,
+    }
     rows = [
-        {
-            "id": new_id("inv"),
-            "workspace_id": survey.workspace_id,
-            "survey_id": survey.id,
-            "contact_id": contact.id,
-            "channel": channel,
-            "locale": contact.locale,
-            "created_at": now,
-            "expires_at": expires_at,
-        }
+        {"id": new_id("inv"), "contact_id": contact.id, "locale": contact.locale}
         for contact in eligible
     ]
-    db.session.execute(Invitation.__table__.insert(), rows)
+    insert_many(Invitation.__table__.insert(), rows, shared)
     upsert_add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, "count", len(rows))
     events.record_many(
         survey.workspace_id,
         "invitation.created",
         [(row["id"], {"survey_id": survey.id, "contact_id": row["contact_id"]}) for row in rows],
     )
-    return [NewInvitation(**row) for row in rows]
+    return [NewInvitation(**row, **shared) for row in rows]
 
 
 def invitations_in_period(survey_id: str, start, end) -> int:
@@ -164,7 +161,11 @@ def invitations_in_period(survey_id: str, start, end) -> int:
     )
 
 
-def links(survey: Survey, invitation: Invitation | NewInvitation, contact: Contact | None) -> dict:
+def links(
+    survey: Survey,
+    invitation: Invitation | NewInvitation,
+    contact: Contact | ContactRow | None,
+) -> dict:
     """Everything a mailer or partner app needs to ask: URLs, email block, headers."""
     base = current_app.config["BASE_URL"]
     url = f"{base}/s/{survey_token(invitation.id)}"
@@ -206,12 +207,12 @@ def links(survey: Survey, invitation: Invitation | NewInvitation, contact: Conta
     return result
 
 
-def email_locale(survey: Survey, contact: Contact) -> str:
+def email_locale(survey: Survey, contact: Contact | ContactRow) -> str:
     """An email has no browser to ask: the contact's language, else the survey's."""
     return texts.pick_locale(contact.locale, fallback=survey.default_locale)
 
 
-def placeholder_values(survey: Survey, contact: Contact | None) -> dict:
+def placeholder_values(survey: Survey, contact: Contact | ContactRow | None) -> dict:
     values: dict = {"product": survey.product_name}
     if contact is not None:
         values |= dict(contact.attributes or {})
@@ -224,5 +225,5 @@ def _scale(kind: str) -> tuple[int, int]:
     return scale.start, scale.stop - 1
 
 
-def _ref_of(contact: Contact) -> dict:
+def _ref_of(contact: ContactRow) -> dict:
     return {"contact_id": contact.id, "external_id": contact.external_id}

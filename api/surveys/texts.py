@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypedDict
 
 from api.scoring import CATEGORIES
@@ -650,6 +650,38 @@ def fill(
 
     filled = _PLACEHOLDER.sub(resolve, template.replace(_GAP, ""))
     return _GAP_RUN.sub(_close_gap, filled)
+
+
+def filler(template: str) -> Callable[[Mapping[str, object]], str]:
+    """``fill`` for one template and many value sets, the template parsed once.
+
+    A batch of 10,000 invitations fills one question 10,000 times. Where every
+    placeholder has a text, ``fill`` is the literals and those texts in turn, and
+    that is what this joins; where one would disappear, the tidy-up is ``fill``'s
+    own, so it calls ``fill``.
+    """
+    cleaned = template.replace(_GAP, "")
+    literals, names, position = [], [], 0
+    for match in _PLACEHOLDER.finditer(cleaned):
+        literals.append(cleaned[position : match.start()])
+        names.append((match.group(1), match.group(2)))
+        position = match.end()
+    tail = cleaned[position:]
+
+    def fill_one(values: Mapping[str, object]) -> str:
+        parts = []
+        for literal, (name, inline) in zip(literals, names, strict=True):
+            for candidate in (values.get(name), inline):
+                text = "" if candidate is None else str(candidate).replace(_GAP, "").strip()
+                if text:
+                    break
+            else:
+                return fill(template, values)
+            parts += (literal, text)
+        parts.append(tail)
+        return "".join(parts)
+
+    return fill_one
 
 
 def _close_gap(match: re.Match[str]) -> str:
