@@ -71,6 +71,7 @@ def register_blueprints(app: Flask) -> None:
     from api.events.routes import bp as events_bp
     from api.pages.routes import bp as pages_bp
     from api.queues.routes import bp as queues_bp
+    from api.referrals import click_writer
     from api.referrals.redirect import bp as referral_links_bp
     from api.referrals.routes import bp as referrals_bp
     from api.reports.pages import bp as report_pages_bp
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         widget_bp,
     ):
         api.register_blueprint(blueprint)
+    click_writer.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

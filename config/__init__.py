@@ -36,8 +36,10 @@ class Default:
     RATELIMIT_WIDGET_IP = "60 per minute"
     # /r/<code> is opened by people behind shared NATs (offices, campuses, mobile carriers).
     RATELIMIT_REDIRECT = "600 per minute"
-    # Off: Flask-Limiter would put Retry-After on every response; ours goes on 429s only.
-    RATELIMIT_HEADERS_ENABLED = False
+    # /r/<code>: clicks are written in batches this often (0: in their request), and a
+    # code's lookup is remembered this long (0: never), so disabling it takes this long.
+    CLICK_FLUSH_SECONDS = 0.5
+    REFERRAL_CODE_CACHE_SECONDS = 5
     # Trusted proxies in front of us (X-Forwarded-For hops); 0 when exposed directly.
     PROXY_COUNT = 0
 
@@ -80,6 +82,8 @@ class Testing(Default):
     RATELIMIT_WIDGET_KEY = "100000 per minute"
     RATELIMIT_WIDGET_IP = "100000 per minute"
     RATELIMIT_REDIRECT = "100000 per minute"
+    CLICK_FLUSH_SECONDS = 0.0
+    REFERRAL_CODE_CACHE_SECONDS = 0
 
 
 class Production(Default):

@@ -25,7 +25,7 @@ from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError, not_found
 from api.ids import new_id
-from api.referrals import clicks, fraud, links, rewards
+from api.referrals import click_writer, clicks, fraud, links, rewards
 from api.referrals import program as programs
 from api.referrals.models import Referral, ReferralClick, ReferralCode, ReferralProgram
 
@@ -75,6 +75,8 @@ def choose_touch(
     ids = click_ids(tokens)
     candidates = []
     if ids:
+        # This process's clicks still waiting for their batch count too.
+        click_writer.flush_pending()
         rows = db.session.execute(
             select(ReferralClick, ReferralCode)
             .join(ReferralCode, ReferralCode.id == ReferralClick.code_id)

@@ -1,14 +1,16 @@
 """Clicks on `/r/<code>`: look the code up, record the click, build the landing URL.
 
-This is the hottest public path, so it is written down to the statements it
-needs: one SELECT (the code joined with its workspace's program), one INSERT of
-the click and one of its event, in the request's transaction. No ORM objects
-are loaded or flushed on the way.
+This is the hottest public path, so it is written down to what it needs: one
+SELECT of the code joined with its workspace's program (remembered for
+`REFERRAL_CODE_CACHE_SECONDS`), and the click handed to the process's
+`click_writer`, which inserts clicks and their events in batches. No ORM
+objects are loaded or flushed on the way.
 """
 
 import hashlib
 import hmac
 from datetime import datetime
+from time import monotonic
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import current_app
@@ -16,10 +18,9 @@ from sqlalchemy import bindparam, insert, select
 
 from api import signing
 from api.database import utcnow
-from api.events import service as events
 from api.extensions import db
 from api.ids import new_id
-from api.referrals import codes
+from api.referrals import click_writer, codes
 from api.referrals.models import ReferralClick, ReferralCode, ReferralProgram
 
 # Paid-ad click ids that ad platforms append to the URL an ad points to.
@@ -30,6 +31,8 @@ REFERRER_MAX = 512
 OURS = ("ref", "ffclick")
 # At most this many incoming query parameters are passed on (utm_*, gclid, ...).
 PASS_ON_MAX = 20
+# Codes remembered per process; past this the memory is simply emptied.
+CODE_CACHE_MAX = 10_000
 
 _codes = ReferralCode.__table__.c
 _programs = ReferralProgram.__table__.c
@@ -97,10 +100,28 @@ def canonical_code(code_text: str) -> str | None:
 
 
 def lookup(canonical: str | None):
-    """(id, workspace_id, disabled_at, enabled, landing_url) of a code, or None."""
+    """(id, workspace_id, disabled_at, enabled, landing_url) of a code, or None.
+
+    Remembered per process for a few seconds: a shared link is clicked in bursts.
+    So disabling a code, or changing the landing URL, reaches every worker within
+    `REFERRAL_CODE_CACHE_SECONDS`; unknown codes are remembered too, so a scanner
+    trying codes costs one query per code and interval.
+    """
     if canonical is None:
         return None
-    return db.session.connection().execute(_LOOKUP, {"code": canonical}).first()
+    ttl = current_app.config["REFERRAL_CODE_CACHE_SECONDS"]
+    cache = current_app.extensions.setdefault("referral_code_cache", {})
+    now = monotonic()
+    if ttl:
+        hit = cache.get(canonical)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    row = db.session.connection().execute(_LOOKUP, {"code": canonical}).first()
+    if ttl:
+        if len(cache) >= CODE_CACHE_MAX:
+            cache.clear()
+        cache[canonical] = (now + ttl, row)
+    return row
 
 
 def fallback_url(row) -> str:
@@ -136,18 +157,14 @@ def visit(
         "ad_click_param": ad_param,
         "created_at": now or utcnow(),
     }
-    # Everything else first: from the first INSERT on, SQLite's write lock is held
-    # until the request commits, and every other worker's click waits for it.
     params = [*_passed_on(args), ("ref", canonical), ("ffclick", sign_click(click_id))]
-    url = landing_url(row.landing_url, params)
-    db.session.connection().execute(_INSERT_CLICK, values)
-    # A Core insert of one row, in the click's transaction, without an ORM flush.
-    events.record_many(
-        row.workspace_id,
-        "referral.click",
-        [(click_id, {"code_id": row.id, "code": canonical, "ad_click_param": ad_param})],
-    )
-    return url
+    click = (values, {"code_id": row.id, "code": canonical, "ad_click_param": ad_param})
+    writer = current_app.extensions["click_writer"]
+    if writer is None:
+        click_writer.write([click])
+    else:
+        writer.add(click)
+    return landing_url(row.landing_url, params)
 
 
 def record_click(
