@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    wrap_wsgi(app)
     return app
 
 
@@ -48,8 +49,6 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
     settings["SECRET_KEY"] = config.secret_key(settings, app.instance_path)
     settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
     app.config.update(settings)
-    if settings["PROXY_COUNT"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=1, x_host=1)
 
 
 def register_extensions(app: Flask) -> None:
@@ -63,6 +62,16 @@ def register_extensions(app: Flask) -> None:
     ratelimit.init_app(app)
     api.init_app(app)
     errors.init_app(app)
+
+
+def wrap_wsgi(app: Flask) -> None:
+    """WSGI middleware, innermost first."""
+    from api.referrals import link_fast_path
+
+    # Inside ProxyFix: the tracked link counts clicks by the address ProxyFix sets.
+    link_fast_path.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1, x_host=1)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -58,15 +58,22 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
         cursor.close()
 
 
-def commit_request(response):
-    # A request that never touched the database has nothing to end (and the
-    # hottest routes should not pay for it).
+def end_work(succeeded: bool) -> None:
+    """Commit what this unit of work did, or roll it back.
+
+    Work that never touched the database has nothing to end (and the hottest
+    routes should not pay for it).
+    """
     if not db.session.registry.has() or not db.session().in_transaction():
-        return response
-    if response.status_code < 400:
+        return
+    if succeeded:
         db.session.commit()
     else:
         db.session.rollback()
+
+
+def commit_request(response):
+    end_work(response.status_code < 400)
     return response
 
 

@@ -40,6 +40,9 @@ class Default:
     # code's lookup is remembered this long (0: never), so disabling it takes this long.
     CLICK_FLUSH_SECONDS = 0.5
     REFERRAL_CODE_CACHE_SECONDS = 5
+    # The widget API remembers publishable keys, their workspace (allowed origins) and
+    # its widget surveys this long per worker (0: never); changes reach it this late.
+    WIDGET_CACHE_SECONDS = 5
     # Trusted proxies in front of us (X-Forwarded-For hops); 0 when exposed directly.
     PROXY_COUNT = 0
 
@@ -84,6 +87,7 @@ class Testing(Default):
     RATELIMIT_REDIRECT = "100000 per minute"
     CLICK_FLUSH_SECONDS = 0.0
     REFERRAL_CODE_CACHE_SECONDS = 0
+    WIDGET_CACHE_SECONDS = 0
 
 
 class Production(Default):

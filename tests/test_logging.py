@@ -123,3 +123,15 @@ def test_every_request_gets_a_fresh_id(client, request_log):
 def test_error_body_names_the_request_id(tenant):
     response = tenant.get("/v1/contacts/nobody", headers={"X-Request-ID": "trace-abc-123"})
     assert response.get_json()["error"]["request_id"] == "trace-abc-123"
+
+
+def test_the_referral_link_fast_path_logs_and_echoes_the_request_id(client, request_log):
+    response = client.get(
+        "/r/NOSUCHCODE?email=ann@example.com", headers={"X-Request-ID": "link-1234"}
+    )
+    assert response.status_code == 302
+    assert response.headers["X-Request-ID"] == "link-1234"
+    line = only_line(request_log())
+    assert line["id"] == "link-1234" and line["route"] == "/r/<code>"
+    assert line["status"] == "302" and "NOSUCHCODE" not in line.string
+    assert "ann@example.com" not in line.string

@@ -130,6 +130,6 @@ def test_disabling_a_code_reaches_the_link_when_its_memory_expires(app_factory, 
     follow(tenant.client, code["code"])
     # ... and once it has passed the link lands without attribution.
     later = time.monotonic() + 6
-    monkeypatch.setattr("api.referrals.clicks.monotonic", lambda: later)
+    monkeypatch.setattr("api.recent.monotonic", lambda: later)
     response = tenant.client.get(f"/r/{code['code']}")
     assert response.headers["Location"] == LANDING

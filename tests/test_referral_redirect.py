@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import event, select, text
 from api import signing
 from api.events.models import Event
 from api.extensions import db
+from api.referrals import clicks as clicks_module
 from api.referrals.models import ReferralClick
 
 LANDING = "https://shop.example.com/welcome?src=ref"
@@ -200,3 +202,34 @@ def test_a_head_request_is_not_counted(app, client, code):
     response = client.head(f"/r/{code['code']}")
     assert response.status_code == 302 and response.headers["Location"] == LANDING
     assert clicks(app) == []
+
+
+def test_a_failure_still_lands_on_our_base_url_without_a_trace(
+    app, client, code, monkeypatch, caplog
+):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr("api.referrals.clicks.visit", broken)
+    with caplog.at_level(logging.ERROR, logger="api.referrals.link_fast_path"):
+        response = visit(client, f"/r/{code['code']}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == app.config["BASE_URL"]
+    assert response.get_data() == b""
+    assert "database unavailable" in caplog.text
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_one_hashed(app_factory, tenant):
+    proxied = app_factory(PROXY_COUNT=1)
+    tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
+    code = tenant.post("/v1/referral-codes", json={"contact": {"external_id": "a"}}).get_json()
+    client = proxied.test_client()
+    response = client.get(
+        f"/r/{code['code']}",
+        headers={"X-Forwarded-For": VISITOR_IP},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert response.status_code == 302
+    [click] = clicks(proxied)
+    with proxied.app_context():
+        assert click.ip_hash == clicks_module.hash_ip(VISITOR_IP)

@@ -1,6 +1,7 @@
 """The widget API: keys, origins, identity, eligibility, and idempotent answers."""
 
 from datetime import timedelta
+from time import monotonic
 
 import pytest
 from sqlalchemy import func, select
@@ -344,3 +345,41 @@ def test_widget_settings_are_validated(widget):
     )
     assert bad.status_code == 422
     assert set(bad.get_json()["error"]["fields"]) == {"sampling_percent", "url_rules"}
+
+
+def test_remembered_site_settings_reach_the_widget_api_after_the_interval(app_factory, monkeypatch):
+    """With WIDGET_CACHE_SECONDS on (as in production), a revoked publishable key, new
+    allowed origins and a deactivated survey take effect once the interval has passed;
+    secret keys are never remembered."""
+    remembering = app_factory(WIDGET_CACHE_SECONDS=5)
+    tenant = create_tenant(remembering)
+    widget = Widget(remembering, tenant)
+    survey_id = widget.survey()
+    assert widget.eligibility().get_json()["show"] is True
+
+    tenant.patch(f"/v1/surveys/{survey_id}", json={"active": False})
+    tenant.patch("/v1/widget", json={"allowed_origins": ["https://other.example.com"]})
+    # Within the interval the worker still answers from what it remembered ...
+    assert widget.eligibility().get_json()["show"] is True
+    # ... and after it, from the database.
+    clock = {"now": monotonic() + 6}
+    monkeypatch.setattr("api.recent.monotonic", lambda: clock["now"])
+    assert widget.eligibility().get_json()["error"]["code"] == "origin_not_allowed"
+    other = widget.eligibility(origin="https://other.example.com").get_json()
+    assert other == {"show": False, "reason": eligibility.NO_SURVEY}
+
+    key_id = next(
+        key["id"]
+        for key in tenant.get("/v1/keys").get_json()["data"]
+        if tenant.publishable_key.startswith(key["prefix"])
+    )
+    assert tenant.delete(f"/v1/keys/{key_id}").status_code == 200
+    assert widget.eligibility(origin="https://other.example.com").status_code == 200
+    clock["now"] += 6
+    assert widget.eligibility(origin="https://other.example.com").status_code == 401
+    # Secret keys are looked up on every request: revoking one is immediate.
+    new_secret = tenant.post("/v1/keys", json={"kind": "secret"}).get_json()
+    headers = {"Authorization": f"Bearer {new_secret['key']}"}
+    assert tenant.client.get("/v1/contacts", headers=headers).status_code == 200
+    assert tenant.delete(f"/v1/keys/{new_secret['id']}").status_code == 200
+    assert tenant.client.get("/v1/contacts", headers=headers).status_code == 401

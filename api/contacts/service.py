@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from api.bulk import insert_many, matching
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
@@ -31,8 +31,18 @@ def live_contacts(workspace_id: str) -> Select:
     return select(Contact).where(Contact.workspace_id == workspace_id, Contact.erased_at.is_(None))
 
 
+# Built once: the widget API reads a contact by external id on every page view.
+_BY_EXTERNAL_ID = select(Contact).where(
+    Contact.workspace_id == bindparam("workspace_id"),
+    Contact.erased_at.is_(None),
+    Contact.external_id == bindparam("external_id"),
+)
+
+
 def get_contact(workspace_id: str, external_id: str) -> Contact | None:
-    return db.session.scalar(live_contacts(workspace_id).where(Contact.external_id == external_id))
+    return db.session.scalar(
+        _BY_EXTERNAL_ID, {"workspace_id": workspace_id, "external_id": external_id}
+    )
 
 
 def get_contact_by_id(workspace_id: str, contact_id: str) -> Contact | None:

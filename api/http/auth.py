@@ -8,9 +8,13 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 
+from api import recent
+from api.database import utcnow
 from api.extensions import db
 from api.http.errors import ApiError
 from api.workspaces import keys
+
+_PUBLISHABLE = keys.KINDS[keys.PUBLISHABLE]
 
 
 def identify_caller() -> None:
@@ -21,11 +25,27 @@ def identify_caller() -> None:
     # Widgets may name their publishable key in the URL, because a CORS preflight
     # carries no Authorization header. Secret keys never: URLs end up in logs.
     query_key = request.args.get("key", "")
-    if not token and query_key.startswith(keys.KINDS[keys.PUBLISHABLE]):
+    if not token and query_key.startswith(_PUBLISHABLE):
         token = query_key
     if token:
-        g.api_key = keys.find_live_key(token)
+        g.api_key = (
+            _publishable_key(token)
+            if token.startswith(_PUBLISHABLE)
+            else (keys.find_live_key(token))
+        )
     g.auth_attempted = bool(token or header)
+
+
+def _publishable_key(token: str) -> keys.ApiKey | None:
+    """Publishable keys are public and named on every page view of a customer's site,
+    so each worker remembers them for `WIDGET_CACHE_SECONDS` (revoking one takes that
+    long to reach the widget API). Secret keys are looked up on every request."""
+    key = recent.memory("publishable_keys").get(
+        keys.hash_key(token),
+        current_app.config["WIDGET_CACHE_SECONDS"],
+        lambda: recent.detached(keys.find_key(token)),
+    )
+    return key if key is not None and key.is_live(utcnow()) else None
 
 
 def _require(kind: str) -> None:

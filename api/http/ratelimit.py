@@ -34,7 +34,11 @@ def per_caller() -> str:
 
 
 def per_ip() -> str:
-    return f"ip:{request.remote_addr}"
+    return ip_key(request.remote_addr)
+
+
+def ip_key(address: str | None) -> str:
+    return f"ip:{address}"
 
 
 @dataclass(frozen=True)
@@ -68,22 +72,27 @@ class RateLimiter:
         self.storage = storage_from_string(storage_uri)
         self.strategy = FixedWindowRateLimiter(self.storage)
 
-    def hit(self, rule: Rule, route: str) -> None:
-        """Count this request against `rule`; RateLimited when it is over."""
+    def hit(self, rule: Rule, route: str, caller: str | None = None) -> None:
+        """Count this request against `rule` (for `caller`, else whom the rule counts
+        by); RateLimited when it is over."""
         limit = _parsed(current_app.config[rule.setting])
-        caller = rule.counted_by()
+        caller = caller or rule.counted_by()
         if not self.strategy.hit(limit, rule.setting, route, caller):
             reset_at, _ = self.strategy.get_window_stats(limit, rule.setting, route, caller)
             raise RateLimited(limit, reset_at)
 
 
 def check_request() -> None:
-    limiter: RateLimiter = current_app.extensions["flipfunnel_ratelimit"]
+    counter = limiter()
     # Each route has its own budget: a visitor's page view does not use up the POST
     # that answers it, and a partner's bulk import does not starve its reads.
     route = request.endpoint or "<unmatched>"
     for rule in _rules.get(request.blueprint, PUBLIC):
-        limiter.hit(rule, route)
+        counter.hit(rule, route)
+
+
+def limiter() -> RateLimiter:
+    return current_app.extensions["flipfunnel_ratelimit"]
 
 
 def init_app(app) -> None:

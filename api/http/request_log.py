@@ -16,10 +16,26 @@ logger = logging.getLogger("flipfunnel.requests")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-def start_request() -> None:
-    incoming = request.headers.get("X-Request-ID", "")
+def request_id(incoming: str | None) -> str:
+    """The caller's X-Request-ID when it is a sane one, else a new id."""
+    incoming = incoming or ""
     # fullmatch: with match, `$` would let a trailing newline into the header and the log.
-    g.request_id = incoming if _CLIENT_ID.fullmatch(incoming) else uuid.uuid4().hex
+    return incoming if _CLIENT_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def log_request(request_id: str, method: str, route: str, status: int, started: float) -> None:
+    logger.info(
+        "request_id=%s method=%s route=%s status=%d ms=%.1f",
+        request_id,
+        method,
+        route,
+        status,
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+def start_request() -> None:
+    g.request_id = request_id(request.headers.get("X-Request-ID"))
     g.request_started = time.perf_counter()
 
 
@@ -28,14 +44,7 @@ def finish_request(response):
     started = g.get("request_started")
     if started is not None:
         route = request.url_rule.rule if request.url_rule else "<unmatched>"
-        logger.info(
-            "request_id=%s method=%s route=%s status=%d ms=%.1f",
-            g.request_id,
-            request.method,
-            route,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        log_request(g.request_id, request.method, route, response.status_code, started)
     return response
 
 

@@ -10,13 +10,12 @@ objects are loaded or flushed on the way.
 import hashlib
 import hmac
 from datetime import datetime
-from time import monotonic
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
-from api import signing
+from api import recent, signing
 from api.database import utcnow
 from api.extensions import db
 from api.ids import new_id
@@ -31,8 +30,6 @@ REFERRER_MAX = 512
 OURS = ("ref", "ffclick")
 # At most this many incoming query parameters are passed on (utm_*, gclid, ...).
 PASS_ON_MAX = 20
-# Codes remembered per process; past this the memory is simply emptied.
-CODE_CACHE_MAX = 10_000
 
 _codes = ReferralCode.__table__.c
 _programs = ReferralProgram.__table__.c
@@ -88,7 +85,8 @@ def _passed_on(args) -> list[tuple[str, str]]:
 
 
 def _ad_click_param(args) -> str | None:
-    return next((name for name in AD_CLICK_PARAMS if args.get(name)), None)
+    # `in` first: a MultiDict's get of a missing key raises and catches a KeyError.
+    return next((name for name in AD_CLICK_PARAMS if name in args and args[name]), None)  # noqa: RUF019
 
 
 def canonical_code(code_text: str) -> str | None:
@@ -102,26 +100,18 @@ def canonical_code(code_text: str) -> str | None:
 def lookup(canonical: str | None):
     """(id, workspace_id, disabled_at, enabled, landing_url) of a code, or None.
 
-    Remembered per process for a few seconds: a shared link is clicked in bursts.
-    So disabling a code, or changing the landing URL, reaches every worker within
-    `REFERRAL_CODE_CACHE_SECONDS`; unknown codes are remembered too, so a scanner
-    trying codes costs one query per code and interval.
+    Remembered per process (`api.recent`): disabling a code, or changing the
+    landing URL, reaches every worker within `REFERRAL_CODE_CACHE_SECONDS`;
+    unknown codes are remembered too, so a scanner trying codes costs one query
+    per code and interval.
     """
     if canonical is None:
         return None
-    ttl = current_app.config["REFERRAL_CODE_CACHE_SECONDS"]
-    cache = current_app.extensions.setdefault("referral_code_cache", {})
-    now = monotonic()
-    if ttl:
-        hit = cache.get(canonical)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-    row = db.session.connection().execute(_LOOKUP, {"code": canonical}).first()
-    if ttl:
-        if len(cache) >= CODE_CACHE_MAX:
-            cache.clear()
-        cache[canonical] = (now + ttl, row)
-    return row
+    return recent.memory("referral_codes").get(
+        canonical,
+        current_app.config["REFERRAL_CODE_CACHE_SECONDS"],
+        lambda: db.session.connection().execute(_LOOKUP, {"code": canonical}).first(),
+    )
 
 
 def fallback_url(row) -> str:

@@ -13,9 +13,12 @@ from api.referrals import clicks
 
 bp = Blueprint("referral_links", __name__)
 
+ROUTE = "/r/<code>"
+ENDPOINT = "referral_links.follow"
 # Its own limit, more generous than other public routes: many people share one
 # address (offices, campuses, carrier NAT) and a shared link is clicked in bursts.
-ratelimit.limit_blueprint(bp, ratelimit.Rule("RATELIMIT_REDIRECT"))
+LIMIT = ratelimit.Rule("RATELIMIT_REDIRECT")
+ratelimit.limit_blueprint(bp, LIMIT)
 
 
 def _redirect(url: str):
@@ -25,8 +28,9 @@ def _redirect(url: str):
     return response
 
 
-@bp.get("/r/<code>")
+@bp.get(ROUTE)
 def follow(code):
+    """A HEAD, or a GET when the fast path (`link_fast_path`) is not in front."""
     if request.method == "HEAD":
         # Link checkers and unfurlers probe with HEAD; a person's browser never does.
         return _redirect(clicks.fallback_url(clicks.lookup(clicks.canonical_code(code))))

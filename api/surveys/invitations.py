@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from api.bulk import insert_many, matching
 from api.contacts import service as contacts
@@ -104,11 +104,54 @@ def _resolve_contacts(
     return found, skipped
 
 
+_responses = Response.__table__.c
+_invitations = Invitation.__table__.c
+# One contact (a widget asking on every page view): one statement, built once.
+_ONE_CONTACT = select(
+    select(_responses.id)
+    .where(
+        _responses.survey_id == bindparam("survey_id"),
+        _responses.contact_id == bindparam("contact_id"),
+        _responses.created_at >= bindparam("responded_since"),
+    )
+    .exists()
+    .label("responded"),
+    select(_invitations.id)
+    .where(
+        _invitations.survey_id == bindparam("survey_id"),
+        _invitations.contact_id == bindparam("contact_id"),
+        _invitations.declined_at >= bindparam("declined_since"),
+    )
+    .exists()
+    .label("declined"),
+)
+
+
 def throttle_reasons(survey: Survey, contact_ids: list[str], now: datetime) -> dict[str, str]:
     """Contacts asked too recently: answered within resurvey_days, declined within decline_days."""
     reasons: dict[str, str] = {}
     responded_since = now - timedelta(days=survey.resurvey_days)
     declined_since = now - timedelta(days=survey.decline_days)
+    if len(contact_ids) == 1:
+        [contact_id] = contact_ids
+        responded, declined = (
+            db.session.connection()
+            .execute(
+                _ONE_CONTACT,
+                {
+                    "survey_id": survey.id,
+                    "contact_id": contact_id,
+                    "responded_since": responded_since,
+                    "declined_since": declined_since,
+                },
+            )
+            .one()
+        )
+        if responded:
+            reasons[contact_id] = RECENTLY_RESPONDED
+        elif declined:
+            reasons[contact_id] = RECENTLY_DECLINED
+        return reasons
     for named in matching(Response.contact_id, contact_ids):
         answered = select(Response.contact_id).where(
             Response.survey_id == survey.id, named, Response.created_at >= responded_since

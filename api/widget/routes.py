@@ -3,6 +3,7 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import ValidationError
 
+from api import recent
 from api.extensions import db
 from api.http import auth, ratelimit
 from api.http.blueprint import ApiBlueprint, require_json_body
@@ -37,7 +38,13 @@ class WidgetBlueprint(flask_smorest.Blueprint):
 
 
 def _check_origin():
-    workspace = db.session.get(Workspace, g.workspace_id)
+    # Remembered per worker, as the key is: changed allowed origins reach the widget
+    # API within WIDGET_CACHE_SECONDS.
+    workspace = recent.memory("widget_workspaces").get(
+        g.workspace_id,
+        current_app.config["WIDGET_CACHE_SECONDS"],
+        lambda: recent.detached(db.session.get(Workspace, g.workspace_id)),
+    )
     g.workspace = workspace
     cors.check_origin(workspace.allowed_origins or [])
     if request.method == "OPTIONS":

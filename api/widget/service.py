@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from api import scoring, signing
+from api import recent, scoring, signing
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import insert_ignore, upsert_add, utcnow
@@ -100,16 +100,10 @@ def check_eligibility(
     now: datetime | None = None,
 ) -> dict:
     now = now or utcnow()
-    surveys = list(
-        db.session.scalars(
-            select(Survey)
-            .where(
-                Survey.workspace_id == workspace.id,
-                Survey.active.is_(True),
-                Survey.widget_enabled.is_(True),
-            )
-            .order_by(Survey.id)
-        )
+    surveys = recent.memory("widget_surveys").get(
+        workspace.id,
+        current_app.config["WIDGET_CACHE_SECONDS"],
+        lambda: _widget_surveys(workspace.id),
     )
     decision = eligibility.decide(surveys, user.contact, url, now, anonymous_key)
     if not decision.show:
@@ -133,6 +127,20 @@ def check_eligibility(
         "display": token,
         "survey": _presented(survey, contact, chosen),
     }
+
+
+def _widget_surveys(workspace_id: str) -> list[Survey]:
+    """The workspace's active widget surveys, oldest first, detached to be remembered."""
+    surveys = db.session.scalars(
+        select(Survey)
+        .where(
+            Survey.workspace_id == workspace_id,
+            Survey.active.is_(True),
+            Survey.widget_enabled.is_(True),
+        )
+        .order_by(Survey.id)
+    )
+    return [recent.detached(survey) for survey in surveys]
 
 
 def invalid_user_hash() -> ApiError:

@@ -54,10 +54,15 @@ def create_key(workspace_id: str, kind: str, name: str = "") -> tuple[ApiKey, st
     return key, raw
 
 
-def find_live_key(raw: str, now: datetime | None = None) -> ApiKey | None:
+def find_key(raw: str) -> ApiKey | None:
+    """The key with this value, live or not."""
     if not raw.startswith(tuple(KINDS.values())):
         return None
-    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw)))
+    return db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw)))
+
+
+def find_live_key(raw: str, now: datetime | None = None) -> ApiKey | None:
+    key = find_key(raw)
     if key is None or not key.is_live(now or utcnow()):
         return None
     return key
