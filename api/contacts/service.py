@@ -286,19 +286,20 @@ def contacts_by_external_id(workspace_id: str, external_ids: list[str]) -> dict[
 
 def rows_by_external_id(workspace_id: str, external_ids: list[str]) -> dict[str, ContactRow]:
     """The live contacts with these external ids, as ContactRow (see there)."""
-    found = {}
-    for named in matching(Contact.external_id, external_ids):
-        for row in db.session.execute(_live_rows(workspace_id, named)):
-            found[row.external_id] = ContactRow(*row)
-    return found
+    return _rows_by(workspace_id, Contact.external_id, external_ids)
 
 
 def rows_by_id(workspace_id: str, ids: list[str]) -> dict[str, ContactRow]:
     """The live contacts with these ids, as ContactRow (see there)."""
+    return _rows_by(workspace_id, Contact.id, ids)
+
+
+def _rows_by(workspace_id: str, column, values: list[str]) -> dict[str, ContactRow]:
     found = {}
-    for named in matching(Contact.id, ids):
+    for named in matching(column, values):
         for row in db.session.execute(_live_rows(workspace_id, named)):
-            found[row.id] = ContactRow(*row)
+            contact = ContactRow(*row)
+            found[getattr(contact, column.key)] = contact
     return found
 
 
