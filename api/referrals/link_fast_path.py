@@ -52,8 +52,7 @@ class TrackedLinks:
         started = time.perf_counter()
         request_id = request_log.request_id(environ.get("HTTP_X_REQUEST_ID"))
         with self.app.app_context():
-            url = self._visit(code, environ)
-            location = iri_to_uri(url)
+            location = self._visit(code, environ)
             request_log.log_request(request_id, "GET", ROUTE, 302, started)
         start_response(
             STATUS,
@@ -68,12 +67,13 @@ class TrackedLinks:
         return [b""]
 
     def _visit(self, code: str, environ) -> str:
+        """Where to send the visitor (as a URI), having counted the click if it counts."""
         ip = environ.get("REMOTE_ADDR")
         try:
             try:
                 ratelimit.limiter().hit(LIMIT, ENDPOINT, ratelimit.ip_key(ip))
             except ratelimit.RateLimited:
-                return clicks.fallback_url(clicks.lookup(clicks.canonical_code(code)))
+                return iri_to_uri(clicks.fallback_url(clicks.lookup(clicks.canonical_code(code))))
             url = clicks.visit(
                 code,
                 ip=ip,
@@ -82,7 +82,7 @@ class TrackedLinks:
                 args=MultiDict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)),
             )
             database.end_work(succeeded=True)
-            return url
+            return iri_to_uri(url)
         except Exception:
             # A person following a friend's link lands on the product, never on an error.
             log.exception("referral link %s failed; sent to the base URL", ROUTE)
