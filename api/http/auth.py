@@ -27,12 +27,10 @@ def identify_caller() -> None:
     query_key = request.args.get("key", "")
     if not token and query_key.startswith(_PUBLISHABLE):
         token = query_key
-    if token:
-        g.api_key = (
-            _publishable_key(token)
-            if token.startswith(_PUBLISHABLE)
-            else (keys.find_live_key(token))
-        )
+    if token.startswith(_PUBLISHABLE):
+        g.api_key = _publishable_key(token)
+    elif token:
+        g.api_key = keys.find_live_key(token)
     g.auth_attempted = bool(token or header)
 
 

@@ -23,6 +23,7 @@ import threading
 from flask import Flask, current_app
 from sqlalchemy import insert
 
+from api.bulk import insert_many
 from api.events import service as events
 from api.extensions import db
 from api.referrals.models import ReferralClick
@@ -35,7 +36,7 @@ _INSERT_CLICKS = insert(ReferralClick.__table__)
 
 def write(clicks: list[tuple[dict, dict]]) -> None:
     """Insert (click row, event data) pairs in the current transaction."""
-    db.session.connection().execute(_INSERT_CLICKS, [row for row, _ in clicks])
+    insert_many(_INSERT_CLICKS, [row for row, _ in clicks])
     by_workspace: dict[str, list] = {}
     for row, event in clicks:
         by_workspace.setdefault(row["workspace_id"], []).append((row["id"], event))

@@ -121,6 +121,11 @@ def fallback_url(row) -> str:
     return current_app.config["BASE_URL"]
 
 
+def unattributed_url(code_text: str) -> str:
+    """Where a visit that is not counted goes (a HEAD probe, a visitor past the limit)."""
+    return fallback_url(lookup(canonical_code(code_text)))
+
+
 def visit(
     code_text: str,
     *,

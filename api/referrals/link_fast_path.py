@@ -73,7 +73,7 @@ class TrackedLinks:
             try:
                 ratelimit.limiter().hit(LIMIT, ENDPOINT, ratelimit.ip_key(ip))
             except ratelimit.RateLimited:
-                return iri_to_uri(clicks.fallback_url(clicks.lookup(clicks.canonical_code(code))))
+                return iri_to_uri(clicks.unattributed_url(code))
             url = clicks.visit(
                 code,
                 ip=ip,

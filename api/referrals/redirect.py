@@ -1,5 +1,7 @@
-"""The tracked referral link /r/<code>: count the click, redirect with attribution.
+"""The tracked referral link /r/<code>: its route, its own limit, and HEAD probes.
 
+A GET (a person's visit) is counted and redirected with attribution by
+`link_fast_path`, which answers it in front of Flask; Flask sees only HEADs.
 Public and unauthenticated. Whatever happens (unknown or disabled code, no
 program, too many visits from one address) the visitor is redirected, never
 shown an error page: a person who followed a friend's link should land on the
@@ -30,22 +32,15 @@ def _redirect(url: str):
 
 @bp.get(ROUTE)
 def follow(code):
-    """A HEAD, or a GET when the fast path (`link_fast_path`) is not in front."""
-    if request.method == "HEAD":
-        # Link checkers and unfurlers probe with HEAD; a person's browser never does.
-        return _redirect(clicks.fallback_url(clicks.lookup(clicks.canonical_code(code))))
-    url = clicks.visit(
-        code,
-        ip=request.remote_addr,
-        user_agent=request.user_agent.string,
-        referrer=request.referrer,
-        args=request.args,
-    )
-    return _redirect(url)
+    """HEAD only: every GET is answered by `link_fast_path`, in front of Flask.
+
+    Link checkers and unfurlers probe with HEAD; a person's browser never does,
+    so a HEAD lands without being counted.
+    """
+    return _redirect(clicks.unattributed_url(code))
 
 
 @bp.errorhandler(ratelimit.RateLimited)
 def over_limit(_error):
     """Past the limit the visitor still lands, but the click is not counted."""
-    code = (request.view_args or {}).get("code", "")
-    return _redirect(clicks.fallback_url(clicks.lookup(clicks.canonical_code(code))))
+    return _redirect(clicks.unattributed_url((request.view_args or {}).get("code", "")))
