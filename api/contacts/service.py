@@ -10,7 +10,7 @@ from sqlalchemy import Select, bindparam, select
 from api.bulk import insert_many, matching
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
 from api.contacts.schemas import attributes_fit
-from api.database import chunked, dialect_insert, insert_ignore, utcnow
+from api.database import dialect_insert, insert_ignore, utcnow
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
@@ -276,10 +276,8 @@ def _row_of(new: dict) -> ContactRow:
 
 def contacts_by_external_id(workspace_id: str, external_ids: list[str]) -> dict[str, Contact]:
     found = {}
-    for chunk in chunked(external_ids):
-        for contact in db.session.scalars(
-            live_contacts(workspace_id).where(Contact.external_id.in_(chunk))
-        ):
+    for named in matching(Contact.external_id, external_ids):
+        for contact in db.session.scalars(live_contacts(workspace_id).where(named)):
             found[contact.external_id] = contact
     return found
 

@@ -622,6 +622,15 @@ _NO_SPACE_BEFORE = frozenset(",.;:!?)]…")
 _NO_SPACE_AFTER = frozenset("([¿¡")
 
 
+def _first_text(*candidates: object) -> str | None:
+    """The first candidate that is not blank, as stripped text; None if all are."""
+    for candidate in candidates:
+        text = "" if candidate is None else str(candidate).replace(_GAP, "").strip()
+        if text:
+            return text
+    return None
+
+
 def fill(
     template: str, values: Mapping[str, object], fallbacks: Mapping[str, str] | None = None
 ) -> str:
@@ -642,11 +651,7 @@ def fill(
 
     def resolve(match: re.Match[str]) -> str:
         name, inline = match.group(1), match.group(2)
-        for candidate in (values.get(name), inline, fallbacks.get(name)):
-            text = "" if candidate is None else str(candidate).replace(_GAP, "").strip()
-            if text:
-                return text
-        return _GAP
+        return _first_text(values.get(name), inline, fallbacks.get(name)) or _GAP
 
     filled = _PLACEHOLDER.sub(resolve, template.replace(_GAP, ""))
     return _GAP_RUN.sub(_close_gap, filled)
@@ -671,11 +676,8 @@ def filler(template: str) -> Callable[[Mapping[str, object]], str]:
     def fill_one(values: Mapping[str, object]) -> str:
         parts = []
         for literal, (name, inline) in zip(literals, names, strict=True):
-            for candidate in (values.get(name), inline):
-                text = "" if candidate is None else str(candidate).replace(_GAP, "").strip()
-                if text:
-                    break
-            else:
+            text = _first_text(values.get(name), inline)
+            if text is None:
                 return fill(template, values)
             parts += (literal, text)
         parts.append(tail)
