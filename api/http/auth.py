@@ -28,13 +28,13 @@ def identify_caller() -> None:
     if not token and query_key.startswith(_PUBLISHABLE):
         token = query_key
     if token.startswith(_PUBLISHABLE):
-        g.api_key = _publishable_key(token)
+        g.api_key = publishable_key(token)
     elif token:
         g.api_key = keys.find_live_key(token)
     g.auth_attempted = bool(token or header)
 
 
-def _publishable_key(token: str) -> keys.ApiKey | None:
+def publishable_key(token: str) -> keys.ApiKey | None:
     """Publishable keys are public and named on every page view of a customer's site,
     so each worker remembers them for `WIDGET_CACHE_SECONDS` (revoking one takes that
     long to reach the widget API). Secret keys are looked up on every request."""
@@ -65,10 +65,14 @@ def _require(kind: str) -> None:
         else:
             message = "Secret keys must never be put in web pages; use a publishable key (pk_...)."
         raise ApiError(403, "wrong_key_kind", message)
+    record_use(key)
+    g.workspace_id = key.workspace_id
+
+
+def record_use(key: keys.ApiKey) -> None:
     # Committed now, not with the request: a request that fails still used the key.
     if keys.touch(key, timedelta(seconds=current_app.config["API_KEY_TOUCH_SECONDS"])):
         db.session.commit()
-    g.workspace_id = key.workspace_id
 
 
 def require_secret_key() -> None:

@@ -25,16 +25,15 @@ from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 
-def per_caller() -> str:
+def per_caller(api_key, address: str | None) -> str:
     """The API key when the request named a valid one, else the client IP."""
-    api_key = g.get("api_key")
     if api_key is not None:
         return f"key:{api_key.id}"
-    return per_ip()
+    return ip_key(address)
 
 
-def per_ip() -> str:
-    return ip_key(request.remote_addr)
+def per_ip(api_key, address: str | None) -> str:
+    return ip_key(address)
 
 
 def ip_key(address: str | None) -> str:
@@ -44,7 +43,8 @@ def ip_key(address: str | None) -> str:
 @dataclass(frozen=True)
 class Rule:
     setting: str  # the config name holding the limit, e.g. "120 per minute"
-    counted_by: Callable[[], str] = per_ip
+    # Whom a request counts against, from its valid API key (or None) and client IP.
+    counted_by: Callable[[object, str | None], str] = per_ip
 
 
 PUBLIC = (Rule("RATELIMIT_PUBLIC"),)
@@ -72,23 +72,26 @@ class RateLimiter:
         self.storage = storage_from_string(storage_uri)
         self.strategy = FixedWindowRateLimiter(self.storage)
 
-    def hit(self, rule: Rule, route: str, caller: str | None = None) -> None:
-        """Count this request against `rule` (for `caller`, else whom the rule counts
-        by); RateLimited when it is over."""
+    def hit(self, rule: Rule, route: str, caller: str) -> None:
+        """Count this request against `rule` for `caller`; RateLimited when it is over."""
         limit = _parsed(current_app.config[rule.setting])
-        caller = caller or rule.counted_by()
         if not self.strategy.hit(limit, rule.setting, route, caller):
             reset_at, _ = self.strategy.get_window_stats(limit, rule.setting, route, caller)
             raise RateLimited(limit, reset_at)
 
+    def check(self, blueprint: str | None, route: str, api_key, address: str | None) -> None:
+        """Count a request to `route` against every rule of its blueprint.
+
+        Each route has its own budget: a visitor's page view does not use up the POST
+        that answers it, and a partner's bulk import does not starve its reads."""
+        for rule in _rules.get(blueprint, PUBLIC):
+            self.hit(rule, route, rule.counted_by(api_key, address))
+
 
 def check_request() -> None:
-    counter = limiter()
-    # Each route has its own budget: a visitor's page view does not use up the POST
-    # that answers it, and a partner's bulk import does not starve its reads.
-    route = request.endpoint or "<unmatched>"
-    for rule in _rules.get(request.blueprint, PUBLIC):
-        counter.hit(rule, route)
+    limiter().check(
+        request.blueprint, request.endpoint or "<unmatched>", g.get("api_key"), request.remote_addr
+    )
 
 
 def limiter() -> RateLimiter:

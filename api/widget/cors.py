@@ -20,11 +20,16 @@ def normalise_origin(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
 
 
+def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
+    """No Origin header: not a cross-origin browser request, so not ours to refuse."""
+    return origin is None or normalise_origin(origin) in {normalise_origin(o) for o in allowed}
+
+
 def check_origin(allowed: list[str]) -> None:
     origin = request.headers.get("Origin")
     if origin is None:
         return
-    if normalise_origin(origin) not in {normalise_origin(o) for o in allowed}:
+    if not origin_allowed(origin, allowed):
         raise ApiError(
             403,
             "origin_not_allowed",
@@ -34,13 +39,22 @@ def check_origin(allowed: list[str]) -> None:
     g.cors_origin = origin
 
 
+def headers(origin: str | None, preflight: bool = False) -> list[tuple[str, str]]:
+    """The CORS headers for an allowed `origin` (none for None). Every answer of the
+    widget API also carries `Vary: Origin`, since these depend on it."""
+    if not origin:
+        return []
+    found = [("Access-Control-Allow-Origin", origin)]
+    if preflight:
+        found += [
+            ("Access-Control-Allow-Methods", ALLOWED_METHODS),
+            ("Access-Control-Allow-Headers", ALLOWED_HEADERS),
+            ("Access-Control-Max-Age", PREFLIGHT_MAX_AGE),
+        ]
+    return found
+
+
 def add_headers(response):
-    origin = g.get("cors_origin")
     response.headers.add("Vary", "Origin")
-    if origin:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-            response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+    response.headers.update(headers(g.get("cors_origin"), request.method == "OPTIONS"))
     return response

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from api.contacts.models import Contact
+from api.contacts.service import ContactRow
 from api.surveys import invitations
 from api.surveys.models import Survey
 
@@ -63,7 +63,7 @@ def sampled(survey: Survey, subject: str, now: datetime) -> bool:
 
 def decide(
     surveys: list[Survey],
-    contact: Contact | None,
+    contact: ContactRow | None,
     url: str | None,
     now: datetime,
     anonymous_key: str,
@@ -91,7 +91,7 @@ def decide(
     return Decision(None, reason)
 
 
-def _contact_reason(survey: Survey, contact: Contact, now: datetime) -> str | None:
+def _contact_reason(survey: Survey, contact: ContactRow, now: datetime) -> str | None:
     if contact.unsubscribed:
         return invitations.UNSUBSCRIBED
     delay = timedelta(days=survey.first_seen_delay_days)

@@ -3,7 +3,6 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import ValidationError
 
-from api import recent
 from api.extensions import db
 from api.http import auth, ratelimit
 from api.http.blueprint import ApiBlueprint, require_json_body
@@ -38,13 +37,7 @@ class WidgetBlueprint(flask_smorest.Blueprint):
 
 
 def _check_origin():
-    # Remembered per worker, as the key is: changed allowed origins reach the widget
-    # API within WIDGET_CACHE_SECONDS.
-    workspace = recent.memory("widget_workspaces").get(
-        g.workspace_id,
-        current_app.config["WIDGET_CACHE_SECONDS"],
-        lambda: recent.detached(db.session.get(Workspace, g.workspace_id)),
-    )
+    workspace = service.widget_workspace(g.workspace_id)
     g.workspace = workspace
     cors.check_origin(workspace.allowed_origins or [])
     if request.method == "OPTIONS":
@@ -110,10 +103,13 @@ def record_display(data):
 @bp.doc(security=[{"publishableKey": []}])
 def answer(data):
     """The score; sent again with the same display it updates the same response."""
-    meta = {"page": data["page"]} if data.get("page") else {}
-    meta["user_agent"] = request.headers.get("User-Agent", "")[:300]
-    response, created, referral = service.answer(g.workspace, data["display"], data["score"], meta)
-    body = {"response_id": response.id, "category": response.category, "referral": referral}
+    body, created = service.answer(
+        g.workspace,
+        data["display"],
+        data["score"],
+        page=data.get("page"),
+        user_agent=request.headers.get("User-Agent"),
+    )
     return body, 201 if created else 200
 
 

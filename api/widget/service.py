@@ -6,6 +6,7 @@ score, the comment and a decline all present that token, and each is idempotent
 per display, so a retried or replayed call never duplicates anything.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -67,7 +68,7 @@ REFERRAL_UI_KEYS = (
 class User:
     """The widget user as far as we can trust it."""
 
-    contact: Contact | None  # None: anonymous
+    contact: contacts.ContactRow | None  # None: anonymous
     claimed_id: str | None  # a user id that came without a valid hash
 
 
@@ -82,11 +83,21 @@ def identify(
         return User(None, None)
     if not identity.verify(workspace, user_id, user_hash or ""):
         return User(None, user_id)
-    contact = contacts.get_contact(workspace.id, user_id)
+    contact = contacts.get_contact_row(workspace.id, user_id)
     if contact is None or attributes:
         data = {"attributes": attributes} if attributes else {}
-        contact, _ = contacts.upsert_contact(workspace.id, user_id, data)
+        contact = contacts.ContactRow.of(contacts.upsert_contact(workspace.id, user_id, data)[0])
     return User(contact, None)
+
+
+def widget_workspace(workspace_id: str) -> Workspace:
+    """Remembered per worker, as publishable keys are: changed allowed origins reach
+    the widget API within WIDGET_CACHE_SECONDS."""
+    return recent.memory("widget_workspaces").get(
+        workspace_id,
+        current_app.config["WIDGET_CACHE_SECONDS"],
+        lambda: recent.detached(db.session.get(Workspace, workspace_id)),
+    )
 
 
 def check_eligibility(
@@ -152,27 +163,51 @@ def invalid_user_hash() -> ApiError:
     )
 
 
-def _presented(survey: Survey, contact: Contact | None, locale: str) -> dict:
+def _presented(survey: Survey, contact: contacts.ContactRow | None, locale: str) -> dict:
+    # The wording is parsed once per survey version and locale; only filling in this
+    # contact's placeholders is left for each page view.
+    wording = recent.memory("widget_wordings").get(
+        (survey.id, survey.updated_at, locale),
+        current_app.config["WIDGET_CACHE_SECONDS"],
+        lambda: _wording(survey, locale),
+    )
+    return wording(placeholder_values(survey, contact))
+
+
+def _wording(survey: Survey, locale: str) -> Callable[[dict], dict]:
+    """What the widget shows of `survey` in `locale`, for the placeholder values given."""
     strings = texts.survey_texts(survey.kind, locale, survey.texts)
-    values = placeholder_values(survey, contact)
     scale = scoring.score_range(survey.kind)
-    ui = texts.UI[locale]
-    # score_label keeps {score} for the widget to fill per button; {max} is known here.
-    ui_values = {**values, "score": "{score}", "max": scale.stop - 1}
-    return {
+    question = texts.filler(strings["question"])
+    per_category = {
+        part: {k: texts.filler(v) for k, v in strings[part].items()}
+        for part in ("follow_up", "thank_you")
+    }
+    ui = {key: texts.filler(texts.UI[locale][key]) for key in WIDGET_UI_KEYS}
+    fixed = {
         "id": survey.id,
         "kind": survey.kind,
         "locale": locale,
         "min": scale.start,
         "max": scale.stop - 1,
-        "question": texts.fill(strings["question"], values),
         "low_label": strings["low_label"],
         "high_label": strings["high_label"],
-        "follow_up": {k: texts.fill(v, values) for k, v in strings["follow_up"].items()},
-        "thank_you": {k: texts.fill(v, values) for k, v in strings["thank_you"].items()},
         "categories": {str(s): scoring.classify(survey.kind, s) for s in scale},
-        "ui": {key: texts.fill(ui[key], ui_values) for key in WIDGET_UI_KEYS},
     }
+
+    def presented(values: dict) -> dict:
+        # score_label keeps {score} for the widget to fill per button; {max} is known here.
+        ui_values = {**values, "score": "{score}", "max": scale.stop - 1}
+        return fixed | {
+            "question": question(values),
+            **{
+                part: {k: fill(values) for k, fill in fillers.items()}
+                for part, fillers in per_category.items()
+            },
+            "ui": {key: fill(ui_values) for key, fill in ui.items()},
+        }
+
+    return presented
 
 
 def display(workspace: Workspace, token: str, now: datetime | None = None) -> Invitation:
@@ -206,9 +241,18 @@ def display(workspace: Workspace, token: str, now: datetime | None = None) -> In
 
 
 def answer(
-    workspace: Workspace, token: str, score: int, meta: dict
-) -> tuple[Response, bool, dict | None]:
-    """Record the score; a promoter also gets their referral link back, to show at once."""
+    workspace: Workspace,
+    token: str,
+    score: int,
+    *,
+    page: str | None = None,
+    user_agent: str | None = None,
+) -> tuple[dict, bool]:
+    """Record the score; returns the widget's answer and whether the response is new.
+
+    A promoter also gets their referral link back, to show at once."""
+    meta = {"page": page} if page else {}
+    meta["user_agent"] = (user_agent or "")[:300]
     invitation = display(workspace, token)
     response, created = responses.submit(invitation, score, channel="widget", meta=meta)
     referral = None
@@ -216,7 +260,8 @@ def answer(
         survey = db.session.get(Survey, invitation.survey_id)
         contact = db.session.get(Contact, invitation.contact_id)
         referral = referral_moment.shown_to(contact, invitation.locale, survey.product_name)
-    return response, created, referral
+    body = {"response_id": response.id, "category": response.category, "referral": referral}
+    return body, created
 
 
 def referral(workspace: Workspace, user: User, locale: str) -> dict:
@@ -232,11 +277,12 @@ def referral(workspace: Workspace, user: User, locale: str) -> dict:
     if referral_program.enabled_program(workspace.id) is None:
         raise ApiError(404, "no_referral_program", "This workspace runs no referral program.")
     referral_moment.issue_for_promoter(workspace.id, user.contact.id)
-    shown = referral_moment.shown_to(user.contact, locale, workspace.name)
+    contact = db.session.get(Contact, user.contact.id)
+    shown = referral_moment.shown_to(contact, locale, workspace.name)
     if shown is None:
         raise ApiError(404, "referral_code_disabled", "This user's referral code is disabled.")
     ui = texts.UI[locale]
-    return referral_moment.with_status(user.contact, shown) | {
+    return referral_moment.with_status(contact, shown) | {
         "locale": locale,
         "ui": {key: ui[key] for key in REFERRAL_UI_KEYS},
     }
