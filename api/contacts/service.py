@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from marshmallow import ValidationError
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 
 from api.bulk import insert_many, matching
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
@@ -174,7 +174,7 @@ class ContactRow(NamedTuple):
         return cls(*(getattr(contact, name) for name in cls._fields))
 
 
-_ROW_COLUMNS = tuple(getattr(Contact, name) for name in ContactRow._fields)
+ROW_COLUMNS = tuple(getattr(Contact, name) for name in ContactRow._fields)
 
 
 def upsert_many(workspace_id: str, rows: list[dict]) -> dict[str, ContactRow]:
@@ -289,24 +289,6 @@ def rows_by_id(workspace_id: str, ids: list[str]) -> dict[str, ContactRow]:
     return _rows_by(workspace_id, Contact.id, ids)
 
 
-# Built once: the widget API reads a contact by external id on every page view.
-_ROW_BY_EXTERNAL_ID = select(*_ROW_COLUMNS).where(
-    Contact.workspace_id == bindparam("workspace_id"),
-    Contact.erased_at.is_(None),
-    Contact.external_id == bindparam("external_id"),
-)
-
-
-def get_contact_row(workspace_id: str, external_id: str) -> ContactRow | None:
-    """The live contact with this external id, as a ContactRow (see there)."""
-    row = (
-        db.session.connection()
-        .execute(_ROW_BY_EXTERNAL_ID, {"workspace_id": workspace_id, "external_id": external_id})
-        .first()
-    )
-    return None if row is None else ContactRow(*row)
-
-
 def _rows_by(workspace_id: str, column, values: list[str]) -> dict[str, ContactRow]:
     found = {}
     for named in matching(column, values):
@@ -317,7 +299,7 @@ def _rows_by(workspace_id: str, column, values: list[str]) -> dict[str, ContactR
 
 
 def _live_rows(workspace_id: str, condition) -> Select:
-    return select(*_ROW_COLUMNS).where(
+    return select(*ROW_COLUMNS).where(
         Contact.workspace_id == workspace_id, Contact.erased_at.is_(None), condition
     )
 

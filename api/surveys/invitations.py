@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from api.bulk import insert_many, matching
 from api.contacts import service as contacts
@@ -106,65 +106,63 @@ def _resolve_contacts(
 
 _responses = Response.__table__.c
 _invitations = Invitation.__table__.c
-# One contact (a widget asking on every page view): one statement, built once.
-_ONE_CONTACT = select(
-    select(_responses.id)
-    .where(
-        _responses.survey_id == bindparam("survey_id"),
-        _responses.contact_id == bindparam("contact_id"),
-        _responses.created_at >= bindparam("responded_since"),
+
+
+def throttle_since(survey: Survey, now: datetime) -> tuple[datetime, datetime]:
+    """Answers since the first, and declines since the second, hold a contact back."""
+    return now - timedelta(days=survey.resurvey_days), now - timedelta(days=survey.decline_days)
+
+
+def throttle_checks(survey_id, contact_id, responded_since, declined_since) -> tuple:
+    """Whether one contact answered, and whether they declined, one survey recently: two
+    SQL booleans for a SELECT's columns (`contact_id` may be the outer query's column)."""
+    responded = (
+        select(_responses.id)
+        .where(
+            _responses.survey_id == survey_id,
+            _responses.contact_id == contact_id,
+            _responses.created_at >= responded_since,
+        )
+        .exists()
     )
-    .exists()
-    .label("responded"),
-    select(_invitations.id)
-    .where(
-        _invitations.survey_id == bindparam("survey_id"),
-        _invitations.contact_id == bindparam("contact_id"),
-        _invitations.declined_at >= bindparam("declined_since"),
+    declined = (
+        select(_invitations.id)
+        .where(
+            _invitations.survey_id == survey_id,
+            _invitations.contact_id == contact_id,
+            _invitations.declined_at >= declined_since,
+        )
+        .exists()
     )
-    .exists()
-    .label("declined"),
-)
+    return responded, declined
+
+
+def throttle_reason(responded: bool, declined: bool) -> str | None:
+    # An answer outweighs a decline: it is the longer wait, and the truer reason.
+    if responded:
+        return RECENTLY_RESPONDED
+    return RECENTLY_DECLINED if declined else None
 
 
 def throttle_reasons(survey: Survey, contact_ids: list[str], now: datetime) -> dict[str, str]:
     """Contacts asked too recently: answered within resurvey_days, declined within decline_days."""
-    reasons: dict[str, str] = {}
-    responded_since = now - timedelta(days=survey.resurvey_days)
-    declined_since = now - timedelta(days=survey.decline_days)
-    if len(contact_ids) == 1:
-        [contact_id] = contact_ids
-        responded, declined = (
-            db.session.connection()
-            .execute(
-                _ONE_CONTACT,
-                {
-                    "survey_id": survey.id,
-                    "contact_id": contact_id,
-                    "responded_since": responded_since,
-                    "declined_since": declined_since,
-                },
-            )
-            .one()
-        )
-        if responded:
-            reasons[contact_id] = RECENTLY_RESPONDED
-        elif declined:
-            reasons[contact_id] = RECENTLY_DECLINED
-        return reasons
+    responded_since, declined_since = throttle_since(survey, now)
+    responded: set[str] = set()
+    declined: set[str] = set()
     for named in matching(Response.contact_id, contact_ids):
         answered = select(Response.contact_id).where(
             Response.survey_id == survey.id, named, Response.created_at >= responded_since
         )
-        for contact_id in db.session.scalars(answered.distinct()):
-            reasons[contact_id] = RECENTLY_RESPONDED
+        responded.update(db.session.scalars(answered.distinct()))
     for named in matching(Invitation.contact_id, contact_ids):
-        declined = select(Invitation.contact_id).where(
+        closed = select(Invitation.contact_id).where(
             Invitation.survey_id == survey.id, named, Invitation.declined_at >= declined_since
         )
-        for contact_id in db.session.scalars(declined.distinct()):
-            reasons.setdefault(contact_id, RECENTLY_DECLINED)
-    return reasons
+        declined.update(db.session.scalars(closed.distinct()))
+    return {
+        contact_id: throttle_reason(contact_id in responded, contact_id in declined)
+        for contact_id in responded | declined
+    }
 
 
 def _create(

@@ -657,6 +657,11 @@ def fill(
     return _GAP_RUN.sub(_close_gap, filled)
 
 
+def placeholder_names(template: str) -> set[str]:
+    """The names ``fill`` would look up in `template`."""
+    return {match.group(1) for match in _PLACEHOLDER.finditer(template.replace(_GAP, ""))}
+
+
 def filler(template: str) -> Callable[[Mapping[str, object]], str]:
     """``fill`` for one template and many value sets, the template parsed once.
 

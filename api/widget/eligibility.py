@@ -64,11 +64,15 @@ def sampled(survey: Survey, subject: str, now: datetime) -> bool:
 def decide(
     surveys: list[Survey],
     contact: ContactRow | None,
+    throttles: dict[str, str],
     url: str | None,
     now: datetime,
     anonymous_key: str,
 ) -> Decision:
-    """The first survey (oldest first) that may be shown, or why none may."""
+    """The first survey (oldest first) that may be shown, or why none may.
+
+    `contact` is None for an anonymous user; `throttles` says why a survey must wait
+    for this contact, by survey id (see `standing.read`)."""
     reason = NO_SURVEY
     for survey in surveys:
         if not (survey.active and survey.widget_enabled and url_matches(survey.url_rules, url)):
@@ -79,7 +83,7 @@ def decide(
                 continue
             subject = anonymous_key
         else:
-            why = _contact_reason(survey, contact, now)
+            why = _contact_reason(survey, contact, now) or throttles.get(survey.id)
             if why:
                 reason = why
                 continue
@@ -97,4 +101,4 @@ def _contact_reason(survey: Survey, contact: ContactRow, now: datetime) -> str |
     delay = timedelta(days=survey.first_seen_delay_days)
     if delay and contact.created_at > now - delay:
         return TOO_NEW
-    return invitations.throttle_reasons(survey, [contact.id], now).get(contact.id)
+    return None

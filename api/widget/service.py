@@ -7,8 +7,9 @@ per display, so a retried or replayed call never duplicates anything.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from api.responses.models import InvitationRollup, Response
 from api.surveys import texts
 from api.surveys.invitations import placeholder_values
 from api.surveys.models import Invitation, Survey
-from api.widget import eligibility, identity
+from api.widget import eligibility, identity, standing
 from api.workspaces.models import Workspace
 
 # The strings the widget shows besides the survey's own texts.
@@ -70,6 +71,7 @@ class User:
 
     contact: contacts.ContactRow | None  # None: anonymous
     claimed_id: str | None  # a user id that came without a valid hash
+    throttles: dict[str, str] = field(default_factory=dict)  # why a survey waits, by its id
 
 
 def identify(
@@ -83,11 +85,15 @@ def identify(
         return User(None, None)
     if not identity.verify(workspace, user_id, user_hash or ""):
         return User(None, user_id)
-    contact = contacts.get_contact_row(workspace.id, user_id)
+    surveys, now = widget_surveys(workspace.id), utcnow()
+    contact, throttles = standing.read(workspace.id, user_id, surveys, now)
     if contact is None or attributes:
         data = {"attributes": attributes} if attributes else {}
-        contact = contacts.ContactRow.of(contacts.upsert_contact(workspace.id, user_id, data)[0])
-    return User(contact, None)
+        contacts.upsert_contact(workspace.id, user_id, data)
+        contact, throttles = standing.read(
+            workspace.id, user_id, surveys, now, db.session.connection()
+        )
+    return User(contact, None, throttles)
 
 
 def widget_workspace(workspace_id: str) -> Workspace:
@@ -111,12 +117,8 @@ def check_eligibility(
     now: datetime | None = None,
 ) -> dict:
     now = now or utcnow()
-    surveys = recent.memory("widget_surveys").get(
-        workspace.id,
-        current_app.config["WIDGET_CACHE_SECONDS"],
-        lambda: _widget_surveys(workspace.id),
-    )
-    decision = eligibility.decide(surveys, user.contact, url, now, anonymous_key)
+    surveys = widget_surveys(workspace.id)
+    decision = eligibility.decide(surveys, user.contact, user.throttles, url, now, anonymous_key)
     if not decision.show:
         if user.claimed_id is not None and decision.reason == eligibility.ANONYMOUS_NOT_ALLOWED:
             raise invalid_user_hash()
@@ -140,8 +142,17 @@ def check_eligibility(
     }
 
 
-def _widget_surveys(workspace_id: str) -> list[Survey]:
-    """The workspace's active widget surveys, oldest first, detached to be remembered."""
+def widget_surveys(workspace_id: str) -> list[Survey]:
+    """The workspace's active widget surveys, oldest first, remembered per worker:
+    a survey switched on or off reaches the widget within WIDGET_CACHE_SECONDS."""
+    return recent.memory("widget_surveys").get(
+        workspace_id,
+        current_app.config["WIDGET_CACHE_SECONDS"],
+        lambda: _load_widget_surveys(workspace_id),
+    )
+
+
+def _load_widget_surveys(workspace_id: str) -> list[Survey]:
     surveys = db.session.scalars(
         select(Survey)
         .where(
@@ -163,6 +174,9 @@ def invalid_user_hash() -> ApiError:
     )
 
 
+_PER_CATEGORY = ("follow_up", "thank_you")
+
+
 def _presented(survey: Survey, contact: contacts.ContactRow | None, locale: str) -> dict:
     # The wording is parsed once per survey version and locale; only filling in this
     # contact's placeholders is left for each page view.
@@ -178,12 +192,15 @@ def _wording(survey: Survey, locale: str) -> Callable[[dict], dict]:
     """What the widget shows of `survey` in `locale`, for the placeholder values given."""
     strings = texts.survey_texts(survey.kind, locale, survey.texts)
     scale = scoring.score_range(survey.kind)
-    question = texts.filler(strings["question"])
-    per_category = {
-        part: {k: texts.filler(v) for k, v in strings[part].items()}
-        for part in ("follow_up", "thank_you")
-    }
-    ui = {key: texts.filler(texts.UI[locale][key]) for key in WIDGET_UI_KEYS}
+    ui = {key: texts.UI[locale][key] for key in WIDGET_UI_KEYS}
+    filled = {"question": strings["question"], **{k: strings[k] for k in _PER_CATEGORY}}
+    names = sorted(
+        set().union(
+            texts.placeholder_names(strings["question"]),
+            *(texts.placeholder_names(t) for k in _PER_CATEGORY for t in strings[k].values()),
+            *(texts.placeholder_names(t) for t in ui.values()),
+        )
+    )
     fixed = {
         "id": survey.id,
         "kind": survey.kind,
@@ -195,17 +212,24 @@ def _wording(survey: Survey, locale: str) -> Callable[[dict], dict]:
         "categories": {str(s): scoring.classify(survey.kind, s) for s in scale},
     }
 
-    def presented(values: dict) -> dict:
+    # Most page views share their values (the same product, few first names), so each
+    # distinct set is filled in once; `fill` turns every value into text anyway.
+    @lru_cache(maxsize=256)
+    def filled_in(key: tuple) -> dict:
+        values = dict(zip(names, key, strict=True))
         # score_label keeps {score} for the widget to fill per button; {max} is known here.
         ui_values = {**values, "score": "{score}", "max": scale.stop - 1}
         return fixed | {
-            "question": question(values),
+            "question": texts.fill(filled["question"], values),
             **{
-                part: {k: fill(values) for k, fill in fillers.items()}
-                for part, fillers in per_category.items()
+                part: {k: texts.fill(v, values) for k, v in filled[part].items()}
+                for part in _PER_CATEGORY
             },
-            "ui": {key: fill(ui_values) for key, fill in ui.items()},
+            "ui": {key: texts.fill(text, ui_values) for key, text in ui.items()},
         }
+
+    def presented(values: dict) -> dict:
+        return filled_in(tuple(None if values.get(n) is None else str(values[n]) for n in names))
 
     return presented
 

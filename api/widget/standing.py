@@ -1,0 +1,74 @@
+"""A widget user's contact and where they stand with each widget survey, in one read.
+
+Every page view of a customer's site asks whether to show a survey; this reads
+the contact by external id and, for each of the workspace's widget surveys,
+whether they answered or declined it recently: one statement, not one per
+survey plus one for the contact.
+"""
+
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Connection, Select, bindparam, select
+
+from api.contacts.models import Contact
+from api.contacts.service import ROW_COLUMNS, ContactRow
+from api.extensions import db
+from api.surveys import invitations
+from api.surveys.models import Survey
+
+_CONTACT_COLUMNS = len(ROW_COLUMNS)
+
+
+@lru_cache(maxsize=32)
+def _statement(surveys: int) -> Select:
+    """Built once per number of surveys; the surveys and times are bound per read."""
+    checks = []
+    for i in range(surveys):
+        checks += invitations.throttle_checks(
+            bindparam(f"survey_{i}"),
+            Contact.id,
+            bindparam(f"responded_since_{i}"),
+            bindparam(f"declined_since_{i}"),
+        )
+    return select(*ROW_COLUMNS, *checks).where(
+        Contact.workspace_id == bindparam("workspace_id"),
+        Contact.erased_at.is_(None),
+        Contact.external_id == bindparam("external_id"),
+    )
+
+
+def read(
+    workspace_id: str,
+    external_id: str,
+    surveys: list[Survey],
+    now: datetime,
+    connection: Connection | None = None,
+) -> tuple[ContactRow | None, dict[str, str]]:
+    """The live contact (None if there is none) and why each survey must wait, by survey id.
+
+    Read on `connection`, by default on one of its own rather than through the
+    request's session: on most page views this read is all the database work, and
+    the session's begin and commit cost as much as the read. Pass the session's
+    connection to see what it has written but not committed."""
+    params = {"workspace_id": workspace_id, "external_id": external_id}
+    for i, survey in enumerate(surveys):
+        responded_since, declined_since = invitations.throttle_since(survey, now)
+        params |= {
+            f"survey_{i}": survey.id,
+            f"responded_since_{i}": responded_since,
+            f"declined_since_{i}": declined_since,
+        }
+    if connection is None:
+        with db.engine.connect() as own:
+            row = own.execute(_statement(len(surveys)), params).first()
+    else:
+        row = connection.execute(_statement(len(surveys)), params).first()
+    if row is None:
+        return None, {}
+    flags = row[_CONTACT_COLUMNS:]
+    reasons = {
+        survey.id: invitations.throttle_reason(flags[2 * i], flags[2 * i + 1])
+        for i, survey in enumerate(surveys)
+    }
+    return ContactRow(*row[:_CONTACT_COLUMNS]), {k: v for k, v in reasons.items() if v}
