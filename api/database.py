@@ -46,6 +46,8 @@ def engine_options(settings: dict) -> dict:
     if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # The driver's timeout is SQLite's busy timeout: wait for a writer, don't fail.
         options["connect_args"] = {"timeout": settings["SQLITE_BUSY_TIMEOUT_MS"] / 1000}
+        # A file on this machine cannot drop a connection: no ping before each use.
+        options["pool_pre_ping"] = False
     return options
 
 

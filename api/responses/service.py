@@ -6,8 +6,9 @@ reports read, routes the queue item and appends the events.
 """
 
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from api import scoring
 from api.contacts.models import Contact
@@ -175,6 +176,32 @@ def _payload(response: Response) -> dict:
         "has_comment": bool(response.comment),
         "channel": response.channel,
     }
+
+
+class Answered(NamedTuple):
+    id: str
+    category: str
+    contact_id: str | None
+
+
+_ANSWERED = select(
+    Response.id, Response.category, Response.contact_id, Response.score, Response.meta
+).where(Response.invitation_id == bindparam("invitation_id"))
+
+
+def unchanged(invitation_id: str, score: int, meta: dict) -> Answered | None:
+    """The invitation's response when submitting `score` and `meta` again would change
+    nothing (a widget retries until it hears back), else None: `submit` it then.
+
+    One read, so a retry never waits for the write lock, nor takes it."""
+    row = db.session.connection().execute(_ANSWERED, {"invitation_id": invitation_id}).first()
+    if row is None:
+        return None
+    response_id, category, contact_id, stored_score, stored_meta = row
+    stored_meta = stored_meta or {}
+    if stored_score != score or any(stored_meta.get(k) != v for k, v in meta.items()):
+        return None
+    return Answered(response_id, category, contact_id)
 
 
 def response_for_invitation(invitation_id: str) -> Response | None:

@@ -236,9 +236,16 @@ def _wording(survey: Survey, locale: str) -> Callable[[dict], dict]:
 
 def display(workspace: Workspace, token: str, now: datetime | None = None) -> Invitation:
     """Record that the widget was shown (once per display token)."""
-    payload = _payload(workspace, token)
-    now = now or utcnow()
-    survey = db.session.get(Survey, payload["s"])
+    return _record_display(workspace, _payload(workspace, token), now or utcnow())
+
+
+def _record_display(workspace: Workspace, payload: dict, now: datetime) -> Invitation:
+    # Looked up first: the score, the comment and a decline present the same display,
+    # and a plain read does not queue for SQLite's one write lock as an INSERT would.
+    invitation = db.session.get(Invitation, payload["i"])
+    if invitation is not None:
+        return invitation
+    survey = _survey(workspace, payload["s"])
     created = insert_ignore(
         Invitation,
         {
@@ -277,15 +284,29 @@ def answer(
     A promoter also gets their referral link back, to show at once."""
     meta = {"page": page} if page else {}
     meta["user_agent"] = (user_agent or "")[:300]
-    invitation = display(workspace, token)
-    response, created = responses.submit(invitation, score, channel="widget", meta=meta)
+    payload = _payload(workspace, token)
+    response = responses.unchanged(payload["i"], score, meta)
+    created = False
+    if response is None:
+        invitation = _record_display(workspace, payload, utcnow())
+        response, created = responses.submit(invitation, score, channel="widget", meta=meta)
     referral = None
-    if response.category == "promoter" and invitation.contact_id:
-        survey = db.session.get(Survey, invitation.survey_id)
-        contact = db.session.get(Contact, invitation.contact_id)
-        referral = referral_moment.shown_to(contact, invitation.locale, survey.product_name)
+    if response.category == "promoter" and response.contact_id and _runs_referrals(workspace.id):
+        contact = db.session.get(Contact, response.contact_id)
+        product = _survey(workspace, payload["s"]).product_name
+        referral = referral_moment.shown_to(contact, payload["l"], product)
     body = {"response_id": response.id, "category": response.category, "referral": referral}
     return body, created
+
+
+def _runs_referrals(workspace_id: str) -> bool:
+    """Remembered per worker like the widget surveys: a program switched on or off
+    reaches the widget's thank-you within WIDGET_CACHE_SECONDS."""
+    return recent.memory("widget_referral_programs").get(
+        workspace_id,
+        current_app.config["WIDGET_CACHE_SECONDS"],
+        lambda: referral_program.enabled_program(workspace_id) is not None,
+    )
 
 
 def referral(workspace: Workspace, user: User, locale: str) -> dict:
@@ -336,7 +357,16 @@ def _payload(workspace: Workspace, token: str) -> dict:
         raise ApiError(410, "display_expired", "This survey display has expired.") from None
     except signing.TokenInvalid:
         payload = None
-    survey = db.session.get(Survey, payload["s"]) if isinstance(payload, dict) else None
-    if survey is None or survey.workspace_id != workspace.id:
+    survey = _survey(workspace, payload["s"]) if isinstance(payload, dict) else None
+    if survey is None:
         raise ApiError(404, "not_found", "No such survey display.")
     return payload
+
+
+def _survey(workspace: Workspace, survey_id: str) -> Survey | None:
+    """One of the workspace's surveys; its widget surveys come from what is remembered."""
+    for survey in widget_surveys(workspace.id):
+        if survey.id == survey_id:
+            return survey
+    survey = db.session.get(Survey, survey_id)
+    return survey if survey is not None and survey.workspace_id == workspace.id else None
