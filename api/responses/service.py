@@ -18,6 +18,7 @@ from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
+from api.prepared import PreparedRead
 from api.queues import service as queues
 from api.referrals import moment as referral_moment
 from api.responses.models import Response, ResponseRollup
@@ -184,17 +185,20 @@ class Answered(NamedTuple):
     contact_id: str | None
 
 
-_ANSWERED = select(
-    Response.id, Response.category, Response.contact_id, Response.score, Response.meta
-).where(Response.invitation_id == bindparam("invitation_id"))
+_ANSWERED = PreparedRead(
+    select(
+        Response.id, Response.category, Response.contact_id, Response.score, Response.meta
+    ).where(Response.invitation_id == bindparam("invitation_id"))
+)
 
 
 def unchanged(invitation_id: str, score: int, meta: dict) -> Answered | None:
     """The invitation's response when submitting `score` and `meta` again would change
     nothing (a widget retries until it hears back), else None: `submit` it then.
 
-    One read, so a retry never waits for the write lock, nor takes it."""
-    row = db.session.connection().execute(_ANSWERED, {"invitation_id": invitation_id}).first()
+    One read outside the request's session (it has written nothing yet), so a retry
+    never waits for the write lock, nor takes it."""
+    row = _ANSWERED.first({"invitation_id": invitation_id})
     if row is None:
         return None
     response_id, category, contact_id, stored_score, stored_meta = row

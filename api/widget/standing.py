@@ -9,11 +9,11 @@ survey plus one for the contact.
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from api.contacts.models import Contact
 from api.contacts.service import ROW_COLUMNS, ContactRow
-from api.extensions import db
+from api.prepared import PreparedRead
 from api.surveys import invitations
 from api.surveys.models import Survey
 
@@ -21,7 +21,7 @@ _CONTACT_COLUMNS = len(ROW_COLUMNS)
 
 
 @lru_cache(maxsize=32)
-def _statement(surveys: int) -> Select:
+def _statement(surveys: int) -> PreparedRead:
     """Built once per number of surveys; the surveys and times are bound per read."""
     checks = []
     for i in range(surveys):
@@ -31,11 +31,12 @@ def _statement(surveys: int) -> Select:
             bindparam(f"responded_since_{i}"),
             bindparam(f"declined_since_{i}"),
         )
-    return select(*ROW_COLUMNS, *checks).where(
+    statement = select(*ROW_COLUMNS, *checks).where(
         Contact.workspace_id == bindparam("workspace_id"),
         Contact.erased_at.is_(None),
         Contact.external_id == bindparam("external_id"),
     )
+    return PreparedRead(statement)
 
 
 def read(
@@ -47,10 +48,10 @@ def read(
 ) -> tuple[ContactRow | None, dict[str, str]]:
     """The live contact (None if there is none) and why each survey must wait, by survey id.
 
-    Read on `connection`, by default on one of its own rather than through the
-    request's session: on most page views this read is all the database work, and
-    the session's begin and commit cost as much as the read. Pass the session's
-    connection to see what it has written but not committed."""
+    Read on `connection`, by default as a PreparedRead outside the request's session:
+    on most page views this read is all the database work, and the session's begin
+    and commit cost more than the read. Pass the session's connection to see what
+    it has written but not committed."""
     params = {"workspace_id": workspace_id, "external_id": external_id}
     for i, survey in enumerate(surveys):
         responded_since, declined_since = invitations.throttle_since(survey, now)
@@ -59,11 +60,11 @@ def read(
             f"responded_since_{i}": responded_since,
             f"declined_since_{i}": declined_since,
         }
+    prepared = _statement(len(surveys))
     if connection is None:
-        with db.engine.connect() as own:
-            row = own.execute(_statement(len(surveys)), params).first()
+        row = prepared.first(params)
     else:
-        row = connection.execute(_statement(len(surveys)), params).first()
+        row = connection.execute(prepared.statement, params).first()
     if row is None:
         return None, {}
     flags = row[_CONTACT_COLUMNS:]
