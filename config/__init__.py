@@ -43,6 +43,8 @@ class Default:
     # The widget API remembers publishable keys, their workspace (allowed origins) and
     # its widget surveys this long per worker (0: never); changes reach it this late.
     WIDGET_CACHE_SECONDS = 5
+    # The one line per request is written in batches this often per worker (0: at once).
+    REQUEST_LOG_FLUSH_SECONDS = 1.0
     # Trusted proxies in front of us (X-Forwarded-For hops); 0 when exposed directly.
     PROXY_COUNT = 0
 
@@ -88,6 +90,7 @@ class Testing(Default):
     CLICK_FLUSH_SECONDS = 0.0
     REFERRAL_CODE_CACHE_SECONDS = 0
     WIDGET_CACHE_SECONDS = 0
+    REQUEST_LOG_FLUSH_SECONDS = 0.0
 
 
 class Production(Default):

@@ -2,6 +2,7 @@
 
 import logging
 import re
+import time
 
 import pytest
 
@@ -135,3 +136,27 @@ def test_the_referral_link_fast_path_logs_and_echoes_the_request_id(client, requ
     assert line["id"] == "link-1234" and line["route"] == "/r/<code>"
     assert line["status"] == "302" and "NOSUCHCODE" not in line.string
     assert "ann@example.com" not in line.string
+
+
+def test_batched_lines_are_written_together_within_the_interval(tmp_path):
+    from api.http.request_log import BatchedLines
+
+    path = tmp_path / "requests.log"
+    handler = BatchedLines(0.3, open(path, "w", buffering=1 << 16))  # noqa: SIM115
+    log = logging.getLogger("test.batched")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("first")
+        log.warning("second")
+        assert path.read_text() == ""  # not yet: both wait for one write
+        deadline = time.monotonic() + 5
+        while path.read_text() == "" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The timer wrote them although no third line came to trigger it.
+        assert path.read_text() == "first\nsecond\n"
+        log.warning("third")
+        handler.close()  # at exit: what is buffered is written
+        assert path.read_text() == "first\nsecond\nthird\n"
+    finally:
+        log.removeHandler(handler)

@@ -5,7 +5,10 @@ query string, so survey tokens, keys and email addresses cannot reach the log.
 """
 
 import logging
+import os
 import re
+import sys
+import threading
 import time
 import uuid
 
@@ -48,9 +51,65 @@ def finish_request(response):
     return response
 
 
+class BatchedLines(logging.StreamHandler):
+    """Writes the lines to stderr in batches, at most `seconds` after each was logged.
+
+    A write per request is a system call, and with every worker appending to one
+    log file also a wait for that file: under load it cost a widget call a tenth
+    of its time. Here lines gather in a buffer that is written when it is
+    `seconds` old (a timer sees to it when traffic stops) or full, and at exit;
+    a worker killed with SIGKILL loses at most that much of its log.
+    """
+
+    def __init__(self, seconds: float, stream=None):
+        if stream is None:
+            # Block-buffered, over sys.stderr's file descriptor (which stays open).
+            stream = open(sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False)  # noqa: SIM115
+        super().__init__(stream)
+        self.seconds = seconds
+        self.due: float | None = None  # when the oldest unwritten line must be out
+        self.timer: threading.Timer | None = None
+        # A forked child (a preloaded app's worker) has no timer thread, whatever this says.
+        os.register_at_fork(after_in_child=self.write_out)
+
+    def flush(self) -> None:
+        # StreamHandler.emit calls this after every line, holding the handler's lock.
+        now = time.monotonic()
+        if self.due is None:
+            self.due = now + self.seconds
+        if now < self.due:
+            if self.timer is None:
+                self.timer = threading.Timer(self.due - now, self.write_out)
+                self.timer.daemon = True
+                self.timer.start()
+            return
+        self.due = None
+        super().flush()
+
+    def write_out(self) -> None:
+        with self.lock:
+            self.timer, self.due = None, None
+            super().flush()
+
+    def close(self) -> None:
+        # logging.shutdown (at exit) flushes, then closes: both must write out.
+        if self.timer is not None:
+            self.timer.cancel()
+        self.write_out()
+        super().close()
+
+
+def _handler(seconds: float) -> logging.Handler:
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a test's captured stderr, say
+        seconds = 0
+    return BatchedLines(seconds) if seconds > 0 else logging.StreamHandler()
+
+
 def init_app(app) -> None:
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = _handler(app.config["REQUEST_LOG_FLUSH_SECONDS"])
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
