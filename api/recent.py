@@ -51,4 +51,7 @@ def detached(row: T) -> T:
 
 def memory(name: str) -> Memory:
     """The current app's memory called `name` (each app its own, as tests make many)."""
-    return current_app.extensions.setdefault(f"recent:{name}", Memory())
+    extensions = current_app.extensions
+    key = f"recent:{name}"
+    found = extensions.get(key)
+    return found if found is not None else extensions.setdefault(key, Memory())
