@@ -21,12 +21,17 @@ class _Compiled:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.positions = compiled.positiontup if compiled.positional else None
-        self.compiled = compiled
-        self.binds = {
-            name: processor
+        # Each bind parameter: its name, whether the caller must give it (a bindparam()
+        # without a value), its value otherwise, and what the driver needs done to a value.
+        self.binds = [
+            (
+                name,
+                bind.required,
+                None if bind.required else bind.effective_value,
+                bind.type.dialect_impl(dialect).bind_processor(dialect),
+            )
             for name, bind in compiled.binds.items()
-            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        }
+        ]
         # dialect_impl: a type with variants (JSON, JSONB on PostgreSQL) reads as its variant.
         self.results = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
@@ -47,10 +52,10 @@ class PreparedRead:
             compiled = self._compiled[engine.dialect.name] = _Compiled(
                 self.statement, engine.dialect
             )
-        values = {
-            name: compiled.binds[name](value) if name in compiled.binds else value
-            for name, value in compiled.compiled.construct_params(params).items()
-        }
+        values = {}
+        for name, required, fixed, process in compiled.binds:
+            value = params[name] if required else params.get(name, fixed)
+            values[name] = value if process is None else process(value)
         arguments = (
             values if compiled.positions is None else [values[n] for n in compiled.positions]
         )
