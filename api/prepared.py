@@ -21,6 +21,10 @@ class _Compiled:
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.positions = compiled.positiontup if compiled.positional else None
+        # PostgreSQL drivers wrap a SELECT in BEGIN and the pool ends it with ROLLBACK:
+        # three round trips to the server where autocommit makes one. (SQLite's driver
+        # begins no transaction for a SELECT.)
+        self.autocommit = dialect.name == "postgresql"
         # Each bind parameter: its name, whether the caller must give it (a bindparam()
         # without a value), its value otherwise, and what the driver needs done to a value.
         self.binds = [
@@ -61,12 +65,18 @@ class PreparedRead:
         )
         connection = engine.raw_connection()
         try:
+            if compiled.autocommit:
+                connection.driver_connection.autocommit = True
             cursor = connection.cursor()
-            cursor.execute(compiled.sql, arguments)
-            row = cursor.fetchone()
-            cursor.close()
+            try:
+                cursor.execute(compiled.sql, arguments)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+                if compiled.autocommit:
+                    connection.driver_connection.autocommit = False
         finally:
-            connection.close()  # back to the pool, which rolls back
+            connection.close()  # back to the pool
         if row is None:
             return None
         return tuple(

@@ -100,7 +100,12 @@ def prepare_sqlite_database(path: str | Path, extra: dict[str, str] | None = Non
     """
     path = Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    env = our_env({**(extra or {}), "DATABASE_URL": f"sqlite:///{path}"})
+    return prepare_database(f"sqlite:///{path}", extra)
+
+
+def prepare_database(url: str, extra: dict[str, str] | None = None) -> dict:
+    """Migrate the (empty) database at `url`; return the env to run our app with."""
+    env = our_env({**(extra or {}), "DATABASE_URL": url})
     completed = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT,
@@ -729,14 +734,18 @@ def run_bench(body) -> int:
     return 0
 
 
-def bench_app(database_path: str | Path):
-    """Our app on a bench database, signing with the same key as the bench's servers."""
+def bench_app(database: str | Path):
+    """Our app on a bench database (a SQLite file's path, or a URL), signing with the
+    same key as the bench's servers."""
+    import config
     from api import create_app
 
+    url = str(database)
+    uri = config.database_uri(url, "") if "://" in url else f"sqlite:///{url}"
     return create_app(
         {
             "ENV_NAME": "development",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
+            "SQLALCHEMY_DATABASE_URI": uri,
             "SECRET_KEY": BENCH_SECRET_KEY,
         }
     )

@@ -6,22 +6,26 @@ score for a display (submit: the same display each time, so after the first
 request every call is the idempotent re-submit a retrying widget makes). The
 database is a migrated SQLite file with a real workspace and widget survey.
 Target (PRODUCT.md): each at least 0.5 of the baseline, median ratio over rounds.
+`--postgres` runs ours on a scratch database next to DATABASE_URL's instead.
 
-    python -m bench.widget_api [--duration 5] [--rounds 3]
+    python -m bench.widget_api [--duration 5] [--rounds 3] [--postgres]
 """
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.invitations import postgres_database
 from bench.throughput import (
     BASELINE_APP,
     Target,
     bench_app,
     compare,
+    prepare_database,
     prepare_sqlite_database,
     run_bench,
 )
@@ -34,14 +38,14 @@ UNLIMITED = {
 }
 
 
-def seed(database_path: Path) -> dict:
+def seed(database: Path | str) -> dict:
     """A workspace, its widget survey, one identified user and one display token."""
     from api.extensions import db
     from api.surveys.models import Survey
     from api.widget import identity
     from api.workspaces import keys
 
-    app = bench_app(database_path)
+    app = bench_app(database)
     with app.app_context():
         workspace, _, publishable = keys.create_workspace("Bench")
         workspace.allowed_origins = [ORIGIN]
@@ -72,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
+    parser.add_argument("--postgres", action="store_true", help="ours on DATABASE_URL's server")
     args = parser.parse_args(argv)
     common = {
         "duration": args.duration,
@@ -81,11 +86,21 @@ def main(argv: list[str] | None = None) -> int:
         "min_ratio": args.min_ratio,
     }
 
-    def run() -> None:
+    @contextlib.contextmanager
+    def database():
+        if args.postgres:
+            with postgres_database() as url:
+                yield url, prepare_database(url, UNLIMITED)
+            return
         with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
             path = Path(dbdir) / "bench.db"
-            env = prepare_sqlite_database(path, UNLIMITED)
-            seeded = seed(path)
+            yield path, prepare_sqlite_database(path, UNLIMITED)
+
+    suffix = "-postgres" if args.postgres else ""
+
+    def run() -> None:
+        with database() as (where, env):
+            seeded = seed(where)
             baseline = Target("baseline-json", BASELINE_APP, "/json")
             compare(
                 Target(
@@ -96,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                     env=env,
                 ),
                 baseline,
-                name="widget-eligibility",
+                name=f"widget-eligibility{suffix}",
                 **common,
             )
             compare(
@@ -110,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                     env=env,
                 ),
                 baseline,
-                name="widget-submit",
+                name=f"widget-submit{suffix}",
                 **common,
             )
 

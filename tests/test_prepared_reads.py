@@ -128,3 +128,16 @@ def test_an_answer_outweighs_a_decline():
     assert invitations.throttle_reason(True, True) == invitations.RECENTLY_RESPONDED
     assert invitations.throttle_reason(False, True) == invitations.RECENTLY_DECLINED
     assert invitations.throttle_reason(False, False) is None
+
+
+def test_the_pooled_connection_goes_back_as_it_came(app):
+    with app.app_context():
+        db.engine.dispose()  # one pooled connection: the read's is the next one handed out
+        statement = select(Contact.id).where(Contact.external_id == bindparam("external_id"))
+        PreparedRead(statement).first({"external_id": "x"})
+        raw = db.engine.raw_connection()
+        try:
+            # On PostgreSQL the read ran in autocommit; the session's work must not.
+            assert getattr(raw.driver_connection, "autocommit", False) is False
+        finally:
+            raw.close()
