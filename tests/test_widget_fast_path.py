@@ -11,6 +11,7 @@ from werkzeug.test import Client
 from api.contacts.models import Contact
 from api.events.models import Event
 from api.extensions import db
+from api.http import auth
 from api.responses.models import Response
 from api.widget import fast_path, standing
 from tests.conftest import create_tenant
@@ -182,3 +183,19 @@ def test_a_retry_with_something_new_is_recorded(app, widget):
     with app.app_context():
         response = db.session.scalar(select(Response))
         assert response.meta["page"] == "/checkout" and response.score == 4
+
+
+def test_a_failing_key_lookup_is_answered_by_the_route(app, widget, monkeypatch, caplog):
+    real, calls = auth.publishable_key, []
+
+    def failing_once(token):
+        calls.append(token)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        return real(token)
+
+    monkeypatch.setattr(auth, "publishable_key", failing_once)
+    with caplog.at_level(logging.ERROR, logger="api.widget.fast_path"):
+        response = widget.eligibility()
+    assert response.status_code == 200 and response.get_json()["show"] is True
+    assert "handed to its route" in caplog.text

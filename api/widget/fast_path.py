@@ -156,21 +156,21 @@ class WidgetCalls:
         if query is None or data is None or "HTTP_AUTHORIZATION" in environ:
             raise _Handover
         token = query.get("key", "")
-        key = auth.publishable_key(token) if token.startswith(_PUBLISHABLE) else None
-        if key is None:
-            raise _Handover
-        workspace = service.widget_workspace(key.workspace_id)
         origin = environ.get("HTTP_ORIGIN")
-        if not cors.origin_allowed(origin, workspace.allowed_origins or []):
-            raise _Handover
         try:
+            key = auth.publishable_key(token) if token.startswith(_PUBLISHABLE) else None
+            if key is None:
+                raise _Handover
+            workspace = service.widget_workspace(key.workspace_id)
+            if not cors.origin_allowed(origin, workspace.allowed_origins or []):
+                raise _Handover
             ratelimit.limiter().check(
                 bp.name, f"{bp.name}.{endpoint}", key, environ.get("REMOTE_ADDR")
             )
             auth.record_use(key)
             status, body = answer(environ, workspace, data, request_id)
             database.end_work(succeeded=True)
-        except (ratelimit.RateLimited, ApiError):
+        except (_Handover, ratelimit.RateLimited, ApiError):
             database.end_work(succeeded=False)
             raise _Handover from None
         except Exception:
