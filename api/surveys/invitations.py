@@ -138,7 +138,7 @@ def throttle_checks(survey_id, contact_id, responded_since, declined_since) -> t
 
 
 def throttle_reason(responded: bool, declined: bool) -> str | None:
-    # An answer outweighs a decline: it is the longer wait, and the truer reason.
+    # An answer outweighs a decline: it is the truer reason to wait.
     if responded:
         return RECENTLY_RESPONDED
     return RECENTLY_DECLINED if declined else None
