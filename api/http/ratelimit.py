@@ -1,11 +1,11 @@
 """Rate limits: which limits a request counts against, checked once, before its view.
 
 Built directly on the `limits` library (the one Flask-Limiter wraps): its
-storage (process memory, or Redis through REDIS_URL so every worker shares one
-count; see ProcessMemory) and its fixed-window strategy. Flask-Limiter re-resolved every limit,
-exemption and decorator on each request, which cost a third of a bare route's
-time; here a request looks up its blueprint's rules in a dict and makes one
-storage call per rule.
+storage (process memory, see ProcessMemory, or Redis through REDIS_URL so every
+worker shares one count) and its fixed-window strategy. Flask-Limiter re-resolved
+every limit, exemption and decorator on each request, which cost a third of a
+bare route's time; here a request looks up its blueprint's rules in a dict and
+makes one storage call per rule.
 
 Routes are limited per client IP unless their blueprint declares other rules
 with `limit_blueprint` (the APIs count per key; the referral redirect has its own,

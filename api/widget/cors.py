@@ -27,8 +27,6 @@ def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
 
 def check_origin(allowed: list[str]) -> None:
     origin = request.headers.get("Origin")
-    if origin is None:
-        return
     if not origin_allowed(origin, allowed):
         raise ApiError(
             403,

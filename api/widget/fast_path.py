@@ -114,9 +114,9 @@ class WidgetCalls:
     def __init__(self, app: Flask, wsgi_app):
         self.app = app
         self.wsgi_app = wsgi_app
-        # (method, path): (the route's endpoint, what it reads, what it does)
-        self.calls: dict[tuple[str, str], tuple[str, Callable, Callable]] = {
-            ("GET", f"{bp.url_prefix}/eligibility"): ("eligibility", _query, self._eligibility),
+        # (method, path): (the route's endpoint, the body it reads if any, what it does)
+        self.calls: dict[tuple[str, str], tuple[str, Callable | None, Callable]] = {
+            ("GET", f"{bp.url_prefix}/eligibility"): ("eligibility", None, self._eligibility),
             ("POST", f"{bp.url_prefix}/responses"): ("answer", _answer_body, self._answer),
         }
 
@@ -148,11 +148,11 @@ class WidgetCalls:
         return [payload]
 
     def _answer_plainly(
-        self, environ, endpoint: str, read: Callable, answer: Callable, request_id: str
+        self, environ, endpoint: str, read: Callable | None, answer: Callable, request_id: str
     ):
         """(status, body, allowed origin) for a plain call; _Handover for any other."""
         query = _query(environ)
-        data = query if read is _query else read(environ)
+        data = query if read is None else read(environ)
         if query is None or data is None or "HTTP_AUTHORIZATION" in environ:
             raise _Handover
         token = query.get("key", "")

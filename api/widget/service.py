@@ -193,7 +193,6 @@ def _wording(survey: Survey, locale: str) -> Callable[[dict], dict]:
     strings = texts.survey_texts(survey.kind, locale, survey.texts)
     scale = scoring.score_range(survey.kind)
     ui = {key: texts.UI[locale][key] for key in WIDGET_UI_KEYS}
-    filled = {"question": strings["question"], **{k: strings[k] for k in _PER_CATEGORY}}
     names = sorted(
         set().union(
             texts.placeholder_names(strings["question"]),
@@ -220,9 +219,9 @@ def _wording(survey: Survey, locale: str) -> Callable[[dict], dict]:
         # score_label keeps {score} for the widget to fill per button; {max} is known here.
         ui_values = {**values, "score": "{score}", "max": scale.stop - 1}
         return fixed | {
-            "question": texts.fill(filled["question"], values),
+            "question": texts.fill(strings["question"], values),
             **{
-                part: {k: texts.fill(v, values) for k, v in filled[part].items()}
+                part: {k: texts.fill(v, values) for k, v in strings[part].items()}
                 for part in _PER_CATEGORY
             },
             "ui": {key: texts.fill(text, ui_values) for key, text in ui.items()},
