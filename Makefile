@@ -35,7 +35,7 @@ test: install browser
 	$(BIN)/pytest
 
 test-postgres: install
-	DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test $(BIN)/pytest
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/flipfunnel_test} $(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,10 @@
 """Fixtures: a migrated database per test session, emptied after every test.
 
-The suite runs on SQLite by default and on PostgreSQL when DATABASE_URL is set
-(as .ci/run does). The schema always comes from the Alembic migrations.
+The suite runs on a scratch SQLite file by default and on PostgreSQL when
+TEST_DATABASE_URL names one (as `make test-postgres` does). It never reads
+DATABASE_URL or REDIS_URL, which may name production services, and it refuses
+to wipe a database whose name does not say it is for tests. The schema always
+comes from the Alembic migrations.
 """
 
 import os
@@ -12,22 +15,27 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-import config
 from api import create_app
 from api.extensions import db
 from api.workspaces import keys
+from tests import scratch
 
-POSTGRES_URL = os.environ.get("DATABASE_URL", "")
-on_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="needs DATABASE_URL (PostgreSQL)")
+# Settings a developer may have exported for a real deployment: none of them may
+# reach the apps, CLI commands or processes the tests start.
+for _name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "SECRET_KEY_FALLBACKS", "FLIPFUNNEL_ENV"):
+    os.environ.pop(_name, None)
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+on_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
 
 
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory) -> str:
     if POSTGRES_URL:
-        uri = config.database_uri(POSTGRES_URL, "")
+        uri = scratch.test_database(POSTGRES_URL)
         engine = create_engine(uri)
         with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     else:
