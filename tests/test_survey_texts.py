@@ -389,3 +389,13 @@ def test_pick_locale_asks_the_browser_before_the_fallback():
     assert pick_locale("de", accept_language="es", fallback="fr") == "de"
     assert pick_locale(None, accept_language="it", fallback="fr") == "fr"
     assert pick_locale(None, accept_language="it", fallback="it") == "en"
+
+
+def test_fill_only_given_keeps_the_placeholders_it_has_no_value_for():
+    template = "Hi {first_name|there}, how is {product}? {plan}"
+    assert (
+        fill(template, {"product": "Acme"}, only_given=True)
+        == "Hi {first_name|there}, how is Acme? {plan}"
+    )
+    # A name given without a value still takes its inline fallback or disappears.
+    assert fill("{product|our app} rocks", {"product": None}, only_given=True) == ("our app rocks")

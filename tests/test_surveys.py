@@ -45,6 +45,7 @@ def test_preview_shows_the_effective_texts_of_the_default_locale(tenant):
     survey = create(
         tenant,
         kind="csat",
+        product_name="Acme",
         default_locale="de",
         texts={
             "de": {"question": "Hallo {first_name|du}, wie zufrieden bist du mit {product}?"},
@@ -54,11 +55,13 @@ def test_preview_shows_the_effective_texts_of_the_default_locale(tenant):
     preview = survey["preview"]
     assert preview["locale"] == "de"
     assert preview["scale"] == {"min": 1, "max": 5}
-    # Placeholders stay unfilled: the preview is the template.
-    assert preview["question"] == "Hallo {first_name|du}, wie zufrieden bist du mit {product}?"
+    # What the survey knows is filled in; each contact's placeholders show as written.
+    assert preview["question"] == "Hallo {first_name|du}, wie zufrieden bist du mit Acme?"
     defaults = texts.DEFAULTS["de"]["csat"]
-    assert preview["follow_up"] == defaults["follow_up"]
-    assert preview["thank_you"] == defaults["thank_you"]
+    for part in ("follow_up", "thank_you"):
+        assert preview[part] == {
+            category: text.replace("{product}", "Acme") for category, text in defaults[part].items()
+        }
     assert preview["low_label"] == defaults["low_label"]
     assert set(preview["follow_up"]) == {"satisfied", "neutral", "unsatisfied"}
 
@@ -67,7 +70,9 @@ def test_preview_shows_the_effective_texts_of_the_default_locale(tenant):
 def test_every_kind_has_its_scale(tenant, kind, low, high):
     survey = create(tenant, kind=kind)
     assert survey["preview"]["scale"] == {"min": low, "max": high}
-    assert survey["preview"]["question"] == texts.DEFAULTS["en"][kind]["question"]
+    assert survey["preview"]["question"] == texts.DEFAULTS["en"][kind]["question"].replace(
+        "{product}", "Acme"
+    )
 
 
 def test_list_pages_and_filters(tenant):
@@ -119,7 +124,9 @@ def test_patch_texts_replace_per_locale_and_null_removes(tenant):
         "fr": {"question": "Q"},
     }
     assert patched["preview"]["follow_up"]["detractor"] == "Why?"
-    assert patched["preview"]["question"] == texts.DEFAULTS["en"]["nps"]["question"]
+    assert patched["preview"]["question"] == texts.DEFAULTS["en"]["nps"]["question"].replace(
+        "{product}", "Acme"
+    )
     removed = tenant.patch(path, json={"texts": {"de": None}}).get_json()
     assert set(removed["texts"]) == {"en", "fr"}
 

@@ -105,10 +105,19 @@ def update_survey(survey: Survey, data: dict, now: datetime | None = None) -> Su
 
 
 def preview(survey: Survey) -> dict:
-    """The texts the survey shows in its default locale, placeholders left unfilled."""
+    """The texts the survey shows in its default locale: what the survey itself knows
+    (`{product}`) filled in, each contact's placeholders (`{first_name|du}`) as written."""
     locale = texts.pick_locale(survey.default_locale)
     scale = score_range(survey.kind)
-    strings = texts.survey_texts(survey.kind, locale, survey.texts)
+    known = invitations.placeholder_values(survey, None)
+    strings = {
+        name: (
+            {key: texts.fill(text, known, only_given=True) for key, text in value.items()}
+            if isinstance(value, dict)
+            else texts.fill(value, known, only_given=True)
+        )
+        for name, value in texts.survey_texts(survey.kind, locale, survey.texts).items()
+    }
     return {"locale": locale, "scale": {"min": scale.start, "max": scale.stop - 1}, **strings}
 
 

@@ -632,7 +632,11 @@ def _first_text(*candidates: object) -> str | None:
 
 
 def fill(
-    template: str, values: Mapping[str, object], fallbacks: Mapping[str, str] | None = None
+    template: str,
+    values: Mapping[str, object],
+    fallbacks: Mapping[str, str] | None = None,
+    *,
+    only_given: bool = False,
 ) -> str:
     """Fill ``{name}`` placeholders in a (possibly user-written) template.
 
@@ -640,6 +644,8 @@ def fill(
     inline fallback in ``{name|fallback}``, ``fallbacks[name]``. Values go through
     ``str()`` and are stripped. If none is set the placeholder disappears and the
     spacing it leaves is tidied: ``"Hi {first_name}, how"`` -> ``"Hi, how"``.
+    With `only_given`, placeholders whose name is not in `values` stay as written
+    (a survey's preview fills what the survey knows and shows the rest).
 
     This never raises on a template and never evaluates it (unlike ``str.format``,
     which would follow ``{a.b}`` or ``{0[x]}``): unknown syntax stays literal text.
@@ -651,6 +657,8 @@ def fill(
 
     def resolve(match: re.Match[str]) -> str:
         name, inline = match.group(1), match.group(2)
+        if only_given and name not in values:
+            return match.group(0)
         return _first_text(values.get(name), inline, fallbacks.get(name)) or _GAP
 
     filled = _PLACEHOLDER.sub(resolve, template.replace(_GAP, ""))
