@@ -57,10 +57,22 @@ class NumbersSchema(Schema):
         },
     )
     margin = fields.Float(
-        allow_none=True, metadata={"description": "95% margin of error, in the value's units."}
+        allow_none=True,
+        metadata={
+            "description": "Half-width of the 95% interval, in the value's units. The "
+            "interval is centred on the adjusted estimate (NPS and CSAT), which for small "
+            "samples sits nearer the middle of the scale than `value`: quote [low, high], "
+            "not value ± margin."
+        },
     )
-    low = fields.Float(allow_none=True, metadata={"description": "95% interval, lower end."})
-    high = fields.Float(allow_none=True, metadata={"description": "95% interval, upper end."})
+    low = fields.Float(
+        allow_none=True,
+        metadata={"description": "95% interval, lower end (clipped to the scale)."},
+    )
+    high = fields.Float(
+        allow_none=True,
+        metadata={"description": "95% interval, upper end (clipped to the scale)."},
+    )
 
 
 class CategorySchema(Schema):
