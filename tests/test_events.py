@@ -72,7 +72,7 @@ def test_every_state_change_appends_exactly_one_event(app, tenant):
     )
     step(post(1), ["response.updated"])  # re-ranked in the same queue: no queue event
     step(
-        lambda: tenant.post(f"/v1/queues/follow-up/items/{item_id}/claim", json={"assignee": "a"}),
+        lambda: tenant.post(f"/v1/queues/follow_up/items/{item_id}/claim", json={"assignee": "a"}),
         ["queue_item.claimed"],
     )
     step(post(10), ["response.updated", "queue_item.moved"])
@@ -82,7 +82,7 @@ def test_every_state_change_appends_exactly_one_event(app, tenant):
     step(post(0), ["response.updated", "queue_item.moved"])  # reopened in follow-up
     step(
         lambda: tenant.post(
-            f"/v1/queues/follow-up/items/{item_id}/resolve", json={"outcome": "ok"}
+            f"/v1/queues/follow_up/items/{item_id}/resolve", json={"outcome": "ok"}
         ),
         ["queue_item.resolved"],
     )

@@ -88,7 +88,7 @@ def make_workspace_a(app) -> Objects:
         "comment",
         "invitation_id",
     )
-    items = tenant.get("/v1/queues/follow-up/items").get_json()["data"]
+    items = tenant.get("/v1/queues/follow_up/items").get_json()["data"]
     assert len(items) == 1, items
     a.made["queue_item"] = items[0]
     a.markers.add(items[0]["id"])
@@ -151,7 +151,7 @@ PATH_VALUES: dict[str, Callable[[Objects], list[str]]] = {
     "key_id": lambda a: [key["id"] for key in a.keys],
     "survey_id": lambda a: [a.made["survey"]["id"]],
     "response_id": lambda a: [a.made["response"]["id"]],
-    "queue": lambda a: ["follow-up"],  # A's item is in it; B's must look empty
+    "queue": lambda a: ["follow_up"],  # A's item is in it; B's must look empty
     "item_id": lambda a: [a.made["queue_item"]["id"]],
     "id_or_code": lambda a: [a.made["code"]["id"], a.made["code"]["code"]],
     "referral_id": lambda a: [a.made["referral"]["id"]],
@@ -175,11 +175,11 @@ BODIES: dict[tuple[str, str], Callable[[Objects], dict]] = {
     },
     ("/v1/responses/<response_id>", "PATCH"): lambda a: {"comment": "beta comment"},
     (
-        "/v1/queues/<any('follow-up', 'advocacy'):queue>/items/<item_id>/claim",
+        "/v1/queues/<any('follow_up', 'advocacy', 'follow-up'):queue>/items/<item_id>/claim",
         "POST",
     ): lambda a: {"assignee": "beta agent"},
     (
-        "/v1/queues/<any('follow-up', 'advocacy'):queue>/items/<item_id>/resolve",
+        "/v1/queues/<any('follow_up', 'advocacy', 'follow-up'):queue>/items/<item_id>/resolve",
         "POST",
     ): lambda a: {"outcome": "beta outcome"},
     ("/v1/referral-codes", "POST"): lambda a: {"contact": {"contact_id": a.made["contact1"]["id"]}},

@@ -136,7 +136,7 @@ def test_detractor_opens_follow_up_promoter_opens_advocacy_passive_none(
     else:
         (item,) = items
         assert (item.queue, item.status, item.score) == (queue, "open", score)
-        url = "/v1/queues/follow-up/items" if queue == "follow_up" else "/v1/queues/advocacy/items"
+        url = "/v1/queues/follow_up/items" if queue == "follow_up" else "/v1/queues/advocacy/items"
         assert [i["id"] for i in tenant.get(url).get_json()["data"]] == [item.id]
 
 
@@ -144,13 +144,13 @@ def test_follow_up_lists_worst_first(app, tenant):
     seeded = seed(app, tenant.id, "nps", contacts=3)
     for invitation_id, score in zip(seeded.invitation_ids, [6, 0, 3], strict=True):
         assert post(tenant, seeded.survey_id, score, invitation_id=invitation_id).status_code == 201
-    listed = tenant.get("/v1/queues/follow-up/items").get_json()["data"]
+    listed = tenant.get("/v1/queues/follow_up/items").get_json()["data"]
     assert [item["response"]["score"] for item in listed] == [0, 3, 6]
     # Paging keeps the order: one item a page.
     scores, cursor = [], None
     while True:
         page = tenant.get(
-            "/v1/queues/follow-up/items",
+            "/v1/queues/follow_up/items",
             query_string={"limit": 1, **({"after": cursor} if cursor else {})},
         ).get_json()
         scores += [item["score"] for item in page["data"]]
@@ -172,14 +172,14 @@ def test_changed_score_moves_the_item_and_never_duplicates_it(app, tenant):
     response_id = submit(2, 201)  # detractor
     (first,) = queue_items(app, response_id)
     assert (first.queue, first.status) == ("follow_up", "open")
-    claimed = tenant.post(f"/v1/queues/follow-up/items/{first.id}/claim", json={"assignee": "sam"})
+    claimed = tenant.post(f"/v1/queues/follow_up/items/{first.id}/claim", json={"assignee": "sam"})
     assert claimed.status_code == 200
 
     assert submit(10, 200) == response_id  # promoter: moved to advocacy, open again
     (item,) = queue_items(app, response_id)
     assert item.id == first.id
     assert (item.queue, item.status, item.assignee, item.score) == ("advocacy", "open", None, 10)
-    assert tenant.get("/v1/queues/follow-up/items").get_json()["data"] == []
+    assert tenant.get("/v1/queues/follow_up/items").get_json()["data"] == []
     assert [i["id"] for i in tenant.get("/v1/queues/advocacy/items").get_json()["data"]] == [
         item.id
     ]
@@ -305,7 +305,7 @@ def test_ten_parallel_claims_of_one_item_make_one_claimer(app, tenant):
     seeded = seed(app, tenant.id, "nps")
     created = post(tenant, seeded.survey_id, 0, invitation_id=seeded.invitation_ids[0])
     (item,) = queue_items(app, created.get_json()["id"])
-    url = f"/v1/queues/follow-up/items/{item.id}/claim"
+    url = f"/v1/queues/follow_up/items/{item.id}/claim"
     answers = run_together(
         app,
         10,

@@ -16,7 +16,7 @@ from api.queues.models import QueueItem
 from api.workspaces.models import Workspace
 from tests.factories import seed, submit
 
-FOLLOW_UP = "/v1/queues/follow-up/items"
+FOLLOW_UP = "/v1/queues/follow_up/items"
 ADVOCACY = "/v1/queues/advocacy/items"
 
 
@@ -147,7 +147,7 @@ def test_each_queue_lists_only_its_items(app, tenant):
         tenant.post(f"{FOLLOW_UP}/{advocacy_id}/claim", json={"assignee": "x"}).status_code == 404
     )
     assert tenant.get(f"{ADVOCACY}/{advocacy_id}").status_code == 200
-    assert tenant.get("/v1/queues/follow_up/items").status_code == 404
+    assert tenant.get("/v1/queues/followup/items").status_code == 404
     assert tenant.get("/v1/queues/referrals/items").status_code == 404
 
 
@@ -316,3 +316,11 @@ def test_parallel_closes_close_once(app, tenant, detractor, action):
 def test_a_forged_cursor_is_422_not_500(tenant, values):
     cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
     assert tenant.get(FOLLOW_UP, query_string={"after": cursor}).status_code == 422
+
+
+def test_the_first_release_spelling_of_the_follow_up_path_still_works(tenant, detractor):
+    by_name = listed(tenant, FOLLOW_UP)
+    assert by_name and by_name[0]["queue"] == "follow_up"
+    assert listed(tenant, "/v1/queues/follow-up/items") == by_name
+    claimed = tenant.post(f"/v1/queues/follow-up/items/{detractor}/claim", json={"assignee": "sam"})
+    assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "sam"

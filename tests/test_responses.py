@@ -560,7 +560,7 @@ def test_erased_contact_keeps_the_score_and_loses_the_comment(app, tenant):
         "",
     )
     assert "ann" not in ",".join(row).lower()
-    item = tenant.get("/v1/queues/follow-up/items").get_json()["data"][0]
+    item = tenant.get("/v1/queues/follow_up/items").get_json()["data"][0]
     assert item["contact"] is None and item["response"]["comment"] is None
 
 

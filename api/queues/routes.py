@@ -29,9 +29,10 @@ bp = ApiBlueprint(
     description="Follow-up and advocacy queues: claim, resolve, dismiss.",
 )
 
-# URLs read well with a hyphen; the stored queue names are identifiers.
-QUEUE = "<any('follow-up', 'advocacy'):queue>"
-_INTERNAL = {"follow-up": "follow_up", "advocacy": "advocacy"}
+# The path names a queue as its items, events and reports do (`follow_up`); `follow-up`,
+# the spelling of the first release, still works for clients that have it.
+QUEUE = "<any('follow_up', 'advocacy', 'follow-up'):queue>"
+_INTERNAL = {"follow_up": "follow_up", "advocacy": "advocacy", "follow-up": "follow_up"}
 
 
 @dataclass
@@ -74,7 +75,7 @@ class QueueItems(MethodView):
     def get(self, args, queue):
         """List the queue's items, worst first (highest priority, then oldest).
 
-        `queue` is `follow-up` (detractors, unhappy CSAT, hard CES) or `advocacy` (promoters).
+        `queue` is `follow_up` (detractors, unhappy CSAT, hard CES) or `advocacy` (promoters).
         """
         statement = service.filter_items(current_workspace_id(), _INTERNAL[queue], args)
         page = paginate(statement, args, order=service.LISTING_ORDER)
