@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import flask_migrate
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, exists, literal, select, text, union_all
 
 from api import create_app
 from api.extensions import db
@@ -59,11 +59,11 @@ def empty_database() -> None:
     them took 300 ms per test where these DELETEs take 4 ms.
     """
     tables = list(reversed(db.metadata.sorted_tables))
-    probe = " UNION ALL ".join(
-        f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM \"{table.name}\")" for table in tables
+    probe = union_all(
+        *(select(literal(table.name)).where(exists().select_from(table)) for table in tables)
     )
     with db.engine.begin() as connection:
-        holding = set(connection.scalars(text(probe)))
+        holding = set(connection.scalars(probe))
         for table in tables:
             if table.name in holding:
                 connection.execute(table.delete())
