@@ -5,6 +5,7 @@ import logging
 import pytest
 from flask import Blueprint
 
+from api import domain_errors as domain
 from tests.conftest import create_tenant, make_app
 
 
@@ -150,3 +151,41 @@ def test_readyz_is_503_when_the_database_does_not_answer(tmp_path):
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_health_endpoints(client, path):
     assert client.get(path).get_json()["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        (domain.Invalid, 422, "validation_error"),
+        (domain.NotFound, 404, "not_found"),
+        (domain.Conflict, 409, "conflict"),
+        (domain.Gone, 410, "gone"),
+        (domain.Forbidden, 403, "forbidden"),
+    ],
+)
+def test_a_domain_error_is_answered_in_the_one_format_with_its_status(
+    app_factory, kind, status, code
+):
+    app = app_factory()
+
+    @app.get("/_test/domain-error")
+    def fail():
+        raise kind("Told you so.", fields={"thing": ["Wrong."]})
+
+    response = app.test_client().get("/_test/domain-error")
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["code"] == code and error["message"] == "Told you so."
+    assert error["fields"] == {"thing": ["Wrong."]} and error["request_id"]
+
+
+def test_a_domain_error_may_name_its_own_code(app_factory):
+    app = app_factory()
+
+    @app.get("/_test/own-code")
+    def fail():
+        raise domain.Conflict("Claimed already.", code="already_claimed")
+
+    response = app.test_client().get("/_test/own-code")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "already_claimed"

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from flask import current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from api import domain_errors as domain
+
 CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -127,6 +129,22 @@ def handle_api_error(error: ApiError):
     return error_response(error.status, error.code, error.message, error.fields, error.headers)
 
 
+# Each kind of domain error and its status; a subclass takes its nearest listed base's.
+DOMAIN_STATUS = {
+    domain.Invalid: 422,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.Gone: 410,
+    domain.Forbidden: 403,
+    domain.DomainError: 422,
+}
+
+
+def handle_domain_error(error: domain.DomainError):
+    status = next(s for kind, s in DOMAIN_STATUS.items() if isinstance(error, kind))
+    return error_response(status, error.code, error.message, error.fields)
+
+
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -136,5 +154,6 @@ def handle_unexpected(error: Exception):
 
 def init_app(app) -> None:
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(domain.DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
