@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install browser run migrate demo test test-postgres lint format bench clean
+.PHONY: install browser run migrate demo test test-postgres lint format bench clean \
+	widgets lint-js format-js
 
 install: $(VENV)/.installed
 
@@ -37,13 +38,34 @@ test: install browser
 test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/flipfunnel_test} $(BIN)/pytest
 
-lint: install
+lint: install lint-js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install
+format: install format-js
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The widget scripts: widgets/src bundled and minified by esbuild into widgets/dist, which
+# is committed (the app serves it, and runs from a clone without Node). After changing
+# widgets/src: `make widgets`, then commit both; `make lint` fails while they differ.
+NODE_BIN := node_modules/.bin
+JS_SOURCES := widgets/src widgets/build.mjs eslint.config.js
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+widgets: node_modules/.installed
+	node widgets/build.mjs
+
+lint-js: node_modules/.installed
+	$(NODE_BIN)/eslint .
+	$(NODE_BIN)/prettier --check --log-level warn $(JS_SOURCES)
+	node widgets/build.mjs --check
+
+format-js: node_modules/.installed
+	$(NODE_BIN)/prettier --write --log-level warn $(JS_SOURCES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

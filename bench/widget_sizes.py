@@ -1,8 +1,11 @@
-"""Sizes of the widget scripts exactly as served, against their budgets (PRODUCT.md).
+"""Sizes of the widget scripts exactly as served, against their budgets.
 
 Fetches /widgets/v1/<name> from the app (test client, no compression asked), so it
-measures the bytes we serve, then reports raw, `gzip -9` (the budget) and brotli
-when the `brotli` command or Python module is there. Exit status 1 if any is over.
+measures the bytes we serve (the minified build in widgets/dist, the loader with
+the other scripts' versions filled in), then reports raw, `gzip -9` (the budget)
+and brotli when the `brotli` command or Python module is there. Exit status 1 if
+any is over. Budgets: what a page pays before and while a widget shows; a wall
+widget, when there is one, gets 3 KB.
 
     python -m bench.widget_sizes
 """

@@ -1,10 +1,11 @@
-"""Serves the widget scripts in widgets/ under a versioned, long-cached URL.
+"""Serves the built widget scripts (widgets/dist) under a versioned, long-cached URL.
 
 `/widgets/v1/<name>` for the three scripts only. "v1" is the version of the
 scripts' public API (the snippet, `flipfunnel(...)` calls, events, the CSS custom
 properties): a breaking change ships as v2 under /widgets/v2/, and v1 keeps
-working for the pages that embed it. The files are shipped as written (no build
-step). survey.js and referral.js are cached for a year as immutable: the loader
+working for the pages that embed it. widgets/dist holds what widgets/build.mjs
+makes of widgets/src (minified bundles, committed so that the app needs no Node
+to run). survey.js and referral.js are cached for a year as immutable: the loader
 asks for them as `?v=<hash of their content>`, filled in when it is served, so a
 fix gets a new URL. The loader itself, the one URL pasted into customers' pages,
 is cached for an hour, so fixes reach every page within the hour.
@@ -31,7 +32,7 @@ _cache: dict[str, tuple[int, bytes, bytes, str]] = {}
 
 
 def widgets_dir() -> Path:
-    return Path(current_app.root_path).parent / "widgets"
+    return Path(current_app.root_path).parent / "widgets" / "dist"
 
 
 def _load(name: str) -> tuple[bytes, bytes, str]:

@@ -45,12 +45,14 @@ WIDGET_UI_KEYS = (
     "copy_link",
     "copied",
     "error_retry",
-    "referral_title",
+    "score_required",
+    "referral_code_label",
 )
 
 
 # The strings the referral widget shows.
 REFERRAL_UI_KEYS = (
+    "referral_code_label",
     "copy_link",
     "copied",
     "share_email",
@@ -322,7 +324,10 @@ def referral(workspace: Workspace, user: User, locale: str) -> dict:
         raise ApiError(404, "no_referral_program", "This workspace runs no referral program.")
     referral_moment.issue_for_promoter(workspace.id, user.contact.id)
     contact = db.session.get(Contact, user.contact.id)
-    shown = referral_moment.shown_to(contact, locale, workspace.name)
+    # Named as the survey widget names it: by its (oldest) survey's product, and a
+    # workspace without widget surveys by its own name.
+    product = next((s.product_name for s in widget_surveys(workspace.id)), workspace.name)
+    shown = referral_moment.shown_to(contact, locale, product)
     if shown is None:
         raise ApiError(404, "referral_code_disabled", "This user's referral code is disabled.")
     ui = texts.UI[locale]

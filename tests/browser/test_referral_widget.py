@@ -5,13 +5,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from api.surveys import texts
+from api.widget.service import REFERRAL_UI_KEYS
+
 MOUNT = "flipfunnel('referral', document.getElementById('refer'));"
 BOX = '<h1>Refer a friend</h1><section id="refer"></section>'
 LINK = "https://acme.example/r/K7WQ3MZB"
-# The contract of GET /w/v1/referral (the endpoint is being built).
+# The contract of GET /w/v1/referral.
 ANSWER = {
     "code": "K7WQ3MZB",
     "url": LINK,
+    "title": "Share Acme with a friend",
+    "body": "Know someone who would love Acme?",
+    "ui": {key: texts.UI["en"][key] for key in REFERRAL_UI_KEYS},
     "share": {
         "email": "I like <b>Acme</b>, try it:",
         "x": "Try Acme <img src=x onerror=window.pwned=1>",
@@ -38,20 +44,22 @@ def test_the_referral_widget_renders_the_contract(embed, page, context):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=embed.site.url)
     page.goto(embed.page(init=embed.init(auto=False), body=BOX, after=MOUNT))
 
-    region = page.get_by_role("region", name="Share with a friend")
+    region = page.get_by_role("region", name="Share Acme with a friend")
     expect(region).to_be_visible()
     assert asked[0]["user_id"] == ["u1"] and asked[0]["user_hash"] == [embed.hash("u1")]
-    expect(region.get_by_role("textbox")).to_have_value(LINK)
+    expect(region.get_by_text(LINK, exact=True)).to_be_visible()
+    expect(region.get_by_text("Or tell them your code: K7WQ3MZB")).to_be_visible()
     region.get_by_role("button", name="Copy link").click()
     expect(region.get_by_role("button", name="Copied!")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == LINK
 
     hrefs = {
         name: region.get_by_role("link", name=name, exact=True).get_attribute("href")
-        for name in ("Email", "X", "LinkedIn", "WhatsApp")
+        for name in ("Share by email", "Share on X", "Share on LinkedIn", "Share on WhatsApp")
     }
-    assert hrefs["Email"].startswith("mailto:?subject=")
-    assert "Acme%3C%2Fb%3E" in hrefs["Email"] and "K7WQ3MZB" in hrefs["Email"]
+    hrefs = {name.rpartition(" ")[2]: href for name, href in hrefs.items()}
+    assert hrefs["email"].startswith("mailto:?subject=")
+    assert "Acme%3C%2Fb%3E" in hrefs["email"] and "K7WQ3MZB" in hrefs["email"]
     x = urlsplit(hrefs["X"])
     assert (x.netloc, x.path) == ("twitter.com", "/intent/tweet")
     assert parse_qs(x.query) == {"text": [ANSWER["share"]["x"]], "url": [LINK]}
@@ -78,8 +86,7 @@ def test_the_referral_widget_with_the_real_endpoint(embed, page, api_app):
         page.goto(embed.page(init=embed.init(auto=False), body=BOX, after=MOUNT))
     body = answered.value.json()
     assert answered.value.status == 200, body
-    field = referral_host(page).get_by_role("textbox")
-    expect(field).to_have_value(body["url"])
+    expect(referral_host(page).get_by_text(body["url"], exact=True)).to_be_visible()
     assert body["code"] in body["url"]
     clicks = str(body["status"]["clicks"])
     expect(

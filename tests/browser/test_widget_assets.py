@@ -24,7 +24,7 @@ def test_the_loader_asks_for_the_scripts_by_content_hash(client):
     loader = client.get("/widgets/v1/loader.js").get_data(as_text=True)
     for name in ("survey", "referral"):
         etag = client.get(f"/widgets/v1/{name}.js").headers["ETag"].strip('"')
-        assert f"{name}: '{etag[:10]}'" in loader
+        assert f'{name}:"{etag[:10]}"' in loader
     assert "__SURVEY__" not in loader and "__REFERRAL__" not in loader
 
 
