@@ -20,9 +20,11 @@ from werkzeug.serving import make_server
 
 from api.extensions import db
 from api.responses.models import Response
+from api.surveys import tokens
 from api.surveys.models import Survey
 from api.widget.identity import user_hash
 from tests.conftest import create_tenant
+from tests.factories import seed
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -203,6 +205,34 @@ def embed(api_app, api_server, site) -> Embed:
     assert tenant.patch("/v1/widget", json={"allowed_origins": [site.url]}).status_code == 200
     secret = tenant.get("/v1/widget").get_json()["identity_secret"]
     return Embed(api_app, tenant, api_server.url, site, secret)
+
+
+@dataclass
+class Hosted:
+    """Survey links of one workspace, opened on the API's own hosted pages."""
+
+    app: object
+    tenant: object
+    api: str
+
+    def link(self, kind: str = "nps", **survey) -> tuple[str, str]:
+        """A new survey with one invited contact: (its survey link, the invitation id)."""
+        survey.setdefault("product_name", "Acme")
+        seeded = seed(self.app, self.tenant.id, kind, contacts=[{"first_name": "Ann"}], **survey)
+        invitation_id = seeded.invitation_ids[0]
+        with self.app.app_context():
+            return f"{self.api}/s/{tokens.survey_token(invitation_id)}", invitation_id
+
+    def response(self, invitation_id: str) -> Response | None:
+        with self.app.app_context():
+            row = db.session.scalar(select(Response).where(Response.invitation_id == invitation_id))
+            db.session.expunge_all()
+            return row
+
+
+@pytest.fixture
+def hosted(api_app, api_server) -> Hosted:
+    return Hosted(api_app, create_tenant(api_app), api_server.url)
 
 
 def wait_for(page, condition, timeout: float = TIMEOUT_MS):
