@@ -13,13 +13,13 @@ from html.parser import HTMLParser
 import itsdangerous.timed
 from sqlalchemy import func, select
 
-from api import signing
+from api import scoring, signing
 from api.contacts.models import Contact
 from api.database import utcnow
 from api.events.models import Event
 from api.extensions import db
 from api.responses.models import Response
-from api.surveys import invitations, tokens
+from api.surveys import invitations, texts, tokens
 from api.surveys.models import Invitation, Survey
 from api.workspaces import keys
 
@@ -191,7 +191,20 @@ def test_thank_you_is_per_category(app, client):
     comment = client.get(f"{case.url}?step=comment", headers=BROWSER).get_data(as_text=True)
     assert "What could we do better?" in comment
     thanks = client.get(f"{case.url}?step=thanks", headers=BROWSER).get_data(as_text=True)
-    assert "Thank you for your honest feedback." in thanks
+    assert "use your honest feedback to improve Acme." in thanks
+
+
+# The thanks step's heading says it; the text under it must not say it again.
+THANKS = {"en": "thank", "de": "dank", "fr": "merci", "es": "gracias"}
+
+
+def test_the_built_in_thank_you_texts_leave_the_thanks_to_the_heading():
+    for locale, word in THANKS.items():
+        assert word in texts.UI[locale]["thank_you_title"].lower()
+        for kind, categories in scoring.CATEGORIES.items():
+            for category in categories:
+                text = texts.survey_texts(kind, locale)["thank_you"][category]
+                assert word not in text.lower(), (locale, kind, category, text)
 
 
 def test_resending_the_same_comment_records_no_second_event(app, client):

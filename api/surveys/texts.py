@@ -61,11 +61,10 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "detractor": "We're sorry to hear that. What could we do better?",
             },
             "thank_you": {
-                "promoter": "Thank you! If you enjoy {product}, we'd love you to share it "
-                "with a friend or colleague.",
-                "passive": "Thank you for your feedback. It helps us make {product} better.",
-                "detractor": "Thank you for your honest feedback. "
-                "We'll use it to improve {product}.",
+                "promoter": "If you enjoy {product}, we'd love you to share it with a friend "
+                "or colleague.",
+                "passive": "Your feedback helps us make {product} better.",
+                "detractor": "We'll use your honest feedback to improve {product}.",
             },
             "low_label": "Not at all likely",
             "high_label": "Extremely likely",
@@ -78,9 +77,9 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "unsatisfied": "We're sorry to hear that. What went wrong?",
             },
             "thank_you": {
-                "satisfied": "Thank you! We're glad you're happy with {product}.",
-                "neutral": "Thank you for your feedback. It helps us improve.",
-                "unsatisfied": "Thank you for telling us. We'll use your feedback to do better.",
+                "satisfied": "We're glad you're happy with {product}.",
+                "neutral": "Your feedback helps us improve.",
+                "unsatisfied": "We'll use your feedback to do better.",
             },
             "low_label": "Very unsatisfied",
             "high_label": "Very satisfied",
@@ -93,9 +92,9 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "hard": "We're sorry it was difficult. What got in your way?",
             },
             "thank_you": {
-                "easy": "Thank you! We're glad everything went smoothly.",
-                "neutral": "Thank you for your feedback. It helps us make things simpler.",
-                "hard": "Thank you for telling us. We'll work on making this easier.",
+                "easy": "We're glad everything went smoothly.",
+                "neutral": "Your feedback helps us make things simpler.",
+                "hard": "We'll work on making this easier.",
             },
             "low_label": "Very difficult",
             "high_label": "Very easy",
@@ -111,11 +110,10 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "detractor": "Das tut uns leid. Was könnten wir besser machen?",
             },
             "thank_you": {
-                "promoter": "Vielen Dank! Wenn Ihnen {product} gefällt, teilen Sie es gern "
-                "mit Freunden oder Kollegen.",
-                "passive": "Vielen Dank für Ihr Feedback. Es hilft uns, {product} zu verbessern.",
-                "detractor": "Vielen Dank für Ihr ehrliches Feedback. "
-                "Wir nutzen es, um {product} zu verbessern.",
+                "promoter": "Wenn Ihnen {product} gefällt, teilen Sie es gern mit Freunden "
+                "oder Kollegen.",
+                "passive": "Ihr Feedback hilft uns, {product} zu verbessern.",
+                "detractor": "Wir nutzen Ihr ehrliches Feedback, um {product} zu verbessern.",
             },
             "low_label": "Überhaupt nicht wahrscheinlich",
             "high_label": "Äußerst wahrscheinlich",
@@ -128,10 +126,9 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "unsatisfied": "Das tut uns leid. Was ist schiefgelaufen?",
             },
             "thank_you": {
-                "satisfied": "Vielen Dank! Schön, dass Sie mit {product} zufrieden sind.",
-                "neutral": "Vielen Dank für Ihr Feedback. Es hilft uns, besser zu werden.",
-                "unsatisfied": "Danke, dass Sie uns Bescheid gegeben haben. "
-                "Wir nutzen Ihr Feedback, um besser zu werden.",
+                "satisfied": "Schön, dass Sie mit {product} zufrieden sind.",
+                "neutral": "Ihr Feedback hilft uns, besser zu werden.",
+                "unsatisfied": "Wir nutzen Ihr Feedback, um besser zu werden.",
             },
             "low_label": "Sehr unzufrieden",
             "high_label": "Sehr zufrieden",
@@ -144,11 +141,9 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "hard": "Das tut uns leid. Was hat es Ihnen schwer gemacht?",
             },
             "thank_you": {
-                "easy": "Vielen Dank! Schön, dass alles reibungslos geklappt hat.",
-                "neutral": "Vielen Dank für Ihr Feedback. Es hilft uns, vieles einfacher "
-                "zu gestalten.",
-                "hard": "Danke, dass Sie uns Bescheid gegeben haben. "
-                "Wir arbeiten daran, es einfacher zu machen.",
+                "easy": "Schön, dass alles reibungslos geklappt hat.",
+                "neutral": "Ihr Feedback hilft uns, vieles einfacher zu gestalten.",
+                "hard": "Wir arbeiten daran, es einfacher zu machen.",
             },
             "low_label": "Sehr schwierig",
             "high_label": "Sehr einfach",
@@ -165,11 +160,10 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "Que pourrions-nous améliorer\u00a0?",
             },
             "thank_you": {
-                "promoter": "Merci\u00a0! Si vous aimez {product}, n'hésitez pas à le partager "
-                "avec vos proches ou vos collègues.",
-                "passive": "Merci pour votre avis. Il nous aide à améliorer {product}.",
-                "detractor": "Merci pour votre franchise. "
-                "Votre avis nous aidera à améliorer {product}.",
+                "promoter": "Si vous aimez {product}, n'hésitez pas à le partager avec vos proches "
+                "ou vos collègues.",
+                "passive": "Votre avis nous aide à améliorer {product}.",
+                "detractor": "Votre avis sincère nous aidera à améliorer {product}.",
             },
             "low_label": "Pas du tout probable",
             "high_label": "Extrêmement probable",
@@ -183,10 +177,9 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "Qu'est-ce qui n'a pas fonctionné\u00a0?",
             },
             "thank_you": {
-                "satisfied": "Merci\u00a0! Nous sommes ravis que {product} vous plaise.",
-                "neutral": "Merci pour votre avis. Il nous aide à nous améliorer.",
-                "unsatisfied": "Merci de nous l'avoir signalé. "
-                "Votre avis nous aidera à faire mieux.",
+                "satisfied": "Nous sommes ravis que {product} vous plaise.",
+                "neutral": "Votre avis nous aide à nous améliorer.",
+                "unsatisfied": "Votre avis nous aidera à faire mieux.",
             },
             "low_label": "Très insatisfait",
             "high_label": "Très satisfait",
@@ -201,10 +194,9 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "Qu'est-ce qui vous a posé problème\u00a0?",
             },
             "thank_you": {
-                "easy": "Merci\u00a0! Nous sommes ravis que tout se soit bien passé.",
-                "neutral": "Merci pour votre avis. Il nous aide à simplifier les choses.",
-                "hard": "Merci de nous l'avoir signalé. "
-                "Nous allons tout faire pour simplifier les choses.",
+                "easy": "Nous sommes ravis que tout se soit bien passé.",
+                "neutral": "Votre avis nous aide à simplifier les choses.",
+                "hard": "Nous allons tout faire pour simplifier les choses.",
             },
             "low_label": "Très difficile",
             "high_label": "Très facile",
@@ -219,11 +211,10 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "detractor": "Lamentamos oír eso. ¿Qué podríamos mejorar?",
             },
             "thank_you": {
-                "promoter": "¡Gracias! Si le gusta {product}, nos encantaría que lo compartiera "
-                "con sus amigos o colegas.",
-                "passive": "Gracias por su opinión. Nos ayuda a mejorar {product}.",
-                "detractor": "Gracias por su sinceridad. Usaremos su opinión para mejorar "
-                "{product}.",
+                "promoter": "Si le gusta {product}, nos encantaría que lo compartiera con sus "
+                "amigos o colegas.",
+                "passive": "Su opinión nos ayuda a mejorar {product}.",
+                "detractor": "Usaremos su opinión sincera para mejorar {product}.",
             },
             "low_label": "Nada probable",
             "high_label": "Extremadamente probable",
@@ -236,9 +227,9 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "unsatisfied": "Lamentamos oír eso. ¿Qué salió mal?",
             },
             "thank_you": {
-                "satisfied": "¡Gracias! Nos alegra que {product} le guste.",
-                "neutral": "Gracias por su opinión. Nos ayuda a mejorar.",
-                "unsatisfied": "Gracias por contárnoslo. Usaremos su opinión para mejorar.",
+                "satisfied": "Nos alegra que {product} le guste.",
+                "neutral": "Su opinión nos ayuda a mejorar.",
+                "unsatisfied": "Usaremos su opinión para mejorar.",
             },
             "low_label": "Muy insatisfecho",
             "high_label": "Muy satisfecho",
@@ -251,9 +242,9 @@ DEFAULTS: dict[str, dict[str, SurveyTexts]] = {
                 "hard": "Lamentamos que haya sido difícil. ¿Cuál fue el principal obstáculo?",
             },
             "thank_you": {
-                "easy": "¡Gracias! Nos alegra que todo haya ido bien.",
-                "neutral": "Gracias por su opinión. Nos ayuda a simplificar las cosas.",
-                "hard": "Gracias por contárnoslo. Trabajaremos para que resulte más fácil.",
+                "easy": "Nos alegra que todo haya ido bien.",
+                "neutral": "Su opinión nos ayuda a simplificar las cosas.",
+                "hard": "Trabajaremos para que resulte más fácil.",
             },
             "low_label": "Muy difícil",
             "high_label": "Muy fácil",

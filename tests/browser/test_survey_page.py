@@ -1,4 +1,4 @@
-"""The hosted survey page /s/<token> in a real browser: scanners and people."""
+"""The hosted survey page /s/<token> in a real browser: scanners, people, phones."""
 
 import re
 import subprocess
@@ -6,8 +6,9 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, wait_for
 
+PHONES = [390, 320]
 COMMENT_STEP = re.compile(r"step=comment")
 
 
@@ -85,3 +86,56 @@ def test_pressing_submit_first_sends_the_score_once(hosted, page):
         page.get_by_role("button", name="Submit").click()
     assert len([url for url in sent if url.endswith(link.rpartition("/")[2])]) == 1
     assert hosted.response(invitation_id).score == 3
+
+
+def test_submit_without_a_score_says_so(hosted, page):
+    link, invitation_id = hosted.link()
+    page.goto(link)
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("alert")).to_have_text("Please choose a score.")
+    expect(page.get_by_role("radio", name=re.compile("^0"))).to_be_focused()
+    assert hosted.response(invitation_id) is None
+
+
+@pytest.mark.parametrize("width", PHONES)
+@pytest.mark.parametrize("kind", ["nps", "ces", "csat"])
+def test_every_score_is_a_44_px_target_on_a_phone(hosted, page, width, kind):
+    page.set_viewport_size({"width": width, "height": 700})
+    link, _ = hosted.link(kind)
+    page.goto(link)
+    labels = page.locator(".scale label")
+    assert labels.count() in (5, 7, 11)
+    for index in range(labels.count()):
+        box = labels.nth(index).bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, (index, box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (index, box)
+    # The top score ends the last row at the right edge, above the high end's label.
+    first, last = labels.first.bounding_box(), labels.last.bounding_box()
+    scale = page.locator(".scale").bounding_box()
+    assert last["x"] + last["width"] == pytest.approx(scale["x"] + scale["width"], abs=0.5)
+    assert first["y"] <= last["y"]
+
+
+@pytest.mark.parametrize("width", PHONES)
+def test_a_promoter_thanked_once_with_the_whole_link_and_code(hosted, page, width):
+    program = {"enabled": True, "landing_url": "https://acme.example/welcome"}
+    assert hosted.tenant.put("/v1/referral-program", json=program).status_code == 200
+    page.set_viewport_size({"width": width, "height": 800})
+    link, invitation_id = hosted.link()
+    page.goto(link)
+    page.locator("label[for=score-10]").click()
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("link", name="Skip").click()
+
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    assert page.locator("main").inner_text().count("Thank you") == 1
+    region = page.get_by_role("region", name="Share Acme with a friend")
+    shown = region.locator("#referral-url")
+    url = wait_for(page, lambda: shown.text_content())
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/r/[A-Z0-9]+", url)
+    box = shown.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert shown.evaluate("(e) => e.scrollWidth <= e.clientWidth")
+    code = url.rpartition("/")[2]
+    expect(region.get_by_text(f"Or tell them your code: {code}")).to_be_visible()
+    assert hosted.response(invitation_id).score == 10
