@@ -5,8 +5,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from api.extensions import db
 from api.surveys import texts
 from api.widget.service import REFERRAL_UI_KEYS
+from api.workspaces.models import Workspace
 
 MOUNT = "flipfunnel('referral', document.getElementById('refer'));"
 BOX = '<h1>Refer a friend</h1><section id="refer"></section>'
@@ -102,3 +104,49 @@ def test_the_referral_widget_refuses_a_forged_hash(embed, page, api_app):
         page.goto(embed.page(init=embed.init(forged=True, auto=False), body=BOX, after=MOUNT))
     assert answered.value.status == 403
     expect(referral_host(page)).to_have_count(0)
+
+
+LONG_LINK = "https://shop.acme.example/r/K7WQ3MZB?utm_source=referral&utm_medium=widget&ref=spring"
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_the_whole_link_and_the_code_show_on_a_phone(embed, page, width):
+    def stand_in(route):
+        answer = ANSWER | {"url": LONG_LINK}
+        route.fulfill(json=answer, headers={"Access-Control-Allow-Origin": embed.site.url})
+
+    page.route("**/w/v1/referral?*", stand_in)
+    page.set_viewport_size({"width": width, "height": 740})
+    page.goto(embed.page(init=embed.init(auto=False), body=BOX, after=MOUNT))
+    region = page.get_by_role("region", name="Share Acme with a friend")
+    link = region.get_by_text(LONG_LINK, exact=True)
+    expect(link).to_be_visible()
+    box = link.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert link.evaluate("(e) => e.scrollWidth <= e.clientWidth")
+    expect(region.get_by_text("Or tell them your code: K7WQ3MZB")).to_be_visible()
+    for target in region.get_by_role("button").all() + region.get_by_role("link").all():
+        box = target.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, (target.text_content(), box)
+
+
+def test_both_widgets_name_the_product_the_survey_names(embed, page):
+    """Not the workspace's own name: the survey widget asks about "Acme", so the
+    referral widget beside it says "Share Acme", as the survey's thank-you does."""
+    with embed.app.app_context():
+        db.session.get(Workspace, embed.tenant.id).name = "Acme Holdings Ltd"
+        db.session.commit()
+    embed.survey(product_name="Acme")
+    program = {"enabled": True, "landing_url": embed.site.url + "/welcome"}
+    assert embed.tenant.put("/v1/referral-program", json=program).status_code == 200
+    page.goto(embed.page(body=BOX))
+    page.get_by_role("radio", name="10 out of 10", exact=True).click()
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Skip").click()
+    in_survey = page.locator("flipfunnel-survey").get_by_role("region")
+    expect(in_survey).to_have_accessible_name("Share Acme with a friend")
+
+    page.evaluate(MOUNT)
+    in_referral = referral_host(page).get_by_role("region")
+    expect(in_referral).to_have_accessible_name("Share Acme with a friend")
+    expect(in_referral.locator(".link")).to_have_text(in_survey.locator(".link").text_content())

@@ -380,3 +380,152 @@ def test_a_promoter_gets_a_real_referral_link_when_a_program_runs(embed, page):
     region = page.get_by_role("region", name="Share Acme with a friend")
     expect(region.get_by_text(referral["url"], exact=True)).to_be_visible()
     assert f"/r/{referral['code']}" in referral["url"]
+
+
+# --- single-page apps: route changes ------------------------------------------------------
+
+# Records every eligibility request as the page makes it, so a test can tell "not asked".
+COUNT_ASKS = """window.asked = [];
+const realFetch = window.fetch;
+window.fetch = function (url, options) {
+  if (String(url).includes('/w/v1/eligibility')) window.asked.push(String(url));
+  return realFetch.apply(this, arguments);
+};"""
+WITHOUT_NAVIGATION_API = "Object.defineProperty(window, 'navigation', {value: undefined});"
+
+
+def asked(page) -> list[str]:
+    return page.evaluate("window.asked")
+
+
+def test_auto_false_holds_on_route_changes(embed, page):
+    embed.survey(url_rules=[{"match": "starts_with", "value": "/checkout"}])
+    page.add_init_script(COUNT_ASKS)
+    page.goto(embed.page("/home", init=embed.init(auto=False)))
+    page.wait_for_function("Boolean(window.flipfunnel.hub?.handlers.page)")
+    page.clock.install()  # from here on the test moves the page's time
+    for path in ("/checkout/cart", "/checkout/payment"):
+        page.evaluate(f"history.pushState({{}}, '', '{path}')")
+        page.clock.run_for(2000)  # well past the settling time of a route change
+    page.evaluate("flipfunnel('page')")
+    page.clock.run_for(2000)
+    assert asked(page) == []
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    page.evaluate("flipfunnel('survey')")  # asking when told still works
+    expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
+    assert len(asked(page)) == 1
+
+
+def test_later_route_changes_ask_again_and_the_server_decides(embed, page):
+    # Declining holds the survey back for 0 days, answering for the default 90.
+    embed.survey(decline_days=0)
+    with page.expect_response(eligibility):
+        page.goto(embed.page("/a"))
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    with page.expect_response(eligibility) as answer:
+        page.evaluate("history.pushState({}, '', '/b')")
+    assert answer.value.json()["show"] is True
+    expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
+    radio(page, 8).click()
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Skip").click()
+    page.get_by_role("button", name="Close").last.click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    with page.expect_response(eligibility) as answer:
+        page.evaluate("history.pushState({}, '', '/c')")
+    assert answer.value.json()["show"] is False
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert [r.score for r in embed.responses()] == [8]
+
+
+@pytest.mark.parametrize("navigation_api", [True, False], ids=["navigation-api", "history"])
+def test_route_changes_are_seen_without_touching_history_where_it_can(embed, page, navigation_api):
+    embed.survey(url_rules=[{"match": "starts_with", "value": "/checkout"}])
+    if not navigation_api:
+        page.add_init_script(WITHOUT_NAVIGATION_API)
+    with page.expect_response(eligibility) as answer:
+        page.goto(embed.page("/home"))
+    assert answer.value.json()["show"] is False
+    native = page.evaluate("String(history.pushState).includes('[native code]')")
+    assert native is navigation_api  # wrapped only where the Navigation API is missing
+
+    with page.expect_response(eligibility) as answer:
+        page.evaluate("history.pushState({}, '', '/checkout/payment')")
+    assert "checkout%2Fpayment" in answer.value.url
+    expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
+
+
+def test_flipfunnel_page_asks_again_on_the_same_url(embed, page):
+    embed.survey(decline_days=0)
+    page.goto(embed.page())
+    expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    with page.expect_response(eligibility):
+        page.evaluate("flipfunnel('page')")
+    expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
+
+
+# --- phones ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [390, 320])
+@pytest.mark.parametrize("kind", ["nps", "ces", "csat"])
+def test_every_score_and_button_is_a_44_px_target_on_a_phone(embed, page, width, kind):
+    embed.survey(kind=kind)
+    page.set_viewport_size({"width": width, "height": 740})
+    page.goto(embed.page())
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    targets = dialog.get_by_role("radio").all() + dialog.get_by_role("button").all()
+    assert len(targets) in (5 + 2, 7 + 2, 11 + 2)
+    for target in targets:
+        box = target.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, (target.text_content(), box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (target.text_content(), box)
+
+
+def test_submit_without_a_score_says_so(embed, page):
+    embed.survey()
+    page.goto(embed.page())
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("alert")).to_have_text("Please choose a score.")
+    expect(radio(page, 0)).to_be_focused()
+    radio(page, 4).click()
+    expect(page.get_by_role("alert")).to_have_text("")
+    assert embed.responses() == []
+
+
+LONG_LINK = "https://shop.acme.example/r/K7WQ3MZB?utm_source=referral&utm_medium=widget&ref=spring"
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_a_promoter_sees_the_whole_link_and_the_code_on_a_phone(embed, page, width):
+    embed.survey()
+
+    def with_referral(route):
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        body["referral"] = {"url": LONG_LINK, "code": "K7WQ3MZB", "title": "Share Acme"}
+        route.fulfill(response=answer, json=body)
+
+    page.route("**/w/v1/responses?*", with_referral)
+    page.set_viewport_size({"width": width, "height": 740})
+    page.goto(embed.page())
+    radio(page, 10).click()
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_role("button", name="Skip").click()
+
+    region = page.get_by_role("region", name="Share Acme")
+    link = region.get_by_text(LONG_LINK, exact=True)
+    expect(link).to_be_visible()
+    box = link.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    assert link.evaluate("(e) => e.scrollWidth <= e.clientWidth")
+    expect(region.get_by_text("Or tell them your code: K7WQ3MZB")).to_be_visible()
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    assert page.get_by_role("dialog").inner_text().count("Thank you") == 1
