@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from api.reports.charts import TrendPoint, bars_svg, distribution_svg, trend_svg
+from api.reports.charts import NARROW, TrendPoint, bars_svg, distribution_svg, trend_svg
 from api.scoring import score_range
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -148,7 +148,10 @@ def test_point_tooltips():
     ]
     root = parse(trend_svg(points, title="t"))
     tooltips = [circle.find(f"{SVG}title").text for circle in find_all(root, "circle")]
-    assert tooltips == ["2026-11-02: NPS 31 ± 8 (n=120)", "2026-11-09: NPS 12.3 (n=1)"]
+    assert tooltips == [
+        "2026-11-02: NPS 31, 95% interval 23 to 39 (n=120)",
+        "2026-11-09: NPS 12.3 (n=1)",
+    ]
 
 
 def test_measure_names_the_number():
@@ -157,7 +160,8 @@ def test_measure_names_the_number():
             [TrendPoint("Q1", 5.26, 5.0, 5.6, 40)], title="t", y_min=1, y_max=7, measure="CES"
         )
     )
-    assert find_all(root, "circle")[0].find(f"{SVG}title").text == "Q1: CES 5.3 ± 0.3 (n=40)"
+    tooltip = find_all(root, "circle")[0].find(f"{SVG}title").text
+    assert tooltip == "Q1: CES 5.3, 95% interval 5 to 5.6 (n=40)"
 
 
 def test_desc_states_the_key_numbers():
@@ -169,7 +173,7 @@ def test_desc_states_the_key_numbers():
     ]
     desc = parse(trend_svg(points, title="t"))[1].text
     assert desc == (
-        "4 periods from Jan to Apr. Latest (Apr): NPS 31 ± 8 (n=110). "
+        "4 periods from Jan to Apr. Latest (Apr): NPS 31, 95% interval 23 to 39 (n=110). "
         "Lowest NPS -5 (Jan), highest 42 (Mar). No responses in 1 of 4 periods."
     )
 
@@ -304,3 +308,44 @@ def test_all_zero_rows_are_data_not_an_error():
 def test_bars_reject_values_that_cannot_be_drawn(value):
     with pytest.raises(ValueError, match="finite value"):
         bars_svg([("a", value)], title="t")
+
+
+# --- narrow: drawn for a phone ------------------------------------------------------------
+
+NARROW_CHARTS = {
+    "trend": lambda: trend_svg(
+        [point(f"2026-11-{day:02d}", day, 5) for day in range(1, 29)], title="t", width=NARROW
+    ),
+    "distribution": lambda: distribution_svg(
+        dict.fromkeys(range(11), 3), kind="nps", title="t", width=NARROW
+    ),
+    "bars": lambda: bars_svg(
+        [("Follow-up dismissed", 12), ("Advocacy open", 3)], title="t", width=NARROW
+    ),
+    "empty": lambda: bars_svg([], title="t", width=NARROW),
+}
+
+
+@pytest.mark.parametrize("render", NARROW_CHARTS.values(), ids=NARROW_CHARTS.keys())
+def test_a_narrow_chart_is_drawn_within_its_width(render):
+    root = parse(render())
+    assert root.get("viewBox").split()[2] == str(NARROW)
+    for element in root.iter():
+        for name in ("x", "x1", "x2", "cx"):
+            if element.get(name) is not None:
+                assert 0 <= float(element.get(name)) <= NARROW, (element.tag, element.attrib)
+        if element.get("width") not in (None, "100%"):
+            assert float(element.get("x", 0)) + float(element.get("width")) <= NARROW
+
+
+def test_a_narrow_trend_labels_fewer_periods():
+    labels = [t for t in texts(parse(NARROW_CHARTS["trend"]())) if t.startswith("2026")]
+    assert 2 <= len(labels) <= 3
+
+
+def test_an_interval_off_centre_is_told_by_its_ends():
+    """Adjusted Wald intervals are centred on an adjusted estimate, not on the value."""
+    root = parse(trend_svg([TrendPoint("Mar", 30, -19.1, 65.2, 10)], title="t"))
+    tooltip = find_all(root, "circle")[0].find(f"{SVG}title").text
+    assert tooltip == "Mar: NPS 30, 95% interval -19.1 to 65.2 (n=10)"
+    assert "±" not in tooltip

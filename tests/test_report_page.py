@@ -48,13 +48,18 @@ def test_signed_link_shows_the_report(client, tenant, survey_id):
     assert page.mimetype == "text/html"
     html = page.get_data(as_text=True)
     assert "Onboarding" in html
-    assert "NPS 30 ± 42.1" in html
+    assert '<p class="headline">NPS 30</p>' in html
     assert "n = 10 responses" in html
+    # The interval by its ends, never as 30 ± 42.1: adjusted Wald is not centred on 30.
     assert "95% interval -19.1 to 65.2" in html
+    assert "±" not in html and "adjusted Wald" in html
     assert "100% (10 responses to 10 invitations sent in this period)" in html
     assert "No comparison" in html  # nothing in February
-    # The three charts, inline: the trend with its band, the distribution, the queues.
-    assert html.count("<svg") == 3
+    # The three charts, inline: the trend with its band, the distribution, the queues,
+    # each drawn for a desktop card and for a phone.
+    assert html.count('<div class="chart wide"><svg') == 3
+    assert html.count('<div class="chart narrow"><svg') == 3
+    assert html.count("<svg") == 6
     assert "<polygon" in html or 'stroke-width="6"' in html  # margin band or error bar
     assert 'class="bar"' in html
     assert "Follow-up open" in html and "Advocacy open" in html
@@ -173,7 +178,7 @@ def test_link_expires_after_its_own_days(app, client, tenant, survey_id, monkeyp
 def test_secret_key_opens_the_page(client, tenant, survey_id, make_tenant):
     page = tenant.get(f"/reports/{survey_id}?{PERIOD}")
     assert page.status_code == 200
-    assert "NPS 30 ± 42.1" in page.get_data(as_text=True)
+    assert '<p class="headline">NPS 30</p>' in page.get_data(as_text=True)
     assert 'name="token"' not in page.get_data(as_text=True)
     stranger = make_tenant("Stranger")
     assert stranger.get(f"/reports/{survey_id}").status_code == 404
@@ -252,7 +257,7 @@ def test_funnel_section_shows_the_programs_numbers(client, tenant, survey_id, re
     section = funnel_section(html)
     assert section is not None
     assert '<h2 id="funnel-heading">Referral program, last 30 days</h2>' in section
-    assert html.count("<svg") == 4 and section.count("<svg") == 1
+    assert html.count("<svg") == 8 and section.count("<svg") == 2  # wide and narrow
     assert 'role="img"' in section and "</title>" in section and "</desc>" in section
     assert "Advocates: 2; Clicks: 4; Sign-ups: 2; Conversions: 1." in section
     rows = re.findall(
@@ -280,7 +285,7 @@ def test_no_funnel_without_a_program(client, tenant, survey_id, make_tenant):
     path = link_for(tenant, survey_id)
     html = client.get(path).get_data(as_text=True)
     assert funnel_section(html) is None and "Referral program" not in html
-    assert html.count("<svg") == 3
+    assert html.count("<svg") == 6
     enable_program(tenant, enabled=False)  # saved, but switched off
     assert funnel_section(client.get(path).get_data(as_text=True)) is None
     # Another workspace's program shows nothing here either.

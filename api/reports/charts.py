@@ -7,8 +7,11 @@ referenced by ``aria-labelledby``, because screen readers cannot read a picture 
 line. Hover tooltips are SVG ``<title>`` children, which need no script either.
 
 Charts are responsive: they have a ``viewBox`` and ``width="100%"``, so they scale to
-their container and keep their aspect ratio. All caller text is escaped (labels come
-from users: survey names, dates, funnel steps).
+their container and keep their aspect ratio. Scaling shrinks their text too, so every
+chart is drawn for a ``width`` in px: ``WIDE`` for a desktop card and ``NARROW`` for a
+phone, where ``WIDE`` would set 12 px text at about 6 px; a page shows the one that
+fits (api/reports/pages.py). All caller text is escaped (labels come from users: survey
+names, dates, funnel steps).
 
 Colours are chosen for at least 3:1 contrast against white, the WCAG 2.x minimum for
 graphical objects; text is dark grey (#374151, 10:1).
@@ -25,11 +28,12 @@ from markupsafe import escape
 
 from api.scoring import CATEGORIES, Summary, classify, score_range, summarize
 
-__all__ = ["TrendPoint", "bars_svg", "distribution_svg", "trend_svg"]
+__all__ = ["NARROW", "WIDE", "TrendPoint", "bars_svg", "distribution_svg", "trend_svg"]
 
 NO_DATA = "No data yet"
 
-_WIDTH = 640
+WIDE = 640  # a desktop card: 12 px text stays 11-13 px down to about 590 px of card
+NARROW = 360  # a phone: 12 px text stays at least 11.5 px on a 390 px screen
 _HEIGHT = 240
 _TEXT = "#374151"
 _GRID = "#e5e7eb"
@@ -56,10 +60,14 @@ class TrendPoint:
 
 # --- trend --------------------------------------------------------------------------------
 
-_LEFT, _RIGHT, _TOP, _BOTTOM = 44, _WIDTH - 40, 12, _HEIGHT - 28  # room for centred labels
+_LEFT, _RIGHT_ROOM, _TOP, _BOTTOM = 44, 40, 12, _HEIGHT - 28  # room for centred labels
 _Y_TICKS = 5
 _Scale = Callable[[float], float]  # data value (or point index) -> SVG coordinate
-_MAX_X_LABELS = 6
+_X_LABEL_PX = 90  # a date label ("2026-11-02") at 12 px, with a gap
+
+
+def _right(width: int) -> int:
+    return width - _RIGHT_ROOM
 
 
 def trend_svg(
@@ -69,6 +77,7 @@ def trend_svg(
     y_max: float = 100,
     title: str,
     measure: str = "NPS",
+    width: int = WIDE,
 ) -> str:
     """A line of ``value`` over the periods, with the interval as a shaded band.
 
@@ -81,20 +90,21 @@ def trend_svg(
     if y_max <= y_min:
         raise ValueError(f"y_max must be above y_min, got {y_min}..{y_max}")
     if all(p.value is None for p in points):
-        return _no_data(title)
+        return _no_data(title, width)
+    right = _right(width)
 
     def x(index: int) -> float:
         if len(points) == 1:
-            return (_LEFT + _RIGHT) / 2
-        return _LEFT + (_RIGHT - _LEFT) * index / (len(points) - 1)
+            return (_LEFT + right) / 2
+        return _LEFT + (right - _LEFT) * index / (len(points) - 1)
 
     def y(value: float) -> float:
         share = (min(max(value, y_min), y_max) - y_min) / (y_max - y_min)
         return _BOTTOM - share * (_BOTTOM - _TOP)
 
-    parts = [_y_axis(y_min, y_max, y)]
+    parts = [_y_axis(y_min, y_max, y, width)]
     if y_min < 0 < y_max:
-        parts.append(_hline(y(0), stroke="#6b7280", dashed=True))
+        parts.append(_hline(y(0), width, stroke="#6b7280", dashed=True))
     for run in _runs(points, lambda p: None not in (p.value, p.low, p.high)):
         parts.append(_band(points, run, x, y))
     for run in _runs(points, lambda p: p.value is not None):
@@ -105,8 +115,8 @@ def trend_svg(
                 'stroke-linejoin="round"/>'
             )
     parts += [_trend_point(p, x(i), y(p.value), measure) for i, p in _valued(points)]
-    parts.append(_x_labels(points, x))
-    return _svg(_WIDTH, _HEIGHT, title, _trend_desc(points, measure), "".join(parts))
+    parts.append(_x_labels(points, x, width))
+    return _svg(width, _HEIGHT, title, _trend_desc(points, measure), "".join(parts))
 
 
 def _runs(points: Sequence[TrendPoint], keep: Callable[[TrendPoint], bool]) -> list[list[int]]:
@@ -148,14 +158,15 @@ def _trend_point(point: TrendPoint, px: float, py: float, measure: str) -> str:
 
 
 def _reading(point: TrendPoint, measure: str) -> str:
-    """``"NPS 31 ± 8 (n=120)"``; ± is half the interval's width.
+    """``"NPS 31, 95% interval 23 to 39 (n=120)"``.
 
-    Intervals from ``api.scoring`` can be asymmetric (adjusted Wald, clipped), so the
-    half-width is a readable summary, not an exact restatement of low..high.
+    The interval's ends, not ``value ± margin``: intervals from ``api.scoring`` are
+    adjusted Wald ones (NPS, CSAT), centred on an adjusted estimate, and clipped to the
+    scale, so they are often not centred on ``value``.
     """
     text = f"{measure} {_num(point.value)}"
     if point.low is not None and point.high is not None:
-        text += f" ± {_num((point.high - point.low) / 2)}"
+        text += f", 95% interval {_num(point.low)} to {_num(point.high)}"
     return f"{text} (n={point.n})"
 
 
@@ -179,13 +190,13 @@ def _valued(points: Sequence[TrendPoint]) -> list[tuple[int, TrendPoint]]:
     return [(i, p) for i, p in enumerate(points) if p.value is not None]
 
 
-def _y_axis(y_min: float, y_max: float, y: _Scale) -> str:
+def _y_axis(y_min: float, y_max: float, y: _Scale, width: int) -> str:
     """Gridlines with value labels at evenly spaced ticks, ends included."""
     parts = []
     for step in range(_Y_TICKS):
         value = y_min + (y_max - y_min) * step / (_Y_TICKS - 1)
         py = y(value)
-        parts.append(_hline(py, stroke=_GRID))
+        parts.append(_hline(py, width, stroke=_GRID))
         parts.append(
             f'<text x="{_LEFT - 6}" y="{_c(py + 4)}" text-anchor="end" fill="{_TEXT}">'
             f"{_num(value)}</text>"
@@ -193,9 +204,10 @@ def _y_axis(y_min: float, y_max: float, y: _Scale) -> str:
     return "".join(parts)
 
 
-def _x_labels(points: Sequence[TrendPoint], x: _Scale) -> str:
-    """Period labels under the plot, at most ``_MAX_X_LABELS`` so they never overlap."""
-    step = math.ceil(len(points) / _MAX_X_LABELS)
+def _x_labels(points: Sequence[TrendPoint], x: _Scale, width: int) -> str:
+    """Period labels under the plot, as many as fit without overlapping (at least two)."""
+    fits = max(2, (_right(width) - _LEFT) // _X_LABEL_PX)
+    step = math.ceil(len(points) / fits)
     return "".join(
         f'<text x="{_c(x(i))}" y="{_HEIGHT - 8}" text-anchor="middle" fill="{_TEXT}">'
         f"{escape(points[i].label)}</text>"
@@ -203,10 +215,10 @@ def _x_labels(points: Sequence[TrendPoint], x: _Scale) -> str:
     )
 
 
-def _hline(py: float, *, stroke: str, dashed: bool = False) -> str:
+def _hline(py: float, width: int, *, stroke: str, dashed: bool = False) -> str:
     dash = ' stroke-dasharray="4 3"' if dashed else ""
     return (
-        f'<line x1="{_LEFT}" y1="{_c(py)}" x2="{_RIGHT}" y2="{_c(py)}" stroke="{stroke}" '
+        f'<line x1="{_LEFT}" y1="{_c(py)}" x2="{_right(width)}" y2="{_c(py)}" stroke="{stroke}" '
         f'stroke-width="1"{dash}/>'
     )
 
@@ -216,7 +228,7 @@ def _hline(py: float, *, stroke: str, dashed: bool = False) -> str:
 _LEGEND_Y = 16
 
 
-def distribution_svg(counts: Mapping[int, int], *, kind: str, title: str) -> str:
+def distribution_svg(counts: Mapping[int, int], *, kind: str, title: str, width: int = WIDE) -> str:
     """One vertical bar per score on the kind's scale, coloured by category.
 
     Scores without responses still get a (zero-height) bar so the scale reads
@@ -225,10 +237,10 @@ def distribution_svg(counts: Mapping[int, int], *, kind: str, title: str) -> str
     """
     summary = summarize(kind, counts)
     if summary.n == 0:
-        return _no_data(title)
+        return _no_data(title, width)
     scale = score_range(kind)
     tallest = max(counts.values())
-    slot = (_RIGHT - _LEFT) / len(scale)
+    slot = (_right(width) - _LEFT) / len(scale)
     plot_top, plot_bottom = _TOP + 34, _BOTTOM
     parts = [_legend(kind)]
     for position, score in enumerate(scale):
@@ -246,8 +258,8 @@ def distribution_svg(counts: Mapping[int, int], *, kind: str, title: str) -> str
             f'<text x="{_c(bx + slot * 0.35)}" y="{_HEIGHT - 8}" text-anchor="middle" '
             f'fill="{_TEXT}">{score}</text>'
         )
-    parts.append(_hline(plot_bottom, stroke=_TEXT))
-    return _svg(_WIDTH, _HEIGHT, title, _distribution_desc(summary, counts), "".join(parts))
+    parts.append(_hline(plot_bottom, width, stroke=_TEXT))
+    return _svg(width, _HEIGHT, title, _distribution_desc(summary, counts), "".join(parts))
 
 
 def _legend(kind: str) -> str:
@@ -275,12 +287,18 @@ def _distribution_desc(summary: Summary, counts: Mapping[int, int]) -> str:
 
 _ROW_PX = 28
 _BAR_PX = 18
-_LABEL_CHARS = 28  # longer labels are shortened on screen; the tooltip keeps them whole
 _CHAR_PX = 7  # rough average glyph width at 12 px, to size the label column
-_VALUE_ROOM_PX = 90
+_VALUE_ROOM_PX = 70
 
 
-def bars_svg(rows: Sequence[tuple[str, float]], *, title: str, unit: str = "") -> str:
+def _label_chars(width: int) -> int:
+    """Longer labels are shortened on screen (the tooltip keeps them whole)."""
+    return 28 if width >= WIDE else 20
+
+
+def bars_svg(
+    rows: Sequence[tuple[str, float]], *, title: str, unit: str = "", width: int = WIDE
+) -> str:
     """Horizontal bars, one per ``(label, value)`` row, in the given order.
 
     Meant for queue sizes and the referral funnel. ``unit`` is appended verbatim to
@@ -291,32 +309,33 @@ def bars_svg(rows: Sequence[tuple[str, float]], *, title: str, unit: str = "") -
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"bar {label!r} needs a finite value >= 0, got {value!r}")
     if not rows:
-        return _no_data(title)
-    longest = max(len(_shorten(label)) for label, _ in rows)
+        return _no_data(title, width)
+    limit = _label_chars(width)
+    longest = max(len(_shorten(label, limit)) for label, _ in rows)
     bar_left = 8 + _CHAR_PX * longest + 8
-    room = _WIDTH - bar_left - _VALUE_ROOM_PX
+    room = width - bar_left - _VALUE_ROOM_PX
     largest = max(value for _, value in rows) or 1  # all zero: every bar is empty
     height = len(rows) * _ROW_PX + 8
     parts = []
     for position, (label, value) in enumerate(rows):
         top = 4 + position * _ROW_PX + (_ROW_PX - _BAR_PX) / 2
-        width = room * value / largest
+        length = room * value / largest
         text_y = _c(top + _BAR_PX / 2 + 4)
         parts.append(
             f'<text x="{bar_left - 8}" y="{text_y}" text-anchor="end" fill="{_TEXT}">'
-            f"{escape(_shorten(label))}</text>"
-            f'<rect class="bar" x="{bar_left}" y="{_c(top)}" width="{_c(width)}" '
+            f"{escape(_shorten(label, limit))}</text>"
+            f'<rect class="bar" x="{bar_left}" y="{_c(top)}" width="{_c(length)}" '
             f'height="{_BAR_PX}" fill="{_LINE}"><title>{escape(f"{label}: {_num(value)}{unit}")}'
             "</title></rect>"
-            f'<text x="{_c(bar_left + width + 6)}" y="{text_y}" fill="{_TEXT}">'
+            f'<text x="{_c(bar_left + length + 6)}" y="{text_y}" fill="{_TEXT}">'
             f"{escape(f'{_num(value)}{unit}')}</text>"
         )
     desc = "; ".join(f"{label}: {_num(value)}{unit}" for label, value in rows) + "."
-    return _svg(_WIDTH, height, title, desc, "".join(parts))
+    return _svg(width, height, title, desc, "".join(parts))
 
 
-def _shorten(label: str) -> str:
-    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+def _shorten(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -339,13 +358,13 @@ def _svg(width: int, height: int, title: str, desc: str, body: str) -> str:
     )
 
 
-def _no_data(title: str) -> str:
+def _no_data(title: str, width: int) -> str:
     height = 80
     body = (
-        f'<text x="{_WIDTH / 2:g}" y="{height / 2 + 5:g}" text-anchor="middle" '
+        f'<text x="{width / 2:g}" y="{height / 2 + 5:g}" text-anchor="middle" '
         f'fill="{_TEXT}" font-size="14">{NO_DATA}</text>'
     )
-    return _svg(_WIDTH, height, title, f"{NO_DATA}.", body)
+    return _svg(width, height, title, f"{NO_DATA}.", body)
 
 
 def _num(value: float) -> str:

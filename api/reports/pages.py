@@ -6,6 +6,9 @@ Server-rendered with inline SVG charts: no JavaScript, and a CSP that allows
 nothing but our own nonce'd stylesheet and images from us or data: URLs.
 """
 
+from collections.abc import Callable
+from functools import partial
+
 from flask import Blueprint, g, render_template, request
 from marshmallow import EXCLUDE, ValidationError
 
@@ -145,20 +148,32 @@ def _view(report: dict) -> dict:
         "interval_text": _interval_text(report["totals"], unit),
         "rate_text": _rate_text(report["response_rate"]),
         "change_text": _change_text(report["previous_period"], unit),
-        "trend_svg": charts.trend_svg(
-            points,
-            y_min=report["value_min"],
-            y_max=report["value_max"],
-            title=f"{measure} per {report['interval']}: {name}",
-            measure=measure,
+        "trend_svg": _drawn(
+            partial(
+                charts.trend_svg,
+                points,
+                y_min=report["value_min"],
+                y_max=report["value_max"],
+                title=f"{measure} per {report['interval']}: {name}",
+                measure=measure,
+            )
         ),
-        "distribution_svg": charts.distribution_svg(
-            {row["score"]: row["count"] for row in report["distribution"]},
-            kind=kind,
-            title=f"Responses per score: {name}",
+        "distribution_svg": _drawn(
+            partial(
+                charts.distribution_svg,
+                {row["score"]: row["count"] for row in report["distribution"]},
+                kind=kind,
+                title=f"Responses per score: {name}",
+            )
         ),
-        "queues_svg": charts.bars_svg(queue_rows, title=f"Queue items: {name}"),
+        "queues_svg": _drawn(partial(charts.bars_svg, queue_rows, title=f"Queue items: {name}")),
     }
+
+
+def _drawn(chart: Callable[..., str]) -> dict[str, str]:
+    """A chart drawn for a desktop card and for a phone; the page's CSS shows the one
+    that fits, so its text is never scaled down to unreadable."""
+    return {"wide": chart(width=charts.WIDE), "narrow": chart(width=charts.NARROW)}
 
 
 def _funnel_view(workspace_id: str, locale: str) -> dict | None:
@@ -183,7 +198,7 @@ def _funnel_view(workspace_id: str, locale: str) -> dict | None:
     viral = f"{numbers['viral_coefficient']:.2f}".replace(".", words["decimal_mark"])
     return {
         "heading": heading,
-        "svg": charts.bars_svg(counts, title=heading),
+        "svg": _drawn(partial(charts.bars_svg, counts, title=heading)),
         "steps": steps,
         "columns": {column: words[f"funnel_{column}"] for column in ("step", "count", "rate")},
         "viral_text": texts.fill(words["funnel_viral"], {"value": viral}),
@@ -212,13 +227,13 @@ def number(value: float | None) -> str:
 def _headline(measure: str, totals: dict, unit: str) -> str:
     if not totals["n"]:
         return f"{measure}: no responses in this period"
-    text = f"{measure} {number(totals['value'])}{unit}"
-    if totals["margin"] is not None:
-        text += f" ± {number(totals['margin'])}"
-    return text
+    return f"{measure} {number(totals['value'])}{unit}"
 
 
 def _interval_text(totals: dict, unit: str) -> str:
+    """The interval by its ends. Not as ``value ± margin``: for NPS and CSAT it is an
+    adjusted Wald interval, centred on an adjusted estimate (and clipped to the scale),
+    so ``value ± margin`` would name other ends than the interval's own."""
     if totals["low"] is None:
         return ""
     return f"95% interval {number(totals['low'])}{unit} to {number(totals['high'])}{unit}"
