@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -251,3 +252,23 @@ def wait_for(page, condition, timeout: float = TIMEOUT_MS):
 
 
 SHADOW_JS = "document.querySelector('flipfunnel-survey')"
+
+
+def with_referral(referral: dict):
+    """A route handler for POST /w/v1/responses: the real answer, carrying `referral`."""
+
+    def handle(route):
+        answer = route.fetch()
+        route.fulfill(response=answer, json=json.loads(answer.text()) | {"referral": referral})
+
+    return handle
+
+
+def assert_whole_link_shown(region, link: str, code: str, width: int) -> None:
+    """The referral link is readable whole within a `width` px screen, its code beside it."""
+    shown = region.get_by_text(link, exact=True)
+    expect(shown).to_be_visible()
+    box = shown.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, box
+    assert shown.evaluate("(e) => e.scrollWidth <= e.clientWidth")  # nothing cut off
+    expect(region.get_by_text(f"Or tell them your code: {code}")).to_be_visible()

@@ -9,6 +9,7 @@ from api.extensions import db
 from api.surveys import texts
 from api.widget.service import REFERRAL_UI_KEYS
 from api.workspaces.models import Workspace
+from tests.browser.conftest import assert_whole_link_shown
 
 MOUNT = "flipfunnel('referral', document.getElementById('refer'));"
 BOX = '<h1>Refer a friend</h1><section id="refer"></section>'
@@ -119,12 +120,7 @@ def test_the_whole_link_and_the_code_show_on_a_phone(embed, page, width):
     page.set_viewport_size({"width": width, "height": 740})
     page.goto(embed.page(init=embed.init(auto=False), body=BOX, after=MOUNT))
     region = page.get_by_role("region", name="Share Acme with a friend")
-    link = region.get_by_text(LONG_LINK, exact=True)
-    expect(link).to_be_visible()
-    box = link.bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width
-    assert link.evaluate("(e) => e.scrollWidth <= e.clientWidth")
-    expect(region.get_by_text("Or tell them your code: K7WQ3MZB")).to_be_visible()
+    assert_whole_link_shown(region, LONG_LINK, "K7WQ3MZB", width)
     for target in region.get_by_role("button").all() + region.get_by_role("link").all():
         box = target.bounding_box()
         assert box["height"] >= 44 and box["width"] >= 44, (target.text_content(), box)

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, wait_for
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, assert_whole_link_shown, wait_for
 
 PHONES = [390, 320]
 COMMENT_STEP = re.compile(r"step=comment")
@@ -130,12 +130,7 @@ def test_a_promoter_thanked_once_with_the_whole_link_and_code(hosted, page, widt
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     assert page.locator("main").inner_text().count("Thank you") == 1
     region = page.get_by_role("region", name="Share Acme with a friend")
-    shown = region.locator("#referral-url")
-    url = wait_for(page, lambda: shown.text_content())
+    url = wait_for(page, lambda: region.locator("#referral-url").text_content())
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/r/[A-Z0-9]+", url)
-    box = shown.bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width
-    assert shown.evaluate("(e) => e.scrollWidth <= e.clientWidth")
-    code = url.rpartition("/")[2]
-    expect(region.get_by_text(f"Or tell them your code: {code}")).to_be_visible()
+    assert_whole_link_shown(region, url, url.rpartition("/")[2], width)
     assert hosted.response(invitation_id).score == 10

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from api.contacts.service import upsert_contact
 from api.extensions import db
-from tests.browser.conftest import SHADOW_JS, wait_for
+from tests.browser.conftest import SHADOW_JS, assert_whole_link_shown, wait_for, with_referral
 
 QUESTION = re.compile("recommend Acme")
 ANSWERED = "flipfunnel('on', 'answered', function (d) { window.answered = d; });"
@@ -328,14 +328,8 @@ def test_a_promoter_sees_the_referral_link_from_the_answer(embed, page, context)
     """The answer to POST /w/v1/responses may carry `referral: {url, code}`."""
     embed.survey()
     link = "https://acme.example/r/K7WQ3MZB"
-
-    def with_referral(route):
-        answer = route.fetch()
-        body = json.loads(answer.text())
-        body["referral"] = {"url": link, "code": "K7WQ3MZB", "title": "Share Acme with a friend"}
-        route.fulfill(response=answer, json=body)
-
-    page.route("**/w/v1/responses?*", with_referral)
+    referral = {"url": link, "code": "K7WQ3MZB", "title": "Share Acme with a friend"}
+    page.route("**/w/v1/responses?*", with_referral(referral))
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=embed.site.url)
     page.goto(embed.page())
     radio(page, 9).click()
@@ -506,26 +500,16 @@ LONG_LINK = "https://shop.acme.example/r/K7WQ3MZB?utm_source=referral&utm_medium
 @pytest.mark.parametrize("width", [390, 320])
 def test_a_promoter_sees_the_whole_link_and_the_code_on_a_phone(embed, page, width):
     embed.survey()
-
-    def with_referral(route):
-        answer = route.fetch()
-        body = json.loads(answer.text())
-        body["referral"] = {"url": LONG_LINK, "code": "K7WQ3MZB", "title": "Share Acme"}
-        route.fulfill(response=answer, json=body)
-
-    page.route("**/w/v1/responses?*", with_referral)
+    referral = {"url": LONG_LINK, "code": "K7WQ3MZB", "title": "Share Acme"}
+    page.route("**/w/v1/responses?*", with_referral(referral))
     page.set_viewport_size({"width": width, "height": 740})
     page.goto(embed.page())
     radio(page, 10).click()
     page.get_by_role("button", name="Submit").click()
     page.get_by_role("button", name="Skip").click()
 
-    region = page.get_by_role("region", name="Share Acme")
-    link = region.get_by_text(LONG_LINK, exact=True)
-    expect(link).to_be_visible()
-    box = link.bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width
-    assert link.evaluate("(e) => e.scrollWidth <= e.clientWidth")
-    expect(region.get_by_text("Or tell them your code: K7WQ3MZB")).to_be_visible()
+    assert_whole_link_shown(
+        page.get_by_role("region", name="Share Acme"), LONG_LINK, "K7WQ3MZB", width
+    )
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     assert page.get_by_role("dialog").inner_text().count("Thank you") == 1
