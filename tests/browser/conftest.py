@@ -254,6 +254,11 @@ def wait_for(page, condition, timeout: float = TIMEOUT_MS):
 SHADOW_JS = "document.querySelector('flipfunnel-survey')"
 
 
+def is_touch_target(box: dict) -> bool:
+    """At least 44x44 CSS px, as laid out (a fraction of a pixel off is rounding)."""
+    return box["width"] >= 44 - 0.01 and box["height"] >= 44 - 0.01
+
+
 def with_referral(referral: dict):
     """A route handler for POST /w/v1/responses: the real answer, carrying `referral`."""
 

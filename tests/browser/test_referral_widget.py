@@ -9,7 +9,7 @@ from api.extensions import db
 from api.surveys import texts
 from api.widget.service import REFERRAL_UI_KEYS
 from api.workspaces.models import Workspace
-from tests.browser.conftest import assert_whole_link_shown
+from tests.browser.conftest import assert_whole_link_shown, is_touch_target
 
 MOUNT = "flipfunnel('referral', document.getElementById('refer'));"
 BOX = '<h1>Refer a friend</h1><section id="refer"></section>'
@@ -123,7 +123,7 @@ def test_the_whole_link_and_the_code_show_on_a_phone(embed, page, width):
     assert_whole_link_shown(region, LONG_LINK, "K7WQ3MZB", width)
     for target in region.get_by_role("button").all() + region.get_by_role("link").all():
         box = target.bounding_box()
-        assert box["height"] >= 44 and box["width"] >= 44, (target.text_content(), box)
+        assert is_touch_target(box), (target.text_content(), box)
 
 
 def test_both_widgets_name_the_product_the_survey_names(embed, page):

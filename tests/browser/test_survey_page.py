@@ -6,7 +6,13 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, assert_whole_link_shown, wait_for
+from tests.browser.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    assert_whole_link_shown,
+    is_touch_target,
+    wait_for,
+)
 
 PHONES = [390, 320]
 COMMENT_STEP = re.compile(r"step=comment")
@@ -107,7 +113,7 @@ def test_every_score_is_a_44_px_target_on_a_phone(hosted, page, width):
         assert labels.count() == scores
         for index in range(scores):
             box = labels.nth(index).bounding_box()
-            assert box["width"] >= 44 and box["height"] >= 44, (kind, index, box)
+            assert is_touch_target(box), (kind, index, box)
             assert box["x"] >= 0 and box["x"] + box["width"] <= width, (kind, index, box)
         # The top score ends the last row at the right edge, above the high end's label.
         first, last = labels.first.bounding_box(), labels.last.bounding_box()

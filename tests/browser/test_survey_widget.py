@@ -9,7 +9,13 @@ from playwright.sync_api import expect
 from api.contacts.service import upsert_contact
 from api.extensions import db
 from api.surveys.models import Survey
-from tests.browser.conftest import SHADOW_JS, assert_whole_link_shown, wait_for, with_referral
+from tests.browser.conftest import (
+    SHADOW_JS,
+    assert_whole_link_shown,
+    is_touch_target,
+    wait_for,
+    with_referral,
+)
 
 QUESTION = re.compile("recommend Acme")
 ANSWERED = "flipfunnel('on', 'answered', function (d) { window.answered = d; });"
@@ -470,6 +476,7 @@ def test_flipfunnel_page_asks_again_on_the_same_url(embed, page):
 
 @pytest.mark.parametrize("width", [390, 320])
 def test_every_score_and_button_is_a_44_px_target_on_a_phone(embed, page, width):
+    page.emulate_media(reduced_motion="reduce")  # measured as it rests, not as it slides in
     page.set_viewport_size({"width": width, "height": 740})
     for kind, scores in (("nps", 11), ("ces", 7), ("csat", 5)):
         survey_id = embed.survey(kind=kind)
@@ -481,7 +488,7 @@ def test_every_score_and_button_is_a_44_px_target_on_a_phone(embed, page, width)
         for target in targets:
             box = target.bounding_box()
             where = (kind, target.text_content(), box)
-            assert box["width"] >= 44 and box["height"] >= 44, where
+            assert is_touch_target(box), where
             assert box["x"] >= 0 and box["x"] + box["width"] <= width, where
         with embed.app.app_context():
             db.session.get(Survey, survey_id).widget_enabled = False  # the next kind's turn
