@@ -423,7 +423,10 @@ def test_later_route_changes_ask_again_and_the_server_decides(embed, page):
     embed.survey(decline_days=0)
     page.goto(embed.page("/a"))
     expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
-    page.keyboard.press("Escape")
+    # The decline and the answer are sent as the person goes on: wait for each to land
+    # before the next route change asks, as a person's next click would.
+    with page.expect_response(lambda r: "/w/v1/declines" in r.url):
+        page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
 
     with page.expect_response(eligibility) as answer:
@@ -431,7 +434,8 @@ def test_later_route_changes_ask_again_and_the_server_decides(embed, page):
     assert answer.value.json()["show"] is True
     expect(page.get_by_role("dialog", name=QUESTION)).to_be_visible()
     radio(page, 8).click()
-    page.get_by_role("button", name="Submit").click()
+    with page.expect_response(lambda r: "/w/v1/responses" in r.url):
+        page.get_by_role("button", name="Submit").click()
     page.get_by_role("button", name="Skip").click()
     page.get_by_role("button", name="Close").last.click()
     expect(page.get_by_role("dialog")).to_have_count(0)
