@@ -221,8 +221,8 @@ def compare(kind: str, before: Mapping[int, int], after: Mapping[int, int]) -> C
     about significance.
 
     ``significant`` is True only when both 95% intervals exist and do not overlap.
-    The product spec says "a change between two periods is called significant only
-    when the intervals say so", so we use exactly that rule. It is conservative:
+    We call a change between two periods significant only when the intervals say
+    so, and use exactly that rule. It is conservative:
     two 95% intervals can overlap while a two-sample test at 5% would still reject,
     so this flags fewer changes than such a test would (never more).
     """

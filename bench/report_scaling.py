@@ -1,7 +1,7 @@
 """The survey report over 1,000,000 responses against the same report over 10,000.
 
-PRODUCT.md: "the NPS report over 1,000,000 responses within 2x its time over
-10,000 (cost grows with the date range, not the number of responses)".
+Target: the NPS report over 1,000,000 responses within 2x its time over 10,000,
+because its cost must grow with the date range, not with the number of responses.
 
 In one run, in a fresh migrated database (a temporary SQLite file, or with
 `--postgres` the database of DATABASE_URL), two NPS surveys, each in its own

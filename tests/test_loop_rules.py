@@ -1,4 +1,4 @@
-"""PRODUCT.md "The loop, rules that must hold": one test per rule issue 3 touches.
+"""The loop's rules (categories, queues, re-submits, scanners): one test per rule.
 
 Each test is named after its rule and drives it through the API where the API
 reaches (POST /v1/responses is the same `submit` the hosted page uses).
