@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from api.contacts.models import Contact
 from api.extensions import db
+from tests.feed import wait_until_readable
 
 FULL = {
     "email": "ann@example.com",
@@ -385,5 +386,6 @@ def test_resubscribing_through_the_api_is_an_event_once(app, tenant):
         ("contact.unsubscribed", contact_id, api),
         ("contact.resubscribed", contact_id, api),
     ]
+    wait_until_readable(app)
     feed = tenant.get("/v1/events?type=contact.resubscribed").get_json()["data"]
     assert [(e["type"], e["data"]) for e in feed] == [("contact.resubscribed", api)] * 3

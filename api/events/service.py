@@ -1,19 +1,22 @@
 """Append and read events.
 
-Events are appended in the transaction of the change they describe. Readers
-page by id, so ids must become visible in order: on PostgreSQL two writers
-could commit ids 7 and 8 out of order and a reader polling in between would
-skip 7 forever. A transaction-scoped advisory lock per workspace serialises
-appends, so within a workspace ids commit in order. SQLite has one writer.
+Events are appended in the transaction of the change they describe, and no
+append waits for another. Readers must still never miss one: on PostgreSQL two
+writers may commit ids 7 and 8 out of order, and a reader polling in between
+would page past 7 forever. So each event carries the id of the transaction that
+wrote it (`tx`), the feed is read in (tx, id) order, and a reader only sees
+events whose transaction is below its snapshot's xmin: every transaction below
+that frontier has ended, and every later one gets a higher id, so nothing can
+appear behind a reader's cursor. The price: a transaction left open anywhere on
+the database server holds the frontier back until it ends, which is why jobs
+commit in chunks. SQLite has one writer: ids are commit order, tx is always 0.
 """
 
-import zlib
-
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select
 
 from api.bulk import insert_many
 from api.database import utcnow
-from api.events.models import Event
+from api.events.models import Event, feed_frontier
 from api.extensions import db
 
 TYPES = (
@@ -43,12 +46,17 @@ TYPES = (
     "reward.paid",
     "reward.voided",
     "reward.clawed_back",
+    "webhook.ping",
+    "webhook_endpoint.disabled",
+    "webhook_delivery.exhausted",
 )
+
+# The feed's order; its last column is unique.
+ORDER = ((Event.tx, False), (Event.id, False))
 
 
 def record(workspace_id: str, type_: str, subject_id: str, data: dict | None = None) -> Event:
     _known(type_)
-    _lock_feed(workspace_id)
     event = Event(workspace_id=workspace_id, type=type_, subject_id=subject_id, data=data or {})
     db.session.add(event)
     db.session.flush()
@@ -60,7 +68,6 @@ def record_many(workspace_id: str, type_: str, rows: list[tuple[str, dict]]) -> 
     if not rows:
         return
     _known(type_)
-    _lock_feed(workspace_id)
     insert_many(
         Event.__table__.insert(),
         [{"subject_id": subject, "data": data} for subject, data in rows],
@@ -75,14 +82,13 @@ def _known(type_: str) -> None:
         raise ValueError(f"event type {type_!r} is not in events.service.TYPES")
 
 
-def _lock_feed(workspace_id: str) -> None:
-    if db.session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"events:{workspace_id}".encode())
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+def sequenced() -> Select:
+    """Every workspace's events that no reader can miss: those below the frontier."""
+    return select(Event).where(Event.tx < feed_frontier())
 
 
 def feed(workspace_id: str, types: list[str] | None = None) -> Select:
-    statement = select(Event).where(Event.workspace_id == workspace_id)
+    statement = sequenced().where(Event.workspace_id == workspace_id)
     if types:
         statement = statement.where(Event.type.in_(types))
     return statement
