@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config
 from api import database, demo
 from api.extensions import api, db, migrate
-from api.http import errors, ratelimit, request_log
+from api.http import errors, intake, ratelimit, request_log
 from api.http.auth import identify_caller
 
 
@@ -52,9 +52,11 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    # Order matters: request ids first, then who is calling, then the limiter
-    # (which counts per caller), then the database's end-of-request commit.
+    # Order matters: request ids first, then the intake gate (before anything reads
+    # the request), then who is calling, then the limiter (which counts per caller),
+    # then the database's end-of-request commit.
     request_log.init_app(app)
+    intake.init_app(app)
     app.before_request(identify_caller)
     db.init_app(app)
     database.init_app(app)

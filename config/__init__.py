@@ -60,7 +60,12 @@ class Default:
     IDEMPOTENCY_LOCK_SECONDS = 60
     API_KEY_TOUCH_SECONDS = 60
 
+    # Requests: the largest body (413 past it; a batch of 10,000 invitations fits), a
+    # multipart form's fields (size, count), and how deep JSON may nest (422 past it).
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+    MAX_FORM_PARTS = 100
+    JSON_MAX_DEPTH = 32
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 

@@ -16,6 +16,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, and_, or_
 
 from api.extensions import db
+from api.http import intake
 from api.http.errors import ApiError
 
 
@@ -88,8 +89,9 @@ def _decode(cursor: str, columns: list) -> list:
     A forged value of another type would otherwise reach the database (PostgreSQL
     refuses to compare text with a bigint: a 500 instead of a 422).
     """
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    raw = cursor + "=" * (-len(cursor) % 4)
+    try:  # intake.Refused (a NUL in a string, say) is a ValueError too
+        values = intake.loads(base64.urlsafe_b64decode(raw), current_app.config["JSON_MAX_DEPTH"])
     except (ValueError, binascii.Error):
         values = None
     if (

@@ -1,8 +1,8 @@
-import json
-
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.contacts.schemas import attributes_fit
+from api.http import intake
 
 ORIGIN = validate.Regexp(
     r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$",
@@ -51,7 +51,9 @@ def parse_attributes(text: str | None) -> dict | None:
     if not text:
         return None
     try:
-        value = json.loads(text)
+        value = intake.loads(text, current_app.config["JSON_MAX_DEPTH"])
+    except intake.Refused as refused:
+        raise ValidationError(refused.fields or [refused.message]) from None
     except ValueError:
         value = None
     if not isinstance(value, dict):
