@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config
 from api import database, demo
 from api.extensions import api, db, migrate
-from api.http import errors, intake, ratelimit, request_log
+from api.http import errors, intake, log_format, ratelimit, request_log
 from api.http.auth import identify_caller
 
 
@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
     # Order matters: request ids first, then the intake gate (before anything reads
     # the request), then who is calling, then the limiter (which counts per caller),
     # then the database's end-of-request commit.
+    log_format.init_app(app)
     request_log.init_app(app)
     intake.init_app(app)
     app.before_request(identify_caller)

@@ -6,8 +6,9 @@
 
 Our own errors (`ApiError`), Flask's and Werkzeug's, the validator's and the
 rate limiter's all pass through `error_response`. Hosted pages for people get
-the same facts as an HTML page. A server error logs its traceback with the
-request id and answers with the id only.
+the same facts as an HTML page. A server error answers with the request id
+only and logs, under that id, the error's class (and SQLSTATE) and traceback
+without messages (see log_format): a message can quote the request's personal data.
 """
 
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from flask import current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from api import domain_errors as domain
+from api.http.log_format import describe, traceback_text
 
 CODES = {
     400: "bad_request",
@@ -148,7 +150,13 @@ def handle_domain_error(error: domain.DomainError):
 def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
-    current_app.logger.exception("unhandled error request_id=%s", g.get("request_id"))
+    current_app.logger.error(
+        "unhandled error request_id=%s route=%s %s\n%s",
+        g.get("request_id"),
+        request.url_rule.rule if request.url_rule else "<unmatched>",
+        describe(error),
+        traceback_text(error),
+    )
     return handle_http_exception(InternalServerError())
 
 
