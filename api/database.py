@@ -5,8 +5,10 @@ once at its end when it succeeded (status < 400) or rolls back otherwise. So an
 event row, an idempotency record and the change they describe land together.
 """
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import psycopg
 from sqlalchemy import JSON, DateTime, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -43,12 +45,87 @@ class UTCDateTime(TypeDecorator):
 
 def engine_options(settings: dict) -> dict:
     options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
-    if settings["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    uri = settings["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
         # The driver's timeout is SQLite's busy timeout: wait for a writer, don't fail.
         options["connect_args"] = {"timeout": settings["SQLITE_BUSY_TIMEOUT_MS"] / 1000}
         # A file on this machine cannot drop a connection: no ping before each use.
         options["pool_pre_ping"] = False
+    elif uri.startswith("postgresql+psycopg"):
+        connect_args = options.get("connect_args", {})
+        options["connect_args"] = {**connect_args, **_postgres_timeouts(settings)}
     return options
+
+
+def _postgres_timeouts(settings: dict) -> dict:
+    """No request waits on a database that does not answer, whichever way it fails.
+
+    connect_timeout bounds connecting (psycopg's default is 130 s); statement_timeout
+    makes a live server give up on a statement (SQLSTATE 57014); a server that
+    stops answering altogether (a hung host, a stuck proxy) never sends that, so
+    the client gives up too, a second later (`read_timeout`, see BoundedConnection).
+    Both are 503s to the caller and below gunicorn's 30 s worker timeout.
+    """
+    statement = settings["DATABASE_STATEMENT_TIMEOUT_SECONDS"]
+    arguments = {"connect_timeout": settings["DATABASE_CONNECT_TIMEOUT_SECONDS"]}
+    if statement > 0:
+        arguments["options"] = f"-c statement_timeout={round(statement * 1000)}"
+        arguments[READ_TIMEOUT] = statement + 1
+    return arguments
+
+
+# A connect argument for us, not for libpq: taken out by _connect_bounded.
+READ_TIMEOUT = "flipfunnel_read_timeout"
+
+
+class BoundedConnection(psycopg.Connection):
+    """psycopg's connection, giving up on a server silent for `read_timeout` seconds.
+
+    Every wait of psycopg for the server (a statement, a fetch, a commit, the
+    pool's ping) goes through `wait`, so its deadline bounds them all. The
+    connection is closed when it passes: its state mid-protocol is unknown, and
+    a closed connection is what SQLAlchemy recognises as a disconnect (the pool
+    drops it and its siblings, and reconnects when the server is back).
+    """
+
+    read_timeout: float | None = None
+
+    def wait(self, gen, interval=0.1, timeout=None):
+        timeout = self.read_timeout if timeout is None else timeout
+        try:
+            return super().wait(gen, interval, timeout)
+        except psycopg.errors._WaitTimeout:  # psycopg's own exception for its timeout
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"the database did not answer within {timeout:g} s"
+            ) from None
+
+
+def _connect_bounded(dialect, _record, cargs, cparams):
+    read_timeout = cparams.pop(READ_TIMEOUT, None)
+    if dialect.driver != "psycopg" or read_timeout is None:
+        return None  # SQLAlchemy connects as usual
+    connection = BoundedConnection.connect(*cargs, **cparams)
+    connection.read_timeout = read_timeout
+    return connection
+
+
+@contextmanager
+def without_timeouts(connection):
+    """No statement timeout or read deadline on `connection` (a migration building an
+    index on a large table may rightly take minutes). The connection is discarded
+    afterwards, so no request ever gets it."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if not isinstance(dbapi_connection, psycopg.Connection):
+        yield
+        return
+    connection.exec_driver_sql("SET statement_timeout = 0")
+    connection.commit()  # the SET began a transaction the work must not run inside
+    dbapi_connection.read_timeout = None
+    try:
+        yield
+    finally:
+        connection.invalidate()
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
@@ -82,6 +159,8 @@ def commit_request(response):
 def init_app(app) -> None:
     if not event.contains(Engine, "connect", _configure_sqlite):
         event.listen(Engine, "connect", _configure_sqlite)
+    if not event.contains(Engine, "do_connect", _connect_bounded):
+        event.listen(Engine, "do_connect", _connect_bounded)
     # Registered before the other after_request hooks, so it runs after them (Flask runs
     # them in reverse): everything a request adds to the session is in by now.
     app.after_request(commit_request)

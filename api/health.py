@@ -1,10 +1,11 @@
 """Liveness and readiness for load balancers and orchestrators."""
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.extensions import db
-from api.http.errors import ApiError
+from api.http import errors
 
 bp = Blueprint("health", __name__)
 
@@ -17,11 +18,10 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready for traffic: the database answers."""
+    """Ready for traffic: the database answers. Any failure of it is a 503, never a 500."""
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception as error:
+    except SQLAlchemyError as error:
         db.session.rollback()
-        current_app.logger.warning("readiness: database check failed (%s)", type(error).__name__)
-        raise ApiError(503, "unavailable", "The database does not answer.") from None
+        return errors.unavailable(error)
     return {"status": "ok", "database": "ok"}

@@ -22,6 +22,18 @@ class Default:
 
     DATABASE_URL = ""  # empty: a SQLite file in the instance folder
     SQLITE_BUSY_TIMEOUT_MS = 5000
+    # PostgreSQL: seconds to connect, and to run one statement (0: no limit); a server
+    # that does not answer at all is given up a second after the statement timeout.
+    DATABASE_CONNECT_TIMEOUT_SECONDS = 3
+    DATABASE_STATEMENT_TIMEOUT_SECONDS = 5.0
+    # A database that does not answer gets a 503 asking clients to come back this much later.
+    UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+    # PostgreSQL: seconds to connect, and to run one statement (0: no limit); a server
+    # that does not answer at all is given up a second after the statement timeout.
+    DATABASE_CONNECT_TIMEOUT_SECONDS = 3
+    DATABASE_STATEMENT_TIMEOUT_SECONDS = 5.0
+    # A database that does not answer gets a 503 asking clients to come back this much later.
+    UNAVAILABLE_RETRY_AFTER_SECONDS = 5
     REDIS_URL = ""  # empty: rate limits kept in process memory
 
     BASE_URL = "http://127.0.0.1:8000"

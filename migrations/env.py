@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 import api.models  # noqa: F401  every model, so autogenerate sees the whole schema
+from api.database import without_timeouts
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -90,7 +91,8 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # A migration may rightly run longer than a request's statement timeout.
+    with connectable.connect() as connection, without_timeouts(connection):
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():

@@ -4,20 +4,28 @@
                "fields": {"email": ["Not a valid email address."]},
                "request_id": "..."}}
 
-Our own errors (`ApiError`), Flask's and Werkzeug's, the validator's and the
-rate limiter's all pass through `error_response`. Hosted pages for people get
-the same facts as an HTML page. A server error answers with the request id
-only and logs, under that id, the error's class (and SQLSTATE) and traceback
-without messages (see log_format): a message can quote the request's personal data.
+Our own errors (`ApiError`), Flask's and Werkzeug's, the validator's, the rate
+limiter's and the database's all pass through `error_response`. Hosted pages
+for people get the same facts as an HTML page.
+
+A database that does not answer (refused, timed out, gone mid-request) is a 503
+`unavailable` with Retry-After, logged once per outage. Any other server error
+answers with the request id only and logs, under that id, the error's class,
+SQLSTATE and traceback without messages (see log_format): a message can quote
+the request's personal data.
 """
 
 from collections.abc import Callable
+from functools import partial
 
 from flask import current_app, g, jsonify, render_template, request
+from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from api import domain_errors as domain
+from api.extensions import db
 from api.http.log_format import describe, traceback_text
+from api.http.outages import Outage
 
 CODES = {
     400: "bad_request",
@@ -41,6 +49,7 @@ MESSAGES = {
     405: "This method is not allowed on this resource.",
     429: "Too many requests; slow down and retry after the time in Retry-After.",
     500: "Something went wrong on our side. Quote the request id if you contact support.",
+    503: "The database is not answering; retry after the time in Retry-After.",
 }
 
 
@@ -160,8 +169,49 @@ def handle_unexpected(error: Exception):
     return handle_http_exception(InternalServerError())
 
 
+def database_unavailable(error: Exception) -> bool:
+    """Errors that say the database is not answering, as opposed to refusing a statement.
+
+    OperationalError covers a refused or dropped connection, a connect or
+    statement timeout, a server shutting down, SQLite's busy timeout; pool
+    exhaustion is SQLAlchemy's TimeoutError.
+    """
+    if isinstance(error, sa.DBAPIError):
+        return error.connection_invalidated or isinstance(error, sa.OperationalError)
+    return isinstance(error, sa.TimeoutError)
+
+
+def handle_database_error(error: Exception):
+    if not database_unavailable(error):
+        return handle_unexpected(error)
+    return unavailable(error)
+
+
+def unavailable(error: Exception):
+    """The 503 for a database that does not answer; the outage is logged once."""
+    current_app.extensions[OUTAGE].failed(error)
+    g.database_failed = True
+    retry_after = str(current_app.config["UNAVAILABLE_RETRY_AFTER_SECONDS"])
+    return error_response(503, CODES[503], MESSAGES[503], headers={"Retry-After": retry_after})
+
+
+def notice_recovery(outage: Outage, _error) -> None:
+    """A request used the database and did not fail on it: the outage, if any, is over.
+
+    A teardown, so it runs after the end-of-request commit."""
+    if outage.ongoing and not g.get("database_failed") and db.session.registry.has():
+        outage.answered()
+
+
+OUTAGE = "flipfunnel_database_outage"
+
+
 def init_app(app) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(domain.DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(sa.DBAPIError, handle_database_error)
+    app.register_error_handler(sa.TimeoutError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)
+    outage = app.extensions[OUTAGE] = Outage("database")
+    app.teardown_request(partial(notice_recovery, outage))
