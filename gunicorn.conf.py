@@ -8,6 +8,9 @@ same configuration otherwise.
 
 import os
 
+from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
+
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
@@ -25,11 +28,47 @@ def _default_workers() -> int:
     return min(2 * (os.cpu_count() or 1) + 1, 12)
 
 
+class _OurErrorFormat:
+    """What gunicorn refuses itself (a request line too long, headers too large, a
+    line that is not HTTP) is answered in our JSON error format with a request id,
+    and logged without the line it refused (see api/http/server_errors.py).
+
+    The app's modules are imported in the worker, when the first such error
+    comes, never in this master process: `kill -HUP` must load new code."""
+
+    def handle_error(self, req, client, addr, exc):
+        try:
+            from api.http import server_errors
+
+            server_errors.answer(self, req, client, exc)
+        except Exception as error:  # never let an answer to one request end the worker
+            self.log.error("could not answer an error: %s", type(error).__name__)
+
+
+class OurSyncWorker(_OurErrorFormat, SyncWorker):
+    pass
+
+
+class OurThreadWorker(_OurErrorFormat, ThreadWorker):
+    pass
+
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = _int("WEB_CONCURRENCY", _default_workers())
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-# More than 1 with the sync class makes gunicorn use gthread workers.
+# More than 1 makes the workers threaded (gthread).
 threads = _int("GUNICORN_THREADS", 1)
+# sync or gthread: ours, with our error format; any other class name is gunicorn's own.
+_worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+worker_class = {
+    "sync": OurThreadWorker if threads > 1 else OurSyncWorker,
+    "gthread": OurThreadWorker,
+}.get(_worker_class, _worker_class)
+
+# What gunicorn reads of a request before our app sees it; past these it answers
+# 414 or 431 (in our error format). Long values belong in a body (MAX_CONTENT_LENGTH).
+limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 4094)
+limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 100)
+limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)
 
 # Seconds a worker may spend silent on one request before the master kills it.
 timeout = _int("GUNICORN_TIMEOUT", 30)
@@ -45,9 +84,13 @@ max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 
 # No access log: the app logs one line per request itself, naming the route pattern.
-# Gunicorn's line carries the raw path and query string, which can hold survey
-# tokens, API keys or email addresses. Set GUNICORN_ACCESSLOG only for local debugging.
+# Gunicorn's line carries the raw path, which can hold survey tokens or email
+# addresses. Set GUNICORN_ACCESSLOG only for local debugging; even then the line
+# leaves out the query string (keys, cursors), unless GUNICORN_ACCESS_LOG_FORMAT says otherwise.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+access_log_format = os.environ.get(
+    "GUNICORN_ACCESS_LOG_FORMAT", '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s pid=%(p)s'
+)
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
@@ -64,3 +107,11 @@ preload_app = _bool("GUNICORN_PRELOAD", False)
 # at one path per user: a second master on the machine (a bench, a dev server) takes
 # it over and removes it on exit. We do not manage workers that way: off unless asked.
 control_socket_disable = not _bool("GUNICORN_CONTROL_SOCKET", False)
+
+
+def post_worker_init(worker):
+    """Gunicorn's own log lines name errors by class, never by message, as ours do."""
+    from api.http import log_format
+
+    log_format.protect(worker.log.error_log)
+    log_format.protect(worker.log.access_log)

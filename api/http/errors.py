@@ -5,8 +5,9 @@
                "request_id": "..."}}
 
 Our own errors (`ApiError`), Flask's and Werkzeug's, the validator's, the rate
-limiter's and the database's all pass through `error_response`. Hosted pages
-for people get the same facts as an HTML page.
+limiter's and the database's all pass through `error_response`; those gunicorn
+finds itself (a request line too long) through `error_body`, see server_errors.
+Hosted pages for people get the same facts as an HTML page.
 
 A database that does not answer (refused, timed out, gone mid-request) is a 503
 `unavailable` with Retry-After, logged once per outage. Any other server error
@@ -37,10 +38,14 @@ CODES = {
     409: "conflict",
     410: "gone",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     422: "validation_error",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
+    501: "not_implemented",
     503: "unavailable",
 }
 
@@ -78,10 +83,16 @@ def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "not_found", f"No such {what}.")
 
 
-def error_response(status: int, code: str, message: str, fields=None, headers=None):
-    body = {"code": code, "message": message, "request_id": g.get("request_id")}
+def error_body(code: str, message: str, request_id: str | None, fields=None) -> dict:
+    """The `error` object itself, also for callers outside a Flask request (gunicorn)."""
+    body = {"code": code, "message": message, "request_id": request_id}
     if fields:
         body["fields"] = fields
+    return body
+
+
+def error_response(status: int, code: str, message: str, fields=None, headers=None):
+    body = error_body(code, message, g.get("request_id"), fields)
     if _wants_html():
         render = html_renderers.get(request.blueprint or "", _render_error_html)
         response = current_app.make_response((render(status, body), status))

@@ -1,0 +1,152 @@
+"""The app under gunicorn with gunicorn.conf.py, as production runs it.
+
+What only a real server shows: the requests gunicorn refuses itself, answered in
+our error format; its log and ours, read whole, holding no personal data even
+when a write fails in the database.
+"""
+
+import json
+import re
+import secrets
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.gunicorn_server import Gunicorn
+
+EMAIL = "ann.pii@example.com"
+OTHER_EMAIL = "ann.private@example.net"
+PHONE = "+49 170 5550123"
+QUERY_KEY = "sk_live_in_a_query_0123456789abcdef"
+
+
+def server_env(database_uri: str, **extra) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_uri,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "FLIPFUNNEL_ENV": "testing",
+        **extra,
+    }
+
+
+@pytest.fixture
+def server(app, database_uri, tmp_path):
+    """One worker on the test's database (stopped before the database is emptied)."""
+    started = Gunicorn(tmp_path / "gunicorn.log", server_env(database_uri))
+    yield started
+    started.stop()
+
+
+def error_of(answer: bytes) -> tuple[int, dict, dict]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, json.loads(body)["error"]
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (
+            f"GET /v1/contacts?key={QUERY_KEY}&email={EMAIL}&after={'x' * 10_000} HTTP/1.1\r\n"
+            "Host: t\r\n\r\n",
+            414,
+            "uri_too_long",
+        ),
+        (
+            f"GET /healthz?email={EMAIL} HTTP/1.1\r\nHost: t\r\nX-Note: {'y' * 9000}\r\n\r\n",
+            431,
+            "headers_too_large",
+        ),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: t\r\n" + "X-Many: 1\r\n" * 150 + "\r\n",
+            431,
+            "headers_too_large",
+        ),
+        (f"NOT HTTP AT ALL ?email={EMAIL}\r\n\r\n", 400, "bad_request"),
+        (
+            f"GET /healthz?email={EMAIL} HTTP/1.1\r\nHost: t\r\nBad\x01Name: 1\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+    ],
+    ids=["request line too long", "header too large", "too many headers", "not HTTP", "bad header"],
+)
+def test_what_gunicorn_refuses_is_answered_in_our_format(server, request_bytes, status, code):
+    answered, headers, error = error_of(server.raw(request_bytes.encode("latin-1")))
+    assert (answered, error["code"]) == (status, code)
+    assert headers["Content-Type"] == "application/json"
+    assert error["message"] and error["request_id"] == headers["X-Request-ID"]
+    log = server.stop()
+    line = next(line for line in log.splitlines() if error["request_id"] in line)
+    assert f"refused with {status}" in line
+    assert EMAIL not in log and QUERY_KEY not in log and "?" not in line
+
+
+@pytest.fixture
+def failing_contact_writes(app, database_uri):
+    """Writes of Ann's contact fail in the database: on PostgreSQL a check constraint,
+    whose error quotes the row in its DETAIL ("Failing row contains ..."); on SQLite
+    a trigger (whose message can only be a constant)."""
+    engine = create_engine(database_uri)
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        if postgres:
+            connection.execute(
+                text(
+                    "ALTER TABLE contacts ADD CONSTRAINT pii_refused "
+                    "CHECK (email IS NULL OR email NOT LIKE 'ann%') NOT VALID"
+                )
+            )
+        else:
+            connection.execute(
+                text(
+                    "CREATE TRIGGER pii_refused BEFORE UPDATE ON contacts "
+                    "WHEN NEW.email LIKE 'ann%' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+    yield "sqlstate=23514 constraint=pii_refused" if postgres else "SQLITE_CONSTRAINT_TRIGGER"
+    with engine.begin() as connection:
+        if postgres:
+            connection.execute(text("ALTER TABLE contacts DROP CONSTRAINT pii_refused"))
+        else:
+            connection.execute(text("DROP TRIGGER pii_refused"))
+    engine.dispose()
+
+
+def test_personal_data_in_a_failing_write_reaches_no_log_line(
+    server, tenant, failing_contact_writes
+):
+    auth = {"Authorization": f"Bearer {tenant.secret_key}"}
+    body = {
+        "email": EMAIL,
+        "first_name": "Ann",
+        "attributes": {"phone": PHONE, "backup": OTHER_EMAIL},
+    }
+    failed = []
+    for method, path, payload in (
+        ("PUT", f"/v1/contacts/{EMAIL}?email={EMAIL}", body),
+        ("POST", f"/v1/contacts?email={EMAIL}", {"external_id": EMAIL, **body}),
+    ):
+        status, _, answer = server.request(method, path, payload, auth)
+        assert status == 500, answer
+        error = json.loads(answer)["error"]
+        assert error["code"] == "internal_error" and EMAIL not in answer.decode()
+        failed.append(error["request_id"])
+    # And what gunicorn refuses before the app: a query string with a key and an email.
+    server.raw(
+        f"GET /v1/contacts?key={QUERY_KEY}&email={EMAIL}&x={'x' * 5000} HTTP/1.1\r\n\r\n".encode()
+    )
+    server.raw(f"GET /v1/contacts?key={QUERY_KEY}&email={EMAIL} HTTP/9\r\n\r\n".encode())
+    server.request("GET", f"/v1/contacts?email={EMAIL}&note=%00", headers=auth)
+
+    log = server.stop()
+    for secret in (EMAIL, OTHER_EMAIL, PHONE, "5550123", QUERY_KEY, tenant.secret_key):
+        assert secret not in log, f"{secret!r} is in the log:\n{log}"
+    assert "Failing row" not in log
+    assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", log), "an email address is in the log"
+    for request_id in failed:
+        lines = [line for line in log.splitlines() if request_id in line]
+        assert any("IntegrityError" in line and "route=/v1/contacts" in line for line in lines)
+        # Each failure is named by class and SQLSTATE (or SQLite's name) and constraint.
+        assert failing_contact_writes in log
