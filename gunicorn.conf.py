@@ -115,3 +115,27 @@ def post_worker_init(worker):
 
     log_format.protect(worker.log.error_log)
     log_format.protect(worker.log.access_log)
+
+
+def when_ready(server):
+    """Warn once, at start, when production rate limits are not shared by every machine."""
+    if (
+        os.environ.get("FLIPFUNNEL_ENV") != "production"
+        or os.environ.get("REDIS_URL")
+        or server.num_workers < 2
+    ):
+        return
+    storage = os.environ.get("RATELIMIT_STORAGE_URI", "")
+    if storage.startswith("memory"):
+        message = (
+            "rate limits are kept in each worker's memory (RATELIMIT_STORAGE_URI=%s): "
+            "with %d workers every limit is %d times looser than configured; "
+            "set REDIS_URL, or leave RATELIMIT_STORAGE_URI empty to share a count per machine"
+        )
+        server.log.warning(message, storage, server.num_workers, server.num_workers)
+    else:
+        server.log.warning(
+            "rate limits are counted per machine (the %d workers here share one count); "
+            "if more than one machine serves this app, set REDIS_URL so they all share it",
+            server.num_workers,
+        )

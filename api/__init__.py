@@ -47,7 +47,6 @@ def load_settings(app: Flask, test_config: dict | None) -> None:
     )
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(settings)
     settings["SECRET_KEY"] = config.secret_key(settings, app.instance_path)
-    settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
     app.config.update(settings)
 
 

@@ -34,7 +34,11 @@ class Default:
     DATABASE_STATEMENT_TIMEOUT_SECONDS = 5.0
     # A database that does not answer gets a 503 asking clients to come back this much later.
     UNAVAILABLE_RETRY_AFTER_SECONDS = 5
-    REDIS_URL = ""  # empty: rate limits kept in process memory
+    # Rate limits are counted in Redis when REDIS_URL is set (every machine shares them),
+    # else in RATELIMIT_STORAGE_URI, by default a file in the instance folder that all
+    # processes of the machine share (and which counts while Redis does not answer).
+    REDIS_URL = ""
+    RATELIMIT_STORAGE_URI = ""
 
     BASE_URL = "http://127.0.0.1:8000"
     # `make run` serves a pretend customer site here, embedding the widgets cross-origin.
@@ -99,6 +103,7 @@ class Development(Default):
 
 class Testing(Default):
     TESTING = True
+    RATELIMIT_STORAGE_URI = "memory://"  # each test app counts on its own
     RATELIMIT_API = "100000 per minute"
     RATELIMIT_PUBLIC = "100000 per minute"
     RATELIMIT_WIDGET_KEY = "100000 per minute"

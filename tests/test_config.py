@@ -91,7 +91,11 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path)
 def test_production_takes_the_secret_key_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     app = create_app(
-        {"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x"}
+        {
+            "ENV_NAME": "production",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x",
+            "RATELIMIT_STORAGE_URI": "memory://",  # not the repository's instance folder
+        }
     )
     assert app.config["SECRET_KEY"] == "from-the-environment"
 

@@ -2,12 +2,17 @@
 
 What only a real server shows: the requests gunicorn refuses itself, answered in
 our error format; its log and ours, read whole, holding no personal data even
-when a write fails in the database.
+when a write fails in the database; and a rate limit that several worker
+processes count together.
 """
 
 import json
 import re
 import secrets
+import socket
+import threading
+import time
+from collections import Counter
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -150,3 +155,58 @@ def test_personal_data_in_a_failing_write_reaches_no_log_line(
         assert any("IntegrityError" in line and "route=/v1/contacts" in line for line in lines)
         # Each failure is named by class and SQLSTATE (or SQLite's name) and constraint.
         assert failing_contact_writes in log
+
+
+def held_request(server: Gunicorn, path: str) -> int:
+    """A GET that keeps its worker busy a moment (a sync worker serves one at a time),
+    so requests sent together spread over the workers."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n".encode())
+        time.sleep(0.02)
+        sock.sendall(b"\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def together(calls: int, call) -> list:
+    results: list = []
+    threads = [threading.Thread(target=lambda: results.append(call())) for _ in range(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def pids_that_served(server: Gunicorn, path: str) -> list[tuple[str, str]]:
+    return re.findall(
+        rf"access pid=<(\d+)> status=(\d+) path={path}\n", server.log_path.read_text()
+    )
+
+
+def test_three_workers_share_one_rate_limit_and_production_warns_once(app, database_uri, tmp_path):
+    env = server_env(
+        database_uri,
+        FLIPFUNNEL_ENV="production",
+        RATELIMIT_PUBLIC="10 per minute",
+        RATELIMIT_STORAGE_URI=f"file://{tmp_path}/ratelimits",
+        GUNICORN_ACCESSLOG="-",
+        GUNICORN_ACCESS_LOG_FORMAT="access pid=%(p)s status=%(s)s path=%(U)s",
+    )
+    server = Gunicorn(tmp_path / "gunicorn.log", env, workers=3)
+    try:
+        # Every worker has loaded the app and answers (/healthz: its own limit's budget).
+        deadline = time.monotonic() + 30
+        while len({pid for pid, _ in pids_that_served(server, "/healthz")}) < 3:
+            assert time.monotonic() < deadline, "not every worker answered"
+            together(6, lambda: held_request(server, "/healthz"))
+        statuses = together(30, lambda: held_request(server, "/readyz"))
+    finally:
+        log = server.stop()
+    assert Counter(statuses) == {200: 10, 429: 20}, Counter(statuses)
+    # The ten that passed were counted by different workers: one count, shared.
+    allowed_by = [pid for pid, status in pids_that_served(server, "/readyz") if status == "200"]
+    assert len(allowed_by) == 10 and len(set(allowed_by)) >= 2, allowed_by
+    assert log.count("rate limits are counted per machine (the 3 workers here share") == 1
