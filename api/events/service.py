@@ -49,6 +49,18 @@ TYPES = (
     "webhook.ping",
     "webhook_endpoint.disabled",
     "webhook_delivery.exhausted",
+    "testimonial.created",
+    "testimonial.approved",
+    "testimonial.rejected",
+    "testimonial.updated",
+    "testimonial.withdrawn",
+    "testimonial.deleted",
+    "review_request.created",
+    "review_request.clicked",
+    "review_request.reviewed",
+    "advocate.opted_in",
+    "advocate.opted_out",
+    "advocacy_act.recorded",
 )
 
 # The feed's order; its last column is unique.
