@@ -80,9 +80,11 @@ def wrap_wsgi(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from api import health
+    from api.advocacy.routes import bp as advocacy_bp
     from api.contacts.routes import bp as contacts_bp
     from api.events.routes import bp as events_bp
     from api.pages.routes import bp as pages_bp
+    from api.pages.wall import bp as wall_bp
     from api.queues.routes import bp as queues_bp
     from api.referrals import click_writer
     from api.referrals.redirect import bp as referral_links_bp
@@ -91,13 +93,21 @@ def register_blueprints(app: Flask) -> None:
     from api.reports.routes import bp as reports_bp
     from api.responses.routes import bp as responses_bp
     from api.surveys.routes import bp as surveys_bp
+    from api.widget.advocacy import public_bp
     from api.widget.assets import bp as widget_assets_bp
     from api.widget.routes import bp as widget_bp
     from api.widget.routes import settings_bp as widget_settings_bp
     from api.workspaces.routes import bp as keys_bp
     from api.workspaces.routes import settings_bp
 
-    for blueprint in (health.bp, pages_bp, report_pages_bp, referral_links_bp, widget_assets_bp):
+    for blueprint in (
+        health.bp,
+        pages_bp,
+        wall_bp,
+        report_pages_bp,
+        referral_links_bp,
+        widget_assets_bp,
+    ):
         app.register_blueprint(blueprint)
     for blueprint in (
         contacts_bp,
@@ -111,6 +121,8 @@ def register_blueprints(app: Flask) -> None:
         settings_bp,
         widget_settings_bp,
         widget_bp,
+        advocacy_bp,
+        public_bp,
     ):
         api.register_blueprint(blueprint)
     click_writer.init_app(app)

@@ -1,5 +1,15 @@
 """Every model, imported in one place so migrations see the whole schema."""
 
+from api.advocacy.models import (
+    AdvocacyAct,
+    AdvocacyAsk,
+    AdvocacySettings,
+    AdvocateOptIn,
+    ReviewClick,
+    ReviewRequest,
+    Testimonial,
+    TestimonialTag,
+)
 from api.contacts.models import Contact
 from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
@@ -17,6 +27,10 @@ from api.surveys.models import Invitation, Survey
 from api.workspaces.models import ApiKey, Workspace
 
 __all__ = [
+    "AdvocacyAct",
+    "AdvocacyAsk",
+    "AdvocacySettings",
+    "AdvocateOptIn",
     "ApiKey",
     "Contact",
     "Event",
@@ -33,6 +47,10 @@ __all__ = [
     "ReferralReward",
     "Response",
     "ResponseRollup",
+    "ReviewClick",
+    "ReviewRequest",
     "Survey",
+    "Testimonial",
+    "TestimonialTag",
     "Workspace",
 ]

@@ -59,6 +59,9 @@ class Default:
     # The widget API remembers publishable keys, their workspace (allowed origins) and
     # its widget surveys this long per worker (0: never); changes reach it this late.
     WIDGET_CACHE_SECONDS = 5
+    # Published testimonials (the public API, the wall page and widget) are remembered
+    # this long per worker (0: never; at most 300); a withdrawal reaches them this late.
+    TESTIMONIAL_CACHE_SECONDS = 60
     # The one line per request is written in batches this often per worker (0: at once).
     REQUEST_LOG_FLUSH_SECONDS = 1.0
     # Trusted proxies in front of us (X-Forwarded-For hops); 0 when exposed directly.
@@ -68,6 +71,7 @@ class Default:
     SURVEY_LINK_MAX_AGE_DAYS = 90
     PREFERENCES_LINK_MAX_AGE_DAYS = 365
     REPORT_LINK_MAX_AGE_DAYS = 30
+    REVIEW_LINK_MAX_AGE_DAYS = 180
     # How long a widget may take to deliver a score it could not send at first (offline).
     WIDGET_DISPLAY_MAX_AGE_DAYS = 7
 
@@ -112,6 +116,7 @@ class Testing(Default):
     CLICK_FLUSH_SECONDS = 0.0
     REFERRAL_CODE_CACHE_SECONDS = 0
     WIDGET_CACHE_SECONDS = 0
+    TESTIMONIAL_CACHE_SECONDS = 0
     REQUEST_LOG_FLUSH_SECONDS = 0.0
 
 

@@ -142,6 +142,63 @@ def make_workspace_a(app) -> Objects:
     a.made["reward"] = rewards[0]
     a.markers.add(rewards[0]["id"])
     a.make("widget", tenant.get("/v1/widget"), "identity_secret")
+
+    a.make(
+        "advocacy_settings",
+        tenant.patch(
+            "/v1/advocacy-settings",
+            json={
+                "review_destinations": [
+                    {"name": "Alpha Reviews Q7", "url": "https://alpha-only.example/reviews"}
+                ]
+            },
+        ),
+    )
+    a.markers |= {"Alpha Reviews Q7", "https://alpha-only.example/reviews"}
+    a.make(
+        "testimonial",
+        tenant.post(
+            "/v1/testimonials",
+            json={
+                "contact": {"contact_id": a.made["contact1"]["id"]},
+                "response_id": a.made["response"]["id"],
+                "text": "alpha-testimonial-words-q7",
+                "display_name": "Alphaquoted Q7",
+                "tags": ["alpha-tag-q7"],
+                "consent": {"text": "alpha-consent-wording-q7"},
+            },
+        ),
+        "text",
+        "display_name",
+    )
+    a.markers |= {"alpha-tag-q7", "alpha-consent-wording-q7"}
+    a.make(
+        "review_request",
+        tenant.post(
+            "/v1/review-requests",
+            json={"contact": {"contact_id": a.made["contact2"]["id"]}, "channel": "api"},
+        ),
+        "url",
+    )
+    a.make(
+        "opt_in",
+        tenant.post(
+            f"/v1/advocates/{a.made['contact1']['external_id']}/opt-in",
+            json={"acts": ["case_study"]},
+        ),
+    )
+    a.make(
+        "act",
+        tenant.post(
+            "/v1/advocacy-acts",
+            json={
+                "contact": {"contact_id": a.made["contact1"]["id"]},
+                "act": "reference_call",
+                "note": "alpha-act-note-q7",
+            },
+        ),
+        "note",
+    )
     return a
 
 
@@ -156,6 +213,8 @@ PATH_VALUES: dict[str, Callable[[Objects], list[str]]] = {
     "id_or_code": lambda a: [a.made["code"]["id"], a.made["code"]["code"]],
     "referral_id": lambda a: [a.made["referral"]["id"]],
     "reward_id": lambda a: [a.made["reward"]["id"]],
+    "testimonial_id": lambda a: [a.made["testimonial"]["id"]],
+    "review_request_id": lambda a: [a.made["review_request"]["id"]],
 }
 
 # (rule, method) -> a minimal valid body, where {} is not one. Bodies naming
@@ -198,6 +257,22 @@ BODIES: dict[tuple[str, str], Callable[[Objects], dict]] = {
         "order_id": a.made["conversion"]["order_id"]
     },
     ("/v1/rewards/<reward_id>/paid", "POST"): lambda a: {"reference": "beta-payout"},
+    ("/v1/testimonials", "POST"): lambda a: {
+        "contact": {"contact_id": a.made["contact1"]["id"]},
+        "text": "beta words",
+        "display_name": "Beta",
+        "consent": {"text": "beta consent"},
+    },
+    ("/v1/testimonials/<testimonial_id>", "PATCH"): lambda a: {"status": "approved"},
+    ("/v1/review-requests", "POST"): lambda a: {
+        "contact": {"contact_id": a.made["contact1"]["id"]}
+    },
+    ("/v1/advocates/<external_id>/opt-in", "POST"): lambda a: {"acts": ["review"]},
+    ("/v1/advocates/<external_id>/asks", "POST"): lambda a: {"act": "review"},
+    ("/v1/advocacy-acts", "POST"): lambda a: {
+        "contact": {"contact_id": a.made["contact1"]["id"]},
+        "act": "review",
+    },
 }
 
 # Statuses allowed for calls without path parameters that are not plain lists.
@@ -209,6 +284,9 @@ EXPECTED: dict[tuple[str, str], set[int]] = {
     ("/v1/responses", "POST"): {404, 422},
     ("/v1/referral-codes", "POST"): {404, 422},
     ("/v1/referrals", "POST"): {404, 409, 422},
+    ("/v1/testimonials", "POST"): {404},
+    ("/v1/review-requests", "POST"): {404},
+    ("/v1/advocacy-acts", "POST"): {404},
 }
 
 

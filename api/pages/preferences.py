@@ -1,7 +1,9 @@
-"""The preference page's rules: which contact a link names, and (un)subscribing them.
+"""The preference page's rules: which contact a link names, and what they can change.
 
-Both changes are idempotent: a second unsubscribe (a double click, a mail
-client retrying its one-click POST) changes nothing and records no event.
+Unsubscribing from surveys, withdrawing consent to a testimonial and choosing
+the acts of advocacy one would do. Every change is idempotent: a second
+unsubscribe (a double click, a mail client retrying its one-click POST) changes
+nothing and records no event.
 """
 
 from dataclasses import dataclass
@@ -9,6 +11,8 @@ from dataclasses import dataclass
 from flask import g, request, url_for
 
 from api import signing
+from api.advocacy import advocates, testimonials
+from api.advocacy.models import ACTS
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.extensions import db
@@ -18,6 +22,8 @@ from api.workspaces.models import Workspace
 
 ONE_CLICK = "one_click"
 PREFERENCE_PAGE = "preference_page"
+# ?done= after a change, and the notice each shows.
+NOTICES = {"resubscribed": "resubscribed_body", "withdrawn": "withdrawn_notice", "saved": "saved"}
 
 
 @dataclass
@@ -27,9 +33,13 @@ class PreferencePage:
     product: str
     locale: str
 
-    def context(self, notice: str | None = None) -> dict:
+    def context(self, done: str | None = None) -> dict:
         words = texts.UI[self.locale]
         values = {"product": self.product}
+        # "Subscribed again" only while it is true (a later unsubscribe wins).
+        if done == "resubscribed" and self.contact.unsubscribed:
+            done = None
+        agreed = advocates.opted_in(self.contact.id)
         return {
             "lang": self.locale,
             "ui": words,
@@ -39,9 +49,26 @@ class PreferencePage:
             ],
             "unsubscribe_body": texts.fill(words["unsubscribe_body"], values),
             "unsubscribed_body": texts.fill(words["unsubscribed_body"], values),
-            "notice": texts.fill(words["resubscribed_body"], values) if notice else None,
+            "notice": texts.fill(words[NOTICES[done]], values) if done in NOTICES else None,
             "unsubscribe_url": url_for("pages.preference_page", token=self.token),
             "resubscribe_url": url_for("pages.resubscribe", token=self.token),
+            "testimonials": [
+                {
+                    "text": testimonial.text,
+                    "name": testimonial.display_name,
+                    "withdraw_url": url_for(
+                        "pages.withdraw_testimonial",
+                        token=self.token,
+                        testimonial_id=testimonial.id,
+                    ),
+                }
+                for testimonial in testimonials.of_contact(self.contact)
+            ],
+            "advocacy_title": texts.fill(words["advocate_title"], values),
+            "acts": [
+                {"act": act, "label": words[f"act_{act}"], "checked": act in agreed} for act in ACTS
+            ],
+            "advocacy_url": url_for("pages.preferences_advocacy", token=self.token),
         }
 
 
@@ -74,3 +101,15 @@ def unsubscribe(contact: Contact, source: str) -> bool:
 def resubscribe(contact: Contact) -> bool:
     """Undo an unsubscribe; True if this call changed anything."""
     return contacts.set_unsubscribed(contact, False, source=PREFERENCE_PAGE)
+
+
+def withdraw(contact: Contact, testimonial_id: str) -> None:
+    """Withdraw consent to one of the contact's own testimonials (another's is a 404)."""
+    found = testimonials.get_testimonial(contact.workspace_id, testimonial_id)
+    if found.contact_id != contact.id:
+        raise errors.link_not_found()
+    testimonials.withdraw(found, PREFERENCE_PAGE)
+
+
+def choose_acts(contact: Contact, acts: list[str]) -> None:
+    advocates.set_opt_ins(contact, [act for act in acts if act in ACTS], PREFERENCE_PAGE)

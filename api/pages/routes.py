@@ -7,9 +7,11 @@ reload never resubmits, and the request still commits (303 < 400).
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from api import domain_errors
+from api.advocacy import advocates, offers, reviews, testimonials
 from api.http import errors as http_errors
 from api.http.errors import ApiError
-from api.pages import errors, preferences, security, survey_page
+from api.pages import errors, preferences, review_page, security, survey_page
 from api.responses import service as responses
 from api.surveys import texts
 
@@ -18,6 +20,7 @@ bp.after_request(security.add_security_headers)
 http_errors.html_renderers[bp.name] = errors.render_error_page
 
 USER_AGENT_MAX = 255
+PAGE = "page"  # the channel of asks made on these pages
 
 
 @bp.context_processor
@@ -33,7 +36,8 @@ def survey(token: str):
     if response is not None and step == survey_page.COMMENT_STEP:
         return render_template("survey.html", **page.comment_step(response))
     if response is not None and step == survey_page.THANKS_STEP:
-        return render_template("survey.html", **page.thanks_step(response))
+        done = request.args.get("done")
+        return render_template("survey.html", **page.thanks_step(response, done=done))
     # ?score=N only preselects; the inline script (or the reader) POSTs it.
     chosen = page.parse_score(request.args.get("score"))
     return render_template(
@@ -50,13 +54,15 @@ def submit_score(token: str):
         response = responses.response_for_invitation(page.invitation.id)
         context = page.score_step(response, error=page.words["score_required"])
         return render_template("survey.html", **context), 422
-    responses.submit(
+    response, _created = responses.submit(
         page.invitation,
         score,
         channel=page.invitation.channel,
         locale=page.locale,
         meta={"user_agent": request.user_agent.string[:USER_AGENT_MAX]},
     )
+    # The asks the thank-you step shows are made here: that GET may change nothing.
+    offers.make(response, page.contact, page.survey.kind, PAGE)
     return redirect(url_for(".survey", token=token, step=survey_page.COMMENT_STEP), 303)
 
 
@@ -76,14 +82,104 @@ def comment(token: str):
         message = texts.fill(page.words["comment_too_long"], {"max": responses.MAX_COMMENT})
         context = page.comment_step(response, error=message, comment=text)
         return render_template("survey.html", **context), 422
-    return redirect(url_for(".survey", token=token, step=survey_page.THANKS_STEP), 303)
+    offers.make(response, page.contact, page.survey.kind, PAGE)
+    return _thanks(token)
+
+
+def _thanks(token: str, done: str | None = None):
+    return redirect(url_for(".survey", token=token, step=survey_page.THANKS_STEP, done=done), 303)
+
+
+def _answered(token: str):
+    """The page and its response for a thank-you form; None when there is no answer yet."""
+    security.refuse_cross_site()
+    page = survey_page.open_page(token)
+    response = responses.response_for_invitation(page.invitation.id)
+    return page, response
+
+
+@bp.post("/s/<token>/testimonial")
+def give_testimonial(token: str):
+    """A promoter agrees to be quoted: their words, their name, the consent checkbox."""
+    page, response = _answered(token)
+    if response is None or page.contact is None:
+        return redirect(url_for(".survey", token=token), 303)
+    form = {
+        name: request.form.get(name, "") for name in ("text", "display_name", "role", "company")
+    }
+    data = form | {
+        "consent": request.form.get("consent") == "yes",
+        "consent_hash": request.form.get("consent_hash"),
+    }
+    try:
+        testimonials.give(
+            response,
+            page.contact,
+            data,
+            channel=PAGE,
+            locale=page.locale,
+            product=page.survey.product_name,
+        )
+    except domain_errors.Invalid as error:
+        context = page.thanks_step(
+            response, testimonial_error=page.testimonial_error(error.code), testimonial_form=form
+        )
+        return render_template("survey.html", **context), 422
+    return _thanks(token)
+
+
+@bp.post("/s/<token>/review")
+def reviewed(token: str):
+    """Says "I left a review", under the review ask of the thank-you step."""
+    _page, response = _answered(token)
+    found = reviews.request_for_response(response.id) if response is not None else None
+    if found is not None:
+        reviews.mark_reviewed(found, request.form.get("destination_id"), PAGE)
+    return _thanks(token)
+
+
+@bp.post("/s/<token>/advocate")
+def opt_in(token: str):
+    """A promoter ticks the acts of advocacy they would do."""
+    page, response = _answered(token)
+    acts = request.form.getlist("acts")
+    if response is None or page.contact is None or not acts:
+        return _thanks(token)
+    advocates.opt_in(page.contact, acts, PAGE)
+    return _thanks(token, done="advocate")
+
+
+@bp.get("/rv/<token>")
+def review_request_page(token: str):
+    page = review_page.open_page(token)
+    return render_template("review.html", **page.context())
+
+
+@bp.post("/rv/<token>")
+def review_request_done(token: str):
+    """ "I left a review", from the page a review request email links to."""
+    security.refuse_cross_site()
+    page = review_page.open_page(token)
+    reviews.mark_reviewed(page.review, request.form.get("destination_id"), page.review.channel)
+    return redirect(url_for(".review_request_page", token=token), 303)
+
+
+@bp.get("/rv/<token>/<destination_id>")
+def review_click(token: str, destination_id: str):
+    """A tracked link to one review site: counts the click, then redirects there.
+
+    A GET that writes, as a referral link does: the link must lead straight to the
+    site. Mail scanners that open it count as clicks too, never as reviews.
+    """
+    page = review_page.open_page(token)
+    target = reviews.click(page.review, destination_id)
+    return redirect(target or url_for(".review_request_page", token=token), 302)
 
 
 @bp.get("/p/<token>")
 def preference_page(token: str):
     page = preferences.open_page(token)
-    notice = request.args.get("done") == "resubscribed" and not page.contact.unsubscribed
-    return render_template("preferences.html", **page.context(notice=notice))
+    return render_template("preferences.html", **page.context(request.args.get("done")))
 
 
 @bp.post("/p/<token>")
@@ -106,6 +202,24 @@ def preferences_post(token: str):
         text = texts.UI[page.locale]["one_click_done"]
         return Response(text + "\n", 200, mimetype="text/plain")
     return redirect(url_for(".preference_page", token=token), 303)
+
+
+@bp.post("/p/<token>/testimonials/<testimonial_id>/withdraw")
+def withdraw_testimonial(token: str, testimonial_id: str):
+    """Withdraw consent to be quoted: the testimonial is never published again."""
+    security.refuse_cross_site()
+    page = preferences.open_page(token)
+    preferences.withdraw(page.contact, testimonial_id)
+    return redirect(url_for(".preference_page", token=token, done="withdrawn"), 303)
+
+
+@bp.post("/p/<token>/advocacy")
+def preferences_advocacy(token: str):
+    """The acts of advocacy the contact would do: exactly the boxes ticked."""
+    security.refuse_cross_site()
+    page = preferences.open_page(token)
+    preferences.choose_acts(page.contact, request.form.getlist("acts"))
+    return redirect(url_for(".preference_page", token=token, done="saved"), 303)
 
 
 @bp.post("/p/<token>/resubscribe")

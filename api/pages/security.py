@@ -20,11 +20,15 @@ def csp_nonce() -> str:
     return nonce
 
 
-def add_security_headers(response, *, scripts: bool = True, data_images: bool = False):
+def add_security_headers(
+    response, *, scripts: bool = True, data_images: bool = False, frame_ancestors=()
+):
     """The headers of every page for people: a strict CSP with this response's nonce.
 
     Pages only ever run and style what carries the nonce. The report page has no
     script (`scripts=False`) and draws with data: images (`data_images=True`).
+    No page may be framed, except by the `frame_ancestors` origins (the wall page,
+    by the workspace's own sites).
     """
     nonce = csp_nonce()
     policy = ["default-src 'none'", f"style-src 'nonce-{nonce}'"]
@@ -32,7 +36,8 @@ def add_security_headers(response, *, scripts: bool = True, data_images: bool = 
         policy.append(f"script-src 'nonce-{nonce}'")
     if data_images:
         policy.append("img-src 'self' data:")
-    policy += ["form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"]
+    ancestors = " ".join(frame_ancestors) or "'none'"
+    policy += ["form-action 'self'", "base-uri 'none'", f"frame-ancestors {ancestors}"]
     response.headers["Content-Security-Policy"] = "; ".join(policy)
     response.headers["X-Content-Type-Options"] = "nosniff"
     # The token is in the URL: no Referer may carry it anywhere.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import g, request, url_for
 
 from api import scoring, signing
+from api.advocacy import offers, testimonials
 from api.contacts.models import Contact
 from api.extensions import db
 from api.pages import errors
@@ -114,12 +115,23 @@ class SurveyPage:
             }
         )
 
-    def thanks_step(self, response: Response) -> dict:
+    def thanks_step(
+        self,
+        response: Response,
+        *,
+        done: str | None = None,
+        testimonial_error: str | None = None,
+        testimonial_form: dict | None = None,
+    ) -> dict:
         referral = (
             referral_moment.shown_to(self.contact, self.locale, self.survey.product_name)
             if response.category == "promoter"
             else None
         )
+        asks = offers.presented(
+            response, self.contact, self.survey.kind, self.locale, self.survey.product_name
+        )
+        form = testimonial_form or asks["testimonial"] or {}
         return (
             self._base(THANKS_STEP, self.words["thank_you_title"])
             | self._answer(response)
@@ -128,8 +140,24 @@ class SurveyPage:
                 "category": response.category,
                 "referral": referral,
                 "product": self.survey.product_name,
+                "asks": asks,
+                "done": done,
+                "testimonial_error": testimonial_error,
+                "testimonial_form": form,
+                "max_testimonial": testimonials.MAX_TEXT,
+                "testimonial_url": url_for("pages.give_testimonial", token=self.token),
+                "reviewed_url": url_for("pages.reviewed", token=self.token),
+                "advocate_url": url_for("pages.opt_in", token=self.token),
             }
         )
+
+    def testimonial_error(self, code: str) -> str:
+        """The reader's words for why a testimonial was not taken (a domain error's code)."""
+        if code == "text_too_long":
+            return texts.fill(self.words["comment_too_long"], {"max": testimonials.MAX_TEXT})
+        if code in ("consent_required", "consent_changed"):
+            return self.words["consent_required"]
+        return self.words["testimonial_incomplete"]
 
 
 def open_page(token: str) -> SurveyPage:

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from flask.views import MethodView
 from sqlalchemy import select
 
+from api.advocacy.advocates import agreed_acts
 from api.contacts.models import Contact
 from api.database import chunked
 from api.extensions import db
@@ -40,6 +41,7 @@ class ItemView:
     item: QueueItem
     response: Response | None
     contact: Contact | None
+    agreed_to: list[str]
 
     def __getattr__(self, name):
         return getattr(self.item, name)
@@ -55,8 +57,15 @@ def _with_details(items: list[QueueItem]) -> list[ItemView]:
         ):
             responses[response.id] = response
     contacts = contacts_of(workspace_id, [item.contact_id for item in items])
+    # What a promoter agreed to do (api/advocacy): the advocacy queue's work list.
+    agreed = agreed_acts(workspace_id, list(contacts))
     return [
-        ItemView(item, responses.get(item.response_id), contacts.get(item.contact_id))
+        ItemView(
+            item,
+            responses.get(item.response_id),
+            contacts.get(item.contact_id),
+            agreed.get(item.contact_id, []),
+        )
         for item in items
     ]
 

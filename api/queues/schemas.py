@@ -67,3 +67,10 @@ class QueueItemSchema(Schema):
         allow_none=True,
         metadata={"description": "Null when there is none or it was erased."},
     )
+    agreed_to = fields.List(
+        fields.String(),
+        metadata={
+            "description": "The acts of advocacy the contact opted in to (testimonial, review, "
+            "referral, case_study, reference_call, advisory_board)."
+        },
+    )

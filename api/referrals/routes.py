@@ -126,7 +126,8 @@ class Leaderboard(MethodView):
     @bp.arguments(LeaderboardArgs, location="query")
     @bp.response(200, LeaderboardSchema)
     def get(self, args):
-        """Advocates ranked by conversions, then sign-ups, then clicks, in the period."""
+        """Advocates ranked by acts done in the period (conversions, reviews and
+        testimonials), then sign-ups, then clicks."""
         return stats.leaderboard(current_workspace_id(), args["period"], args["limit"])
 
 

@@ -348,14 +348,16 @@ _REVENUE = fields.Dict(
 
 class LeaderboardEntrySchema(Schema):
     rank = fields.Integer()
-    code_id = fields.String()
-    code = fields.String()
+    code_id = fields.String(allow_none=True, metadata={"description": "Null: no referral code."})
+    code = fields.String(allow_none=True)
     contact_id = fields.String()
     contact_external_id = fields.String()
     first_name = fields.String(allow_none=True)
     clicks = fields.Integer()
     signups = fields.Integer()
     conversions = fields.Integer()
+    reviews = fields.Integer(metadata={"description": "Reviews left (self-reported or recorded)."})
+    testimonials = fields.Integer(metadata={"description": "Testimonials approved."})
     revenue = _REVENUE
 
 

@@ -1,9 +1,9 @@
 """Advocate stats, the leaderboard, the program funnel and reward totals.
 
 Every figure is a grouped aggregate over one table (clicks, referrals,
-conversions, rewards) for one workspace and period, so a page costs a handful
-of statements whatever the number of advocates; the per-code rows are joined
-in Python.
+conversions, rewards, acts of advocacy) for one workspace and period, so a page
+costs a handful of statements whatever the number of advocates; the per-code
+and per-contact rows are joined in Python.
 """
 
 from collections import defaultdict
@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from api.advocacy.counts import acts_done
 from api.contacts.models import Contact
 from api.database import utcnow
 from api.extensions import db
@@ -113,45 +114,69 @@ def code_stats(code: ReferralCode, period: str = "all") -> dict:
 
 
 def leaderboard(workspace_id: str, period: str = "30d", limit: int = 10) -> dict:
-    """Advocates ranked by conversions, then sign-ups, then clicks, in the period."""
+    """Advocates ranked by what they did in the period.
+
+    First by acts done (referred friends who converted, reviews left, testimonials
+    published), then sign-ups, then clicks. An advocate without a code is ranked
+    by their reviews and testimonials alone."""
     since = since_of(period)
     clicks = _clicks_by_code(workspace_id, since)
     referrals = _referrals_by_code(workspace_id, since)
     revenue = _revenue_by_code(workspace_id, since)
-    active = set(clicks) | set(referrals)
-
-    def rank(code_id):
-        signups, conversions = referrals.get(code_id, (0, 0))
-        return (-conversions, -signups, -clicks.get(code_id, 0), code_id)
-
-    top = sorted(active, key=rank)[:limit]
+    done = acts_done(workspace_id, since)
     codes = {
-        code.id: code
+        code.contact_id: code
         for code in db.session.scalars(
             select(ReferralCode).where(
-                ReferralCode.workspace_id == workspace_id, ReferralCode.id.in_(top)
+                ReferralCode.workspace_id == workspace_id,
+                ReferralCode.id.in_(set(clicks) | set(referrals)),
             )
         )
     }
-    entries = []
-    for position, code_id in enumerate(top, start=1):
-        code = codes[code_id]
-        signups, conversions = referrals.get(code_id, (0, 0))
-        entries.append(
-            {
-                "rank": position,
-                "code_id": code_id,
-                "code": code.code,
-                "contact_id": code.contact_id,
-                "contact_external_id": code.contact.external_id,
-                "first_name": code.contact.first_name,
-                "clicks": clicks.get(code_id, 0),
-                "signups": signups,
-                "conversions": conversions,
-                "revenue": revenue.get(code_id, {}),
-            }
+    rows = {}
+    for contact_id in set(codes) | {c for c, acts in done.items() if acts.keys() & _COUNTED}:
+        code = codes.get(contact_id)
+        signups, conversions = referrals.get(code.id, (0, 0)) if code else (0, 0)
+        rows[contact_id] = {
+            "code_id": code.id if code else None,
+            "code": code.code if code else None,
+            "contact_id": contact_id,
+            "clicks": clicks.get(code.id, 0) if code else 0,
+            "signups": signups,
+            "conversions": conversions,
+            "reviews": done.get(contact_id, {}).get("review", 0),
+            "testimonials": done.get(contact_id, {}).get("testimonial", 0),
+            "revenue": revenue.get(code.id, {}) if code else {},
+        }
+
+    def rank(row):
+        acts = row["conversions"] + row["reviews"] + row["testimonials"]
+        return (-acts, -row["signups"], -row["clicks"], row["contact_id"])
+
+    top = sorted(rows.values(), key=rank)[:limit]
+    contacts = {
+        contact.id: contact
+        for contact in db.session.scalars(
+            select(Contact).where(
+                Contact.workspace_id == workspace_id,
+                Contact.id.in_([row["contact_id"] for row in top]),
+            )
         )
+    }
+    entries = [
+        {
+            "rank": position,
+            **row,
+            "contact_external_id": contacts[row["contact_id"]].external_id,
+            "first_name": contacts[row["contact_id"]].first_name,
+        }
+        for position, row in enumerate(top, start=1)
+    ]
     return {"period": period, "data": entries}
+
+
+# The acts of advocacy the leaderboard counts besides referrals.
+_COUNTED = {"review", "testimonial"}
 
 
 def funnel(workspace_id: str, period: str = "30d", now: datetime | None = None) -> dict:

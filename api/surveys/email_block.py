@@ -30,7 +30,7 @@ from markupsafe import escape
 
 from api.scoring import score_range
 
-__all__ = ["render_email_block", "render_email_text"]
+__all__ = ["render_email_block", "render_email_text", "render_links_block", "render_links_text"]
 
 _FONT = "font-family:Arial,Helvetica,sans-serif;"
 _TEXT = "#111827"  # near-black body text, 17:1 on white
@@ -104,6 +104,59 @@ def render_email_text(
         f"{unsubscribe_text}: {unsubscribe_url}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_links_block(
+    *,
+    heading: str,
+    body: str,
+    links: Sequence[tuple[str, str]],
+    footer_links: Sequence[tuple[str, str]],
+    accent: str = "#1d4ed8",
+) -> str:
+    """HTML fragment for an ask with a button per link (a review request: one per review
+    site), then small footer links. The same dialect and escaping as the survey block."""
+    background = _hex_colour(accent)
+    rows = [
+        _text_row(heading, f"font-size:18px;line-height:26px;font-weight:bold;color:{_TEXT};"),
+        _text_row(body, f"font-size:15px;line-height:22px;color:{_TEXT};"),
+    ]
+    for text, url in links:
+        rows.append(
+            f'<tr><td style="padding:0 0 12px 0;">{_wide_button(text, url, background)}</td></tr>'
+        )
+    footer_style = f"{_FONT}font-size:12px;color:{_MUTED};"
+    for text, url in footer_links:
+        link = _link(url, text, footer_style)
+        rows.append(f'<tr><td style="{_FONT}font-size:12px;line-height:18px;">{link}</td></tr>')
+    return _table("".join(rows), 'width="100%"')
+
+
+def render_links_text(
+    *,
+    heading: str,
+    body: str,
+    links: Sequence[tuple[str, str]],
+    footer_links: Sequence[tuple[str, str]],
+) -> str:
+    """Plain-text alternative of ``render_links_block``."""
+    lines = [heading, "", body, "", *(f"{text}: {url}" for text, url in links), ""]
+    lines += [f"{text}: {url}" for text, url in footer_links]
+    return "\n".join(lines) + "\n"
+
+
+def _wide_button(text: str, url: str, background: str) -> str:
+    """A bulletproof button as wide as its text (see ``_button``)."""
+    cell = (
+        f'align="center" valign="middle" height="{_LARGE_CELL_PX}" bgcolor="{background}" '
+        f'style="height:{_LARGE_CELL_PX}px;background-color:{background};border-radius:4px;"'
+    )
+    link_style = (
+        f"display:block;padding:0 20px;line-height:{_LARGE_CELL_PX}px;{_FONT}font-size:15px;"
+        f"font-weight:bold;text-align:center;text-decoration:none;"
+        f"color:{_readable_on(background)};"
+    )
+    return _table(f"<tr><td {cell}>{_link(url, text, link_style)}</td></tr>")
 
 
 def _ordered_scores(kind: str, score_urls: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -1,0 +1,1 @@
+"""Advocacy: testimonials with consent, review requests that never gate, advocates, acts."""

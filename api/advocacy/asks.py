@@ -1,0 +1,90 @@
+"""The ask cap: nobody is asked for the same act more than once per `ask_cooldown_days`.
+
+It holds across every channel (the thank-you page, the widget, email and the API)
+because each of them claims the ask here before asking. A claim is one statement:
+an INSERT of the (contact, act) row, or, when the row exists, an UPDATE of it
+that only happens if the last ask is older than the cooldown. Two channels
+claiming at once get one yes between them.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from api.advocacy.models import AdvocacyAsk
+from api.database import dialect_insert
+from api.domain_errors import Conflict
+from api.extensions import db
+
+
+def claim(
+    workspace_id: str,
+    contact_id: str,
+    act: str,
+    channel: str,
+    cooldown_days: int,
+    now: datetime,
+    response_id: str | None = None,
+) -> bool:
+    """Record an ask of `act` now and say yes, unless the contact was asked within the cooldown."""
+    values = {
+        "workspace_id": workspace_id,
+        "contact_id": contact_id,
+        "act": act,
+        "asked_at": now,
+        "channel": channel,
+        "response_id": response_id,
+    }
+    statement = dialect_insert(AdvocacyAsk).values(**values)
+    table = AdvocacyAsk.__table__.c
+    statement = statement.on_conflict_do_update(
+        index_elements=["contact_id", "act"],
+        set_={name: statement.excluded[name] for name in ("asked_at", "channel", "response_id")},
+        where=table.asked_at <= now - timedelta(days=cooldown_days),
+    )
+    # Without preserve_rowcount an INSERT's rowcount is -1 on psycopg.
+    result = db.session.execute(statement, execution_options={"preserve_rowcount": True})
+    return result.rowcount == 1
+
+
+def last_asks(contact_id: str) -> dict[str, AdvocacyAsk]:
+    """The contact's last ask of each act."""
+    rows = db.session.scalars(select(AdvocacyAsk).where(AdvocacyAsk.contact_id == contact_id))
+    return {row.act: row for row in rows}
+
+
+def asked_after(contact_id: str, act: str, response_id: str) -> bool:
+    """Whether the contact's last ask of `act` was the one that followed this response."""
+    found = db.session.scalar(
+        select(AdvocacyAsk.response_id).where(
+            AdvocacyAsk.contact_id == contact_id, AdvocacyAsk.act == act
+        )
+    )
+    return found is not None and found == response_id
+
+
+def next_ask_at(ask: AdvocacyAsk | None, cooldown_days: int) -> datetime | None:
+    """When the act may be asked for again (None: now)."""
+    return None if ask is None else ask.asked_at + timedelta(days=cooldown_days)
+
+
+def claim_or_refuse(
+    workspace_id: str,
+    contact_id: str,
+    act: str,
+    channel: str,
+    cooldown_days: int,
+    now: datetime,
+    response_id: str | None = None,
+) -> datetime:
+    """`claim`, for a caller that asks itself (the API): when the act may next be asked
+    for, or Conflict `ask_capped` saying when it may."""
+    if claim(workspace_id, contact_id, act, channel, cooldown_days, now, response_id):
+        return now + timedelta(days=cooldown_days)
+    last = last_asks(contact_id)[act]
+    again = next_ask_at(last, cooldown_days)
+    raise Conflict(
+        f"This contact was asked for {act} on {last.asked_at.date().isoformat()} "
+        f"({last.channel}); ask again from {again.isoformat(timespec='seconds')}.",
+        code="ask_capped",
+    )

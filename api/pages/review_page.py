@@ -1,0 +1,63 @@
+"""The review request's own page, `/rv/<token>`: where a review request email leads.
+
+It lists the workspace's review sites as tracked links and lets the person say
+"I left a review" (a POST). The token names the request only; an expired one
+is a 410, any other failure a 404, as on the survey page.
+"""
+
+from dataclasses import dataclass
+
+from flask import g, request, url_for
+
+from api import signing
+from api.advocacy import reviews
+from api.advocacy.models import ReviewRequest
+from api.contacts.models import Contact
+from api.extensions import db
+from api.pages import errors
+from api.surveys import texts
+from api.surveys.models import Survey
+from api.workspaces.models import Workspace
+
+
+@dataclass
+class ReviewPage:
+    token: str
+    review: ReviewRequest
+    contact: Contact
+    product: str
+    locale: str
+
+    def context(self) -> dict:
+        words = texts.UI[self.locale]
+        values = {"product": self.product, "first_name": self.contact.first_name}
+        title = texts.fill(words["review_title"], values)
+        return {
+            "lang": self.locale,
+            "ui": words,
+            "title": title,
+            "body": texts.fill(words["review_body"], values),
+            "destinations": reviews.links(self.review)["destinations"],
+            "reviewed": self.review.reviewed_at is not None,
+            "reviewed_url": url_for("pages.review_request_page", token=self.token),
+        }
+
+
+def open_page(token: str) -> ReviewPage:
+    try:
+        found = reviews.request_for_token(token)
+    except signing.TokenExpired:
+        raise errors.link_expired() from None
+    except signing.TokenInvalid:
+        raise errors.link_not_found() from None
+    contact = db.session.get(Contact, found.contact_id)
+    if contact is None or contact.erased_at is not None:
+        raise errors.link_not_found()
+    survey = db.session.get(Survey, found.survey_id) if found.survey_id else None
+    product = survey.product_name if survey and survey.product_name else None
+    product = product or db.session.get(Workspace, found.workspace_id).name
+    locale = texts.pick_locale(
+        contact.locale, accept_language=request.headers.get("Accept-Language")
+    )
+    g.page_locale = locale
+    return ReviewPage(token, found, contact, product, locale)
