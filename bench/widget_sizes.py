@@ -4,8 +4,7 @@ Fetches /widgets/v1/<name> from the app (test client, no compression asked), so 
 measures the bytes we serve (the minified build in widgets/dist, the loader with
 the other scripts' versions filled in), then reports raw, `gzip -9` (the budget)
 and brotli when the `brotli` command or Python module is there. Exit status 1 if
-any is over. Budgets: what a page pays before and while a widget shows; a wall
-widget, when there is one, gets 3 KB.
+any is over. Budgets: what a page pays before and while a widget shows.
 
     python -m bench.widget_sizes
 """
@@ -17,7 +16,12 @@ import sys
 from dataclasses import dataclass
 
 # Budgets in bytes of `gzip -9`: 1 KB = 1024 bytes.
-BUDGETS = {"loader.js": 1024, "survey.js": 6 * 1024, "referral.js": 4 * 1024}
+BUDGETS = {
+    "loader.js": 1024,
+    "survey.js": 6 * 1024,
+    "referral.js": 4 * 1024,
+    "wall.js": 3 * 1024,
+}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SCRIPTS = ['loader', 'survey', 'referral'];
+const SCRIPTS = ['loader', 'survey', 'referral', 'wall'];
 // ES2021, dialog, Shadow DOM: browsers since 2021 (esbuild lowers `?.` for Chrome 90,
 // which had a bug in it). Older engines than these may fail to parse the scripts.
 const TARGET = ['chrome91', 'edge91', 'firefox90', 'safari15'];

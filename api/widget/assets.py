@@ -1,11 +1,11 @@
 """Serves the built widget scripts (widgets/dist) under a versioned, long-cached URL.
 
-`/widgets/v1/<name>` for the three scripts only. "v1" is the version of the
+`/widgets/v1/<name>` for the four scripts only. "v1" is the version of the
 scripts' public API (the snippet, `flipfunnel(...)` calls, events, the CSS custom
 properties): a breaking change ships as v2 under /widgets/v2/, and v1 keeps
 working for the pages that embed it. widgets/dist holds what widgets/build.mjs
 makes of widgets/src (minified bundles, committed so that the app needs no Node
-to run). survey.js and referral.js are cached for a year as immutable: the loader
+to run). survey.js, referral.js and wall.js are cached for a year as immutable: the loader
 asks for them as `?v=<hash of their content>`, filled in when it is served, so a
 fix gets a new URL. The loader itself, the one URL pasted into customers' pages,
 is cached for an hour, so fixes reach every page within the hour.
@@ -22,10 +22,14 @@ from flask import Blueprint, abort, current_app, request
 
 bp = Blueprint("widget_assets", __name__)
 
-SCRIPTS = frozenset({"loader.js", "survey.js", "referral.js"})
+SCRIPTS = frozenset({"loader.js", "survey.js", "referral.js", "wall.js"})
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 LOADER_CACHE_CONTROL = "public, max-age=3600"
-VERSION_PLACEHOLDERS = {"survey.js": b"__SURVEY__", "referral.js": b"__REFERRAL__"}
+VERSION_PLACEHOLDERS = {
+    "survey.js": b"__SURVEY__",
+    "referral.js": b"__REFERRAL__",
+    "wall.js": b"__WALL__",
+}
 
 # name -> (mtime_ns, raw bytes, gzip -9 bytes, etag); re-read when the file changes.
 _cache: dict[str, tuple[int, bytes, bytes, str]] = {}

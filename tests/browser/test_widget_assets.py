@@ -22,10 +22,11 @@ def test_scripts_are_cached_long_the_loader_for_an_hour(client):
 
 def test_the_loader_asks_for_the_scripts_by_content_hash(client):
     loader = client.get("/widgets/v1/loader.js").get_data(as_text=True)
-    for name in ("survey", "referral"):
+    for name in ("survey", "referral", "wall"):
         etag = client.get(f"/widgets/v1/{name}.js").headers["ETag"].strip('"')
         assert f'{name}:"{etag[:10]}"' in loader
-    assert "__SURVEY__" not in loader and "__REFERRAL__" not in loader
+    for placeholder in ("__SURVEY__", "__REFERRAL__", "__WALL__"):
+        assert placeholder not in loader
 
 
 def test_gzip_is_the_exact_file_compressed(client):
@@ -36,7 +37,7 @@ def test_gzip_is_the_exact_file_compressed(client):
     assert gzip.decompress(packed.data) == plain
 
 
-def test_only_the_three_scripts_are_served(client):
+def test_only_the_widget_scripts_are_served(client):
     for path in ("/widgets/v1/README.md", "/widgets/v1/x.js", "/widgets/v2/loader.js"):
         assert client.get(path).status_code == 404
 

@@ -62,12 +62,14 @@ export function identity(config, extra = {}) {
 }
 
 /**
- * Calls the widget API: a GET, or a POST of `body` as JSON. Resolves to
+ * Calls the widget API: a GET, or a POST of `body` as JSON. `path` is under /w/v1/
+ * unless it starts with a slash (the wall's /public/v1/...). Resolves to
  * `{ok, status, body}` and never rejects; status 0 means the network failed. A refusal
  * is also told on the console, where the site's developer looks for it.
  */
 export async function callApi(api, path, query, body) {
-  const url = `${api}/w/v1/${path}?${new URLSearchParams(query)}`;
+  const where = path[0] === '/' ? path : `/w/v1/${path}`;
+  const url = `${api}${where}?${new URLSearchParams(query)}`;
   const options = body && {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },

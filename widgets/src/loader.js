@@ -1,9 +1,10 @@
 /* Flipfunnel loader, served as /widgets/v1/loader.js (the snippet is in widgets/README.md).
  *
  * Keeps the flipfunnel(...) calls made before it loaded and runs them in order once
- * their widget is there. Loads survey.js at once and referral.js on the first
- * flipfunnel('referral', element), asynchronously, from its own folder, with its nonce,
- * and in that order (survey.js carries the kit the others use).
+ * their widget is there. Loads survey.js at once, referral.js on the first
+ * flipfunnel('referral', element) and wall.js on the first flipfunnel('wall', element),
+ * asynchronously, from its own folder, with its nonce, and in that order (survey.js
+ * carries the kit the others use).
  */
 const script = document.currentScript;
 const stub = window.flipfunnel;
@@ -11,7 +12,7 @@ if (script && !stub?.hub) install(); // loaded twice: the first one stays
 
 function install() {
   // The other scripts' content hashes, filled in as the server serves this file.
-  const VERSIONS = { survey: '__SURVEY__', referral: '__REFERRAL__' };
+  const VERSIONS = { survey: '__SURVEY__', referral: '__REFERRAL__', wall: '__WALL__' };
   const folder = script.src.slice(0, script.src.lastIndexOf('/') + 1);
   const listeners = {};
   const loaded = new Set();
@@ -59,7 +60,7 @@ function install() {
       hub.config = value || {};
       hub.nonce = hub.config.nonce || hub.nonce;
     }
-    if (command === 'referral') load('referral');
+    if (command === 'referral' || command === 'wall') load(command);
     const handler = hub.handlers[command];
     handler?.(args);
     return Boolean(handler) || command === 'init';

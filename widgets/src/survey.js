@@ -268,11 +268,8 @@ function start() {
       });
       const send = () => {
         const text = comment.value.trim();
-        if (text) {
-          answer.comment = text;
-          deliver(answer);
-        }
-        thanksStep(category, referral);
+        if (text) answer.comment = text;
+        thanksStep(category, referral, text ? deliver(answer) : Promise.resolve());
       };
       showStep(
         [
@@ -294,7 +291,7 @@ function start() {
             element('button', {
               type: 'button',
               text: ui.skip,
-              onclick: () => thanksStep(category, referral),
+              onclick: () => thanksStep(category, referral, Promise.resolve()),
             }),
           ]),
         ],
@@ -302,16 +299,128 @@ function start() {
       );
     }
 
-    // A promoter whose answer carried a referral link sees it here, the moment they are happiest.
-    function thanksStep(category, referral) {
+    // A promoter whose answer carried a referral link sees it here, the moment they are
+    // happiest. Once the comment is in, the server says what else to ask (POST /asks):
+    // the review ask (every respondent or none), and for promoters consent to be quoted
+    // and the acts of advocacy they would do.
+    function thanksStep(category, referral, commented) {
+      const more = element('div');
       showStep([
         element('h2', { id: 'title', tabindex: '-1', text: ui.thank_you_title }),
         element('p', { text: texts.thank_you[category] }),
         referral?.url && kit.referralSection(referral, ui, 'h3'),
+        more,
         element('div', { class: 'actions' }, [
           element('button', { type: 'button', text: ui.close, onclick: close }),
         ]),
       ]);
+      commented
+        .then(() => callApi(answer.api, 'asks', { key: answer.key }, { display }))
+        .then((result) => result.ok && open && more.replaceChildren(...asks(result.body)));
+    }
+
+    // Each ask is a section; what it sends presents the display, and its answer replaces it.
+    function asks(found) {
+      const words = found.ui;
+      // `shown`: the thanks to show instead of the section, then anything to add after it.
+      const post = (path, body, section, shown, failed) =>
+        callApi(answer.api, path, { key: answer.key }, { display, ...body }).then((result) => {
+          if (!result.ok) return failed?.(result.body.error?.code);
+          const [thanks, ...after] = shown;
+          const done = element('p', { role: 'status', tabindex: '-1', text: thanks });
+          section.replaceChildren(done, ...after.filter(Boolean));
+          done.focus();
+        });
+      const sections = [];
+      const review = found.review;
+      if (review && !review.reviewed) {
+        const section = element('section', { class: 'ask' }, [
+          element('h3', { text: review.title }),
+          element('p', { text: review.body }),
+          element(
+            'ul',
+            {},
+            review.destinations.map((site) => element('li', {}, [link(site.url, site.name)])),
+          ),
+        ]);
+        section.append(
+          element('button', {
+            type: 'button',
+            text: words.review_done_button,
+            onclick: () => post('reviews', {}, section, [words.review_thanks]),
+          }),
+        );
+        sections.push(section);
+      }
+      const quote = found.testimonial;
+      if (quote) {
+        const fields = {};
+        const field = (name, label, value) => {
+          fields[name] = element(name === 'text' ? 'textarea' : 'input', {
+            id: `t-${name}`,
+            maxlength: name === 'text' ? '2000' : '100',
+          });
+          fields[name].value = value || '';
+          return [element('label', { for: `t-${name}`, class: 'hint', text: label }), fields[name]];
+        };
+        const consent = element('input', { type: 'checkbox', id: 't-consent' });
+        const error = element('p', { class: 'error', role: 'alert' });
+        const section = element('section', { class: 'ask' }, [
+          element('h3', { text: quote.title }),
+          ...field('text', words.testimonial_text_label, quote.text),
+          ...field('display_name', words.testimonial_name_label, quote.display_name),
+          ...field('role', words.testimonial_role_label),
+          ...field('company', words.testimonial_company_label),
+          element('p', { class: 'check' }, [
+            consent,
+            element('label', { for: 't-consent', text: quote.consent }),
+          ]),
+          error,
+        ]);
+        section.append(
+          element('button', {
+            type: 'button',
+            class: 'primary',
+            text: words.testimonial_submit,
+            onclick: () => {
+              const body = { consent: consent.checked, consent_hash: quote.consent_hash };
+              for (const name in fields) body[name] = fields[name].value;
+              const manage =
+                found.preferences_url && link(found.preferences_url, words.withdraw_link);
+              post('testimonials', body, section, [words.testimonial_thanks, manage], (code) => {
+                error.textContent = /^consent/.test(code)
+                  ? words.consent_required
+                  : words.testimonial_incomplete;
+              });
+            },
+          }),
+        );
+        sections.push(section);
+      }
+      const offer = found.advocate;
+      if (offer) {
+        const boxes = offer.acts.map(({ act, label }) => {
+          const box = element('input', { type: 'checkbox', value: act });
+          return [box, element('label', { class: 'check' }, [box, label])];
+        });
+        const section = element('section', { class: 'ask' }, [
+          element('h3', { text: offer.title }),
+          element('p', { text: offer.body }),
+          ...boxes.map(([, label]) => label),
+        ]);
+        section.append(
+          element('button', {
+            type: 'button',
+            text: words.advocate_submit,
+            onclick: () => {
+              const acts = boxes.filter(([box]) => box.checked).map(([box]) => box.value);
+              if (acts.length) post('advocates', { acts }, section, [words.advocate_thanks]);
+            },
+          }),
+        );
+        sections.push(section);
+      }
+      return sections;
     }
 
     // Escape closes (a decline while unanswered); Tab stays inside the modal dialog.
@@ -321,7 +430,7 @@ function start() {
         close();
       }
       if (event.key !== 'Tab' || inline) return;
-      const stops = [...root.querySelectorAll('button, textarea')].filter(
+      const stops = [...root.querySelectorAll('button, textarea, input, a[href]')].filter(
         (stop) => stop.tabIndex >= 0 && stop.getClientRects().length,
       );
       const first = stops[0];
@@ -344,6 +453,11 @@ function start() {
       hub.emit('closed', { survey: texts.id, answered });
     }
   }
+}
+
+/** A link that opens in a new tab (review sites, the preference page). */
+function link(href, text) {
+  return element('a', { href, target: '_blank', rel: 'noopener', text });
 }
 
 /** The focused element, looking into open shadow roots. */
