@@ -3,8 +3,10 @@
 Its keys are kept in `instance/demo.json` (readable by the owner only) so that
 every `make run` can print them again, and so the demo customer site
 (demo/site.py, on a second origin) can embed the widgets. The demo survey
-never throttles, so the demo can be answered again and again. Real workspaces never store a key in
-clear: use `flask workspaces create` for those.
+never throttles and asks for a review, a quote and an opt-in at every answer (no
+ask cooldown), so the demo can be answered again and again; its review sites are
+pretend pages of the demo site. Real workspaces never store a key in clear: use
+`flask workspaces create` for those.
 """
 
 import json
@@ -15,6 +17,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from api.advocacy import settings as advocacy_settings
+from api.advocacy.models import AdvocacySettings
 from api.extensions import db
 from api.referrals import program as referral_program
 from api.surveys.models import Survey
@@ -32,6 +36,8 @@ def ensure_demo_workspace() -> dict:
     if path.exists():
         demo = json.loads(path.read_text())
         if db.session.get(Workspace, demo["workspace_id"]) is not None and "survey_id" in demo:
+            _ensure_advocacy(demo["workspace_id"], demo["demo_site"])
+            db.session.commit()
             return demo
     workspace, secret, publishable = keys.create_workspace("Demo")
     demo_site = current_app.config["DEMO_SITE_URL"]
@@ -55,6 +61,7 @@ def ensure_demo_workspace() -> dict:
             "friend_reward": {"kind": "percent_discount", "amount": 20},
         },
     )
+    _ensure_advocacy(workspace.id, demo_site)
     db.session.commit()
     demo = {
         "workspace_id": workspace.id,
@@ -70,6 +77,24 @@ def ensure_demo_workspace() -> dict:
     with os.fdopen(fd, "w") as handle:
         json.dump(demo, handle, indent=2)
     return demo
+
+
+def _ensure_advocacy(workspace_id: str, demo_site: str) -> None:
+    """Review sites (pretend pages of the demo site) and no ask cooldown, once; a demo
+    workspace made before advocacy existed gets them on the next `flask demo`."""
+    if db.session.get(AdvocacySettings, workspace_id) is not None:
+        return
+    advocacy_settings.update_settings(
+        workspace_id,
+        {
+            "review_ask": "everyone",
+            "ask_cooldown_days": 0,
+            "review_destinations": [
+                {"name": "G2", "url": f"{demo_site}/review-site/g2"},
+                {"name": "Capterra", "url": f"{demo_site}/review-site/capterra"},
+            ],
+        },
+    )
 
 
 @click.command("demo")
@@ -89,6 +114,7 @@ Flipfunnel demo workspace {demo["workspace_id"]}
   OpenAPI           {base}/openapi.json
   demo NPS survey   {demo["survey_id"]}
   demo customer site {demo["demo_site"]}  (embeds the widgets from another origin)
+  testimonial wall  {advocacy_settings.wall_url(demo["workspace_id"])}
 
   try:  curl -H "Authorization: Bearer {demo["secret_key"]}" {base}/v1/contacts
 """

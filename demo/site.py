@@ -1,4 +1,4 @@
-"""A pretend customer's site on a second origin (port 8001) that embeds both widgets.
+"""A pretend customer's site on a second origin (port 8001) that embeds the widgets.
 
 It is what a customer does: compute the user hash on their server, paste the
 snippet (widgets/README.md) into their pages, and allow their origin in the
@@ -8,7 +8,8 @@ nonce-based Content-Security-Policy, as careful customers' pages do.
     .venv/bin/python -m demo.site          # DEMO_PORT (default 8001)
 
 Reads instance/demo.json, written by `flask demo` (`make demo`).
-Query parameters: ?locale=de|fr|es, ?user=<id>, ?mode=inline.
+Query parameters: ?locale=de|fr|es, ?user=<id>, ?mode=inline. The demo
+workspace's review sites are pretend pages here too (/review-site/<name>).
 """
 
 import hashlib
@@ -74,7 +75,9 @@ PAGE = """<!doctype html>
   code {{ background: #f1e9df; color: #2b2118; padding: 1px 4px; border-radius: 4px;
           white-space: nowrap;
           font-size: 13px; }}
-  flipfunnel-survey, flipfunnel-referral {{ --ff-accent: #b45309; --ff-radius: 10px; }}
+  .wide {{ grid-column: 1 / -1; }}
+  flipfunnel-survey, flipfunnel-referral, flipfunnel-wall {{
+    --ff-accent: #b45309; --ff-radius: 10px; }}
 </style>
 </head>
 <body>
@@ -94,11 +97,17 @@ PAGE = """<!doctype html>
     <h2>Refer a friend</h2>
     <div id="referral"></div>
   </section>
+  <section class="card wide">
+    <h2>What our customers say</h2>
+    <div id="wall"><p><small>Approved testimonials show here (answer 9 or 10 with a
+      comment, agree to be quoted, then approve it: see the README).</small></p></div>
+  </section>
 </main>
 <script nonce="{nonce}">
 window.flipfunnel=window.flipfunnel||function(){{(flipfunnel.q=flipfunnel.q||[]).push(arguments)}};
 flipfunnel('init', {init});
 flipfunnel('referral', document.getElementById('referral'));
+flipfunnel('wall', document.getElementById('wall'), {{limit: 6}});
 document.getElementById('ask').addEventListener('click', function () {{ flipfunnel('survey'); }});
 </script>
 <script nonce="{nonce}" async src="{api}/widgets/v1/loader.js" data-api="{api}"></script>
@@ -107,8 +116,18 @@ document.getElementById('ask').addEventListener('click', function () {{ flipfunn
 """
 
 
+REVIEW_SITE = """<!doctype html><html lang="en"><meta charset="utf-8">
+<title>A pretend review site</title>
+<p>This stands in for <b>{name}</b>: in a real workspace the review link leads to your
+page there. Back to <a href="/">Brewline Coffee</a>.</p></html>"""
+
+
 def create_site(demo: dict | None = None) -> Flask:
     app = Flask(__name__)
+
+    @app.get("/review-site/<name>")
+    def review_site(name: str):
+        return Response(REVIEW_SITE.format(name=escape(name)), mimetype="text/html")
 
     @app.get("/")
     @app.get("/<path:path>")

@@ -8,10 +8,12 @@ from sqlalchemy import select
 
 from api.advocacy.models import ReviewRequest
 from api.advocacy.models import Testimonial as Quote
+from api.demo import ensure_demo_workspace
 from api.extensions import db
-from tests.browser.conftest import wait_for
+from demo.site import create_site
+from tests.browser.conftest import Server, wait_for
 
-QUESTION = re.compile("recommend Acme")
+QUESTION = re.compile("How likely are you to recommend")
 # Markup a person could type as their words, name, role or company.
 WORDS = '<img src=x onerror="window.pwned=1">Acme <b>rocks</b>'
 NAME = "<script>window.pwned=2</script>Ann"
@@ -160,3 +162,36 @@ def test_the_wall_widget_shows_featured_quotes_first_and_nothing_when_there_are_
     expect(quotes).to_have_count(2)
     expect(quotes.nth(0)).to_contain_text("First")
     expect(quotes.nth(1)).to_contain_text("Second")
+
+
+def test_the_readme_tour_a_promoters_comment_on_the_demo_wall(
+    api_app, api_server, page, tmp_path, monkeypatch
+):
+    """The README's steps: answer on the demo site, agree to be quoted, approve, see it."""
+    demo: dict = {}
+    site = Server(create_site(demo))
+    try:
+        api_app.config.update(BASE_URL=api_server.url, DEMO_SITE_URL=site.url)
+        monkeypatch.setattr(api_app, "instance_path", str(tmp_path))
+        with api_app.app_context():
+            demo.update(ensure_demo_workspace())
+        page.goto(site.url + "/")
+        answer(page, 10, "The beans changed my mornings.")
+        page.get_by_role("textbox", name="Name to show").fill("Dee M.")
+        page.get_by_role("checkbox", name=re.compile("I agree")).check()
+        page.get_by_role("button", name="Share my words").click()
+        expect(page.get_by_text("We will publish your words")).to_be_visible()
+
+        secret = {"Authorization": f"Bearer {demo['secret_key']}"}
+        client = api_app.test_client()
+        (pending,) = client.get("/v1/testimonials?status=pending", headers=secret).json["data"]
+        approved = client.patch(
+            f"/v1/testimonials/{pending['id']}", json={"status": "approved"}, headers=secret
+        )
+        assert approved.status_code == 200
+        page.goto(site.url + "/")
+        wall = page.locator("flipfunnel-wall")
+        expect(wall.get_by_text("The beans changed my mornings.")).to_be_visible()
+        expect(wall.get_by_text("Dee M.")).to_be_visible()
+    finally:
+        site.stop()
