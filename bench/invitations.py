@@ -60,13 +60,13 @@ def sqlite_database():
 
 
 @contextlib.contextmanager
-def postgres_database():
-    """A scratch database next to DATABASE_URL's, dropped afterwards."""
+def postgres_database(prefix: str = "flipfunnel_bench"):
+    """A scratch database next to DATABASE_URL's, named `<prefix>_<random>`, dropped afterwards."""
     url = os.environ.get("DATABASE_URL")
     if not url:
         sys.exit("--postgres needs DATABASE_URL, e.g. postgresql://postgres@127.0.0.1:5432/test")
     server = make_url(config.database_uri(url, ""))
-    name = f"flipfunnel_bench_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
