@@ -10,6 +10,7 @@ from api.surveys import tokens
 from api.surveys.models import Survey
 from api.widget.identity import user_hash
 from tests.factories import make_contact, make_invitation, make_survey
+from tests.feed import wait_until_readable
 
 BROWSER = {"Accept": "text/html", "Sec-Fetch-Site": "same-origin"}
 SITE = "https://shop.example.com"
@@ -38,6 +39,12 @@ class Asker:
             )
         tenant.patch("/v1/widget", json={"allowed_origins": [SITE]})
         self.identity_secret = tenant.get("/v1/widget").get_json()["identity_secret"]
+
+    def events(self, prefix: str = "") -> list[dict]:
+        """The workspace's events whose type starts with `prefix`, once all are readable."""
+        wait_until_readable(self.app)
+        data = self.tenant.get("/v1/events?limit=500").get_json()["data"]
+        return [event for event in data if event["type"].startswith(prefix)]
 
     def settings(self, **data) -> dict:
         answer = self.tenant.patch("/v1/advocacy-settings", json=data)

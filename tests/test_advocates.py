@@ -21,12 +21,7 @@ def agreed(asker, external_id="ann") -> list[str]:
 
 
 def advocate_events(asker) -> list[tuple[str, list[str], str]]:
-    data = asker.tenant.get("/v1/events?limit=500").get_json()["data"]
-    return [
-        (e["type"], e["data"]["acts"], e["data"]["source"])
-        for e in data
-        if e["type"].startswith("advocate.")
-    ]
+    return [(e["type"], e["data"]["acts"], e["data"]["source"]) for e in asker.events("advocate.")]
 
 
 def test_a_promoter_opts_in_on_the_thank_you_page(asker):
@@ -130,7 +125,7 @@ def test_acts_are_recorded_by_the_api_and_counted_in_the_profile(asker):
     assert done["case_study"] == 1 and done["review"] == 1 and done["testimonial"] == 0
     listed = asker.tenant.get("/v1/advocacy-acts?act=case_study").get_json()["data"]
     assert [a["note"] for a in listed] == ["Q3 story"]
-    types = [e["type"] for e in asker.tenant.get("/v1/events").get_json()["data"]]
+    types = [event["type"] for event in asker.events()]
     assert types.count("advocacy_act.recorded") == 2
 
 

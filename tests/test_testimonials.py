@@ -246,7 +246,7 @@ def test_withdrawal_through_the_api_and_the_events(cached):
     asker.tenant.post(f"/v1/testimonials/{testimonial['id']}/withdraw", json={})
     clock.now += 61
     assert public(asker) == []
-    types = [e["type"] for e in asker.tenant.get("/v1/events?limit=500").get_json()["data"]]
+    types = [event["type"] for event in asker.events()]
     assert [t for t in types if t.startswith("testimonial.")] == [
         "testimonial.created",
         "testimonial.approved",
@@ -264,7 +264,7 @@ def test_erasure_deletes_it_at_once_from_the_api_and_within_the_cache_time_from_
     assert asker.tenant.get(f"/v1/testimonials/{testimonial['id']}").status_code == 404
     clock.now += 61
     assert public(asker) == [] and WORDS not in wall(asker)
-    types = [e["type"] for e in asker.tenant.get("/v1/events?limit=500").get_json()["data"]]
+    types = [event["type"] for event in asker.events()]
     assert "testimonial.deleted" in types
 
 
@@ -417,3 +417,11 @@ def test_old_consent_is_kept_with_its_time(app, asker):
         testimonial = db.session.scalar(select(models.Testimonial))
         assert utcnow() - testimonial.consented_at < timedelta(minutes=1)
         assert testimonial.consent_text.endswith("I can withdraw my consent at any time.")
+
+
+def test_the_public_api_answers_errors_in_json_to_browsers_too(asker):
+    answer = asker.client.get(
+        "/public/v1/testimonials?key=pk_unknown&limit=500",
+        headers={"Accept": "text/html,*/*;q=0.8", "Origin": SITE},
+    )
+    assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "unauthorized"
