@@ -110,7 +110,7 @@ def _render_error_html(status: int, body: dict) -> str:
 
 def _wants_html() -> bool:
     """Pages for people (not the JSON APIs) answer errors as HTML to browsers."""
-    if request.path.startswith(("/v1/", "/w/", "/openapi.json")):
+    if request.path.startswith(("/v1/", "/w/", "/public/", "/openapi.json")):
         return False
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "text/html" and request.accept_mimetypes[best] > 0
