@@ -28,13 +28,9 @@ from bench.throughput import (
     prepare_sqlite_database,
     run_bench,
 )
+from bench.widget_api import ORIGIN, UNLIMITED
 
 MIN_RATIO = 0.5
-ORIGIN = "https://shop.example.com"
-UNLIMITED = {
-    "RATELIMIT_WIDGET_KEY": "100000000 per minute",
-    "RATELIMIT_WIDGET_IP": "100000000 per minute",
-}
 PUBLISHED, HIDDEN = 20, 5
 
 

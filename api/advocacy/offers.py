@@ -14,8 +14,6 @@ reads, for the GET that shows the thank-you (mail scanners open every link).
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app
-
 from api.advocacy import advocates, asks, reviews, testimonials
 from api.advocacy.models import ACTS, ReviewRequest, Testimonial
 from api.advocacy.settings import asks_for_reviews, settings_of
@@ -23,7 +21,7 @@ from api.contacts.models import Contact
 from api.database import utcnow
 from api.responses.models import Response
 from api.surveys import texts
-from api.surveys.tokens import preferences_token
+from api.surveys.tokens import preferences_url
 
 
 @dataclass
@@ -121,10 +119,5 @@ def presented(
         "testimonial_given": {"id": given.id, "status": given.status} if given else None,
         "advocate": advocate,
         "agreed": found.agreed,
-        "preferences_url": preferences_url(contact) if _identified(contact) else None,
+        "preferences_url": preferences_url(contact.id) if _identified(contact) else None,
     }
-
-
-def preferences_url(contact: Contact) -> str:
-    base = current_app.config["BASE_URL"].rstrip("/")
-    return f"{base}/p/{preferences_token(contact.id)}"

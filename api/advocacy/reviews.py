@@ -25,7 +25,9 @@ from api.ids import new_id
 from api.responses.models import Response
 from api.surveys import texts
 from api.surveys.email_block import render_links_block, render_links_text
-from api.surveys.tokens import preferences_token
+from api.surveys.models import Survey
+from api.surveys.tokens import preferences_url
+from api.workspaces.models import Workspace
 
 ACT = "review"
 
@@ -204,6 +206,14 @@ def mark_reviewed(
 # --- for a partner: the email block ----------------------------------------------------
 
 
+def product_name(workspace_id: str, survey_id: str | None) -> str:
+    """What a review is asked about: the survey's product, else the workspace's name."""
+    survey = db.session.get(Survey, survey_id) if survey_id else None
+    if survey is not None and survey.product_name:
+        return survey.product_name
+    return db.session.get(Workspace, workspace_id).name
+
+
 def for_sending(request: ReviewRequest, contact: Contact, product: str) -> dict:
     """Everything a partner needs to send the ask: the review page, the tracked links,
     and an email HTML fragment with its plain text, in the contact's language."""
@@ -211,8 +221,7 @@ def for_sending(request: ReviewRequest, contact: Contact, product: str) -> dict:
     ui = texts.UI[locale]
     values = {"product": product, "first_name": contact.first_name}
     found = links(request)
-    base = current_app.config["BASE_URL"].rstrip("/")
-    preferences = f"{base}/p/{preferences_token(contact.id)}"
+    preferences = preferences_url(contact.id)
     block = {
         "heading": texts.fill(ui["review_title"], values),
         "body": texts.fill(ui["review_body"], values),

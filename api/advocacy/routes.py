@@ -32,7 +32,6 @@ from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import utcnow
 from api.domain_errors import NotFound
-from api.extensions import db
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.pagination import page_of, paginate
@@ -40,8 +39,6 @@ from api.referrals import links
 from api.referrals.schemas import PeriodArgs
 from api.referrals.stats import since_of
 from api.responses import service as responses
-from api.surveys.models import Survey
-from api.workspaces.models import Workspace
 
 bp = ApiBlueprint(
     "advocacy",
@@ -213,15 +210,10 @@ class ReviewRequests(MethodView):
         contact = _contact(data["contact"])
         response = _response_of(contact, data.get("response_id"))
         request = reviews.request_by_api(contact, data["channel"], response)
-        product = data.get("product") or _product(response)
+        product = data.get("product") or reviews.product_name(
+            contact.workspace_id, response.survey_id if response is not None else None
+        )
         return NewRequestView(request, **reviews.for_sending(request, contact, product))
-
-
-def _product(response) -> str:
-    survey = db.session.get(Survey, response.survey_id) if response is not None else None
-    if survey is not None and survey.product_name:
-        return survey.product_name
-    return db.session.get(Workspace, current_workspace_id()).name
 
 
 @bp.route("/review-requests/report")

@@ -16,8 +16,6 @@ from api.contacts.models import Contact
 from api.extensions import db
 from api.pages import errors
 from api.surveys import texts
-from api.surveys.models import Survey
-from api.workspaces.models import Workspace
 
 
 @dataclass
@@ -53,9 +51,7 @@ def open_page(token: str) -> ReviewPage:
     contact = db.session.get(Contact, found.contact_id)
     if contact is None or contact.erased_at is not None:
         raise errors.link_not_found()
-    survey = db.session.get(Survey, found.survey_id) if found.survey_id else None
-    product = survey.product_name if survey and survey.product_name else None
-    product = product or db.session.get(Workspace, found.workspace_id).name
+    product = reviews.product_name(found.workspace_id, found.survey_id)
     locale = texts.pick_locale(
         contact.locale, accept_language=request.headers.get("Accept-Language")
     )

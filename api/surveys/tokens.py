@@ -19,6 +19,11 @@ def preferences_token(contact_id: str) -> str:
     return signing.sign(signing.PREFERENCES, contact_id)
 
 
+def preferences_url(contact_id: str) -> str:
+    """The contact's preference page, as links we hand out name it."""
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/p/{preferences_token(contact_id)}"
+
+
 def survey_token_minter() -> Callable[[str], str]:
     """`survey_token` for a batch: the same tokens, without looking up the signer each time."""
     return signing.minter(signing.SURVEY_LINK)
