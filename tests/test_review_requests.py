@@ -67,6 +67,8 @@ def test_a_promoters_only_setting_is_refused_with_422_saying_why(asker, value):
     assert "Google" in error["message"] and "16 CFR 465" in error["message"]
     assert "review_ask" in error["fields"]
     assert asker.tenant.get("/v1/advocacy-settings").get_json()["review_ask"] == "everyone"
+    # Refused, so nothing changed and nobody is told.
+    assert len(asker.events("advocacy_settings.updated")) == 1  # the review sites' PATCH
 
 
 def test_the_readme_says_why_there_is_no_promoters_only_setting():

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from api.advocacy.models import REVIEW_ASK_VALUES, AdvocacySettings
 from api.database import insert_ignore, utcnow
 from api.domain_errors import Invalid
+from api.events import service as events
 from api.extensions import db
 
 DEFAULTS = {"review_ask": "everyone", "review_destinations": [], "ask_cooldown_days": 90}
@@ -71,6 +72,16 @@ def update_settings(workspace_id: str, data: dict) -> AdvocacySettings:
         )
     settings.updated_at = now
     db.session.flush()
+    events.record(
+        workspace_id,
+        "advocacy_settings.updated",
+        workspace_id,
+        {
+            "review_ask": settings.review_ask,
+            "ask_cooldown_days": settings.ask_cooldown_days,
+            "review_destinations": [d["id"] for d in settings.review_destinations],
+        },
+    )
     return settings
 
 

@@ -49,6 +49,7 @@ TYPES = (
     "webhook.ping",
     "webhook_endpoint.disabled",
     "webhook_delivery.exhausted",
+    "advocacy_settings.updated",
     "testimonial.created",
     "testimonial.approved",
     "testimonial.rejected",
