@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from api.advocacy.routes import bp as advocacy_bp
     from api.contacts.routes import bp as contacts_bp
     from api.events.routes import bp as events_bp
+    from api.jobs.routes import bp as jobs_bp
     from api.pages.routes import bp as pages_bp
     from api.pages.wall import bp as wall_bp
     from api.queues.routes import bp as queues_bp
@@ -116,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
         reports_bp,
         queues_bp,
         events_bp,
+        jobs_bp,
         referrals_bp,
         keys_bp,
         settings_bp,
@@ -129,7 +131,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from api import worker
     from api.workspaces import cli as workspaces_cli
 
     workspaces_cli.init_app(app)
     demo.init_app(app)
+    worker.init_app(app)

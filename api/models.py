@@ -13,6 +13,7 @@ from api.advocacy.models import (
 from api.contacts.models import Contact
 from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
+from api.jobs.models import Job
 from api.queues.models import QueueCount, QueueItem
 from api.referrals.models import (
     Referral,
@@ -24,6 +25,7 @@ from api.referrals.models import (
 )
 from api.responses.models import InvitationRollup, Response, ResponseRollup
 from api.surveys.models import Invitation, Survey
+from api.worker.periodic import PeriodicRun
 from api.workspaces.models import ApiKey, Workspace
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
     "IdempotencyRecord",
     "Invitation",
     "InvitationRollup",
+    "Job",
+    "PeriodicRun",
     "QueueCount",
     "QueueItem",
     "Referral",

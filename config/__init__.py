@@ -80,6 +80,25 @@ class Default:
     IDEMPOTENCY_LOCK_SECONDS = 60
     API_KEY_TOUCH_SECONDS = 60
 
+    # The worker (`flask worker`): how often it looks for new events and due work, and
+    # how long a claimed delivery or job stays its own before another worker may take it
+    # over (a crashed worker's leases lapse; a lease must outlast a whole send).
+    WORKER_POLL_SECONDS = 0.2
+    WORKER_LEASE_SECONDS = 60
+    # Finished jobs, and webhook deliveries with their attempts, are kept this long.
+    WORKER_RETENTION_DAYS = 30
+
+    # Webhooks: https only and public addresses only, unless allowed (development).
+    WEBHOOKS_ALLOW_HTTP = False
+    WEBHOOKS_ALLOW_PRIVATE = False
+    # Seconds before each attempt, counted from the one before (Svix's defaults): at
+    # once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; 8 attempts over about 27 h.
+    WEBHOOKS_RETRY_SCHEDULE: list[int] = [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+    WEBHOOKS_DISABLE_AFTER_DAYS = 5
+    WEBHOOKS_CONNECT_TIMEOUT_SECONDS = 5.0
+    WEBHOOKS_TIMEOUT_SECONDS = 15.0
+    WEBHOOKS_MAX_IN_FLIGHT = 16
+
     # Requests: the largest body (413 past it; a batch of 10,000 invitations fits), a
     # multipart form's fields (size, count), and how deep JSON may nest (422 past it).
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -135,7 +154,9 @@ def _parse(text: str, like):
     if isinstance(like, float):
         return float(text)
     if isinstance(like, list):
-        return [part.strip() for part in text.split(",") if part.strip()]
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        # A list of numbers by default (a retry schedule) is read as numbers.
+        return [int(part) for part in parts] if like and isinstance(like[0], int) else parts
     return text
 
 

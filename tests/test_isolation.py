@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from api.extensions import db
+from api.jobs import queue as jobs
 from tests.conftest import Tenant, create_tenant
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -199,7 +201,17 @@ def make_workspace_a(app) -> Objects:
         ),
         "note",
     )
+    with app.app_context():
+        job = jobs.enqueue("isolation.noop", tenant.id, {"note": "alpha-job-payload-q7"})
+        db.session.commit()
+        job_id = job.id
+    a.make("job", tenant.get(f"/v1/jobs/{job_id}"))
     return a
+
+
+@jobs.handler("isolation.noop")
+def _noop(run):
+    return {}
 
 
 # Path parameter -> the values (A's objects) to put in it; one call per value.
@@ -215,6 +227,7 @@ PATH_VALUES: dict[str, Callable[[Objects], list[str]]] = {
     "reward_id": lambda a: [a.made["reward"]["id"]],
     "testimonial_id": lambda a: [a.made["testimonial"]["id"]],
     "review_request_id": lambda a: [a.made["review_request"]["id"]],
+    "job_id": lambda a: [a.made["job"]["id"]],
 }
 
 # (rule, method) -> a minimal valid body, where {} is not one. Bodies naming

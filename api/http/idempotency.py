@@ -19,7 +19,17 @@ import zlib
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, delete, update
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    delete,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.database import JSONType, UTCDateTime, insert_ignore, utcnow
@@ -35,6 +45,8 @@ ZLIB = "zlib"
 
 class IdempotencyRecord(db.Model):
     __tablename__ = "idempotency_keys"
+    # The worker's purge finds expired records by age.
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
@@ -179,9 +191,17 @@ def _in_progress() -> ApiError:
     ).with_headers({"Retry-After": "1"})
 
 
-def purge_expired(now: datetime, ttl: timedelta) -> int:
-    """Delete records past their time to live; run by the worker."""
+def purge_expired(now: datetime, ttl: timedelta, batch: int = 1000) -> int:
+    """Delete up to `batch` records past their time to live; the worker calls it
+    every few minutes (api/worker/periodic.py), a batch per transaction."""
+    expired = (
+        select(IdempotencyRecord.workspace_id, IdempotencyRecord.key)
+        .where(IdempotencyRecord.created_at < now - ttl)
+        .limit(batch)
+    )
     result = db.session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - ttl)
+        delete(IdempotencyRecord).where(
+            tuple_(IdempotencyRecord.workspace_id, IdempotencyRecord.key).in_(expired)
+        )
     )
     return result.rowcount

@@ -1,13 +1,15 @@
-"""`flask referrals approve-due`: the worker's step that approves rewards after their hold.
+"""`flask referrals approve-due`: approve rewards whose hold has passed, now.
 
-Registered on the referrals blueprint's command group (routes.py).
+The worker does this every minute by itself (api/worker/periodic.py); this is the
+same step by hand. Registered on the referrals blueprint's command group (routes.py).
 """
 
 import click
 from flask.cli import with_appcontext
 
-from api.extensions import db
+from api.database import utcnow
 from api.referrals import rewards
+from api.worker import periodic
 
 
 @click.command("approve-due")
@@ -15,12 +17,6 @@ from api.referrals import rewards
 @click.option("--batch", default=500, show_default=True, help="Rewards per transaction.")
 def approve_due(batch):
     """Approve pending rewards whose hold has passed (held ones wait for a review)."""
-    total = 0
-    while True:
-        approved = rewards.approve_due(batch=batch)
-        # One transaction per batch: the rewards and their events land together.
-        db.session.commit()
-        total += approved
-        if approved < batch:
-            break
+    # One transaction per batch: the rewards and their events land together.
+    total = periodic.drain(rewards.approve_due, utcnow(), batch)
     click.echo(f"approved {total} rewards")

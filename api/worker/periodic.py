@@ -1,0 +1,102 @@
+"""Periodic work: each task runs about once per period, whatever the number of workers.
+
+A task's turn is claimed with one conditional UPDATE of its row in
+`periodic_runs` (`next_run_at <= now` becomes `now + every`): of several
+workers asking at once, one wins and the others see the row already moved. The
+tasks themselves are idempotent (approving a due reward twice approves it once,
+deleting what expired is the same the second time), so a worker dying mid-task
+only leaves the rest for the next period. Each runs in batches, one commit per
+batch: a long transaction would hold back the event feed.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import String, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.database import UTCDateTime, insert_ignore
+from api.extensions import db
+
+log = logging.getLogger("flipfunnel.worker")
+
+
+class PeriodicRun(db.Model):
+    __tablename__ = "periodic_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    every: timedelta
+    # One batch: does up to `batch` items at `now` and says how many it did.
+    step: Callable[[datetime, int], int]
+    batch: int = 500
+
+
+def drain(step: Callable[[datetime, int], int], now: datetime, batch: int) -> int:
+    """Run `step` until a batch comes back short, committing after each one."""
+    total = 0
+    while True:
+        done = step(now, batch)
+        db.session.commit()
+        total += done
+        if done < batch:
+            return total
+
+
+def tasks() -> list[Task]:
+    from api.http import idempotency
+    from api.jobs import queue as jobs
+    from api.referrals import rewards
+
+    config = current_app.config
+    ttl = timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"])
+    retention = timedelta(days=config["WORKER_RETENTION_DAYS"])
+    return [
+        Task("rewards.approve_due", timedelta(minutes=1), rewards.approve_due),
+        Task(
+            "idempotency.purge_expired",
+            timedelta(minutes=10),
+            lambda now, batch: idempotency.purge_expired(now, ttl, batch),
+        ),
+        Task(
+            "jobs.purge", timedelta(hours=1), lambda now, batch: jobs.purge(now - retention, batch)
+        ),
+    ]
+
+
+def _take_turn(task: Task, now: datetime) -> bool:
+    """This worker's turn at `task` if it is due: one conditional UPDATE decides."""
+    insert_ignore(PeriodicRun, {"name": task.name, "next_run_at": now}, ["name"])
+    moved = db.session.execute(
+        update(PeriodicRun)
+        .where(PeriodicRun.name == task.name, PeriodicRun.next_run_at <= now)
+        .values(next_run_at=now + task.every, last_run_at=now)
+    )
+    db.session.commit()
+    return moved.rowcount == 1
+
+
+def run_due(now: datetime, only: Callable[[Task], bool] = lambda task: True) -> dict[str, int]:
+    """Run every task whose turn has come; what each did."""
+    done = {}
+    for task in tasks():
+        if not only(task) or not _take_turn(task, now):
+            continue
+        try:
+            done[task.name] = drain(task.step, now, task.batch)
+        except Exception:
+            db.session.rollback()
+            log.exception("periodic task %s failed; it runs again next period", task.name)
+            continue
+        if done[task.name]:
+            log.info("periodic task %s did %d", task.name, done[task.name])
+    return done

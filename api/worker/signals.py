@@ -1,0 +1,35 @@
+"""SIGTERM and SIGINT ask the worker to stop: claim nothing more, finish what is in
+flight, exit. A second signal while it drains exits at once (leases then lapse and
+another worker retakes the work, as after a crash)."""
+
+import os
+import signal
+import threading
+
+
+class Stop:
+    """Set once the worker should stop; its threads wait on it instead of sleeping."""
+
+    def __init__(self):
+        self._event = threading.Event()
+
+    def __call__(self) -> bool:
+        return self._event.is_set()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, waking early when asked to stop; whether asked."""
+        return self._event.wait(seconds)
+
+
+def install(stop: Stop, on_stop=lambda signum: None) -> None:
+    def handle(signum, _frame):
+        if stop():
+            os._exit(128 + signum)
+        on_stop(signum)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handle)
