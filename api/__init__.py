@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     from api.reports.routes import bp as reports_bp
     from api.responses.routes import bp as responses_bp
     from api.surveys.routes import bp as surveys_bp
+    from api.webhooks.routes import bp as webhooks_bp
     from api.widget.advocacy import public_bp
     from api.widget.assets import bp as widget_assets_bp
     from api.widget.routes import bp as widget_bp
@@ -118,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
         queues_bp,
         events_bp,
         jobs_bp,
+        webhooks_bp,
         referrals_bp,
         keys_bp,
         settings_bp,

@@ -25,6 +25,7 @@ from api.referrals.models import (
 )
 from api.responses.models import InvitationRollup, Response, ResponseRollup
 from api.surveys.models import Invitation, Survey
+from api.webhooks.models import FanoutCursor, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from api.worker.periodic import PeriodicRun
 from api.workspaces.models import ApiKey, Workspace
 
@@ -36,6 +37,7 @@ __all__ = [
     "ApiKey",
     "Contact",
     "Event",
+    "FanoutCursor",
     "IdempotencyRecord",
     "Invitation",
     "InvitationRollup",
@@ -56,5 +58,8 @@ __all__ = [
     "Survey",
     "Testimonial",
     "TestimonialTag",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workspace",
 ]

@@ -18,8 +18,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from api.extensions import db
-from api.jobs import queue as jobs
 from tests.conftest import Tenant, create_tenant
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -201,17 +199,25 @@ def make_workspace_a(app) -> Objects:
         ),
         "note",
     )
-    with app.app_context():
-        job = jobs.enqueue("isolation.noop", tenant.id, {"note": "alpha-job-payload-q7"})
-        db.session.commit()
-        job_id = job.id
-    a.make("job", tenant.get(f"/v1/jobs/{job_id}"))
+    endpoint = a.make(
+        "endpoint",
+        tenant.post(
+            "/v1/webhook-endpoints",
+            json={"url": "https://93.184.215.14/alpha-hooks-q7", "description": "alpha-hook-q7"},
+        ),
+        "url",
+        "description",
+        "secret",
+    )
+    # Both answer 202 (queued): A's view of them is what B must not reach.
+    ping = tenant.post(f"/v1/webhook-endpoints/{endpoint['id']}/ping").get_json()
+    a.make("delivery", tenant.get(f"/v1/webhook-deliveries/{ping['id']}"))
+    recover = tenant.post(
+        f"/v1/webhook-endpoints/{endpoint['id']}/recover",
+        json={"since": "2026-01-01T00:00:00+00:00"},
+    ).get_json()
+    a.make("job", tenant.get(f"/v1/jobs/{recover['id']}"))
     return a
-
-
-@jobs.handler("isolation.noop")
-def _noop(run):
-    return {}
 
 
 # Path parameter -> the values (A's objects) to put in it; one call per value.
@@ -228,6 +234,8 @@ PATH_VALUES: dict[str, Callable[[Objects], list[str]]] = {
     "testimonial_id": lambda a: [a.made["testimonial"]["id"]],
     "review_request_id": lambda a: [a.made["review_request"]["id"]],
     "job_id": lambda a: [a.made["job"]["id"]],
+    "endpoint_id": lambda a: [a.made["endpoint"]["id"]],
+    "delivery_id": lambda a: [a.made["delivery"]["id"]],
 }
 
 # (rule, method) -> a minimal valid body, where {} is not one. Bodies naming
@@ -285,6 +293,9 @@ BODIES: dict[tuple[str, str], Callable[[Objects], dict]] = {
     ("/v1/advocacy-acts", "POST"): lambda a: {
         "contact": {"contact_id": a.made["contact1"]["id"]},
         "act": "review",
+    },
+    ("/v1/webhook-endpoints/<endpoint_id>/recover", "POST"): lambda a: {
+        "since": "2026-01-01T00:00:00+00:00"
     },
 }
 

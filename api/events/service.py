@@ -19,6 +19,9 @@ from api.database import utcnow
 from api.events.models import Event, feed_frontier
 from api.extensions import db
 
+# The feed's keyset comparison is the pagination's own (api/http/pagination.py).
+from api.http.pagination import _after
+
 TYPES = (
     "contact.unsubscribed",
     "contact.resubscribed",
@@ -95,9 +98,13 @@ def _known(type_: str) -> None:
         raise ValueError(f"event type {type_!r} is not in events.service.TYPES")
 
 
-def sequenced() -> Select:
-    """Every workspace's events that no reader can miss: those below the frontier."""
-    return select(Event).where(Event.tx < feed_frontier())
+def sequenced(after: tuple[int, int] | None = None) -> Select:
+    """Every workspace's events that no reader can miss: those below the frontier,
+    past the feed position `after` (tx, id) if given."""
+    statement = select(Event).where(Event.tx < feed_frontier())
+    if after is not None:
+        statement = statement.where(_after(ORDER, list(after)))
+    return statement
 
 
 def feed(workspace_id: str, types: list[str] | None = None) -> Select:

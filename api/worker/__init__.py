@@ -38,7 +38,7 @@ def worker_command(once):
     worker = Worker(app)
     if once:
         done = worker.run_once()
-        click.echo(f"periodic {done.periodic} jobs {len(done.jobs)}")
+        click.echo(f"attempts {done.attempts} periodic {done.periodic} jobs {len(done.jobs)}")
         return
     signals.install(worker.stop, lambda signum: log.info("signal %d: stopping", signum))
     log.info("worker started pid=%d", os.getpid())

@@ -18,6 +18,7 @@ from flask import Flask
 from api.database import utcnow
 from api.extensions import db
 from api.jobs import queue as jobs
+from api.webhooks.dispatch import Dispatcher
 from api.worker import periodic
 from api.worker.signals import Stop
 
@@ -31,6 +32,7 @@ PERIODIC_CHECK_SECONDS = 5.0
 class Pass:
     """What one pass did."""
 
+    attempts: int = 0
     periodic: dict[str, int] = field(default_factory=dict)
     jobs: list[str] = field(default_factory=list)
 
@@ -46,10 +48,13 @@ class Worker:
     # --- one pass, for tests and `flask worker --once` ----------------------------------
 
     def run_once(self, now: datetime | None = None) -> Pass:
+        """Everything due at `now`: deliveries, periodic tasks, queued jobs."""
         now = now or utcnow()
         done = Pass()
+        dispatcher = Dispatcher(self.app)
         with self.app.app_context():
             try:
+                done.attempts = dispatcher.run_once(now)
                 done.periodic = periodic.run_due(now)
                 while not self.stop() and (
                     job_id := jobs.run_next(now, self.lease_seconds, self.stop)
@@ -57,6 +62,7 @@ class Worker:
                     done.jobs.append(job_id)
             finally:
                 db.session.remove()
+                dispatcher.close()
         return done
 
     # --- the long-running worker ----------------------------------------------------------
@@ -64,12 +70,14 @@ class Worker:
     def run(self) -> None:
         housekeeping = threading.Thread(target=self._housekeeping, name="housekeeping")
         housekeeping.start()
+        dispatcher = Dispatcher(self.app)
         try:
-            while not self.stop.wait(self.poll_seconds):
-                pass
+            with self.app.app_context():
+                dispatcher.run(self.stop)
         finally:
             self.stop.set()
             housekeeping.join()
+            dispatcher.close()
         log.info("worker stopped")
 
     def _housekeeping(self) -> None:

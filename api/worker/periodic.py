@@ -56,6 +56,7 @@ def tasks() -> list[Task]:
     from api.http import idempotency
     from api.jobs import queue as jobs
     from api.referrals import rewards
+    from api.webhooks import deliveries
 
     config = current_app.config
     ttl = timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"])
@@ -66,6 +67,11 @@ def tasks() -> list[Task]:
             "idempotency.purge_expired",
             timedelta(minutes=10),
             lambda now, batch: idempotency.purge_expired(now, ttl, batch),
+        ),
+        Task(
+            "webhooks.purge_deliveries",
+            timedelta(hours=1),
+            lambda now, batch: deliveries.purge(now - retention, batch),
         ),
         Task(
             "jobs.purge", timedelta(hours=1), lambda now, batch: jobs.purge(now - retention, batch)

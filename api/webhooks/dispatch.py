@@ -1,0 +1,143 @@
+"""The worker's delivery loop: fan out, claim what is due, send, record.
+
+`run_once(now)` does it synchronously until nothing is due at `now` (tests and
+`flask worker --once`). `run(stop)` is the long-running form: it keeps up to
+`WEBHOOKS_MAX_IN_FLIGHT` sends going, claims only as many deliveries as it has
+free slots (so each send starts right after its claim and ends, deadline and
+all, well inside its lease), records outcomes as they come back, and looks for
+new events every `WORKER_POLL_SECONDS`. Stopping, it claims nothing more and
+waits for what is in flight.
+"""
+
+import logging
+import random
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy import select
+
+from api.database import utcnow
+from api.events.models import Event
+from api.extensions import db
+from api.webhooks import deliveries, fanout, messages, secrets
+from api.webhooks.models import WebhookDelivery, WebhookEndpoint
+from api.webhooks.sender import Outcome, Outgoing, Sender
+from api.worker.signals import Stop
+
+log = logging.getLogger("flipfunnel.worker")
+
+
+def outgoing(token: str, ids: list[str], now: datetime) -> tuple[list[Outgoing], list[Outcome]]:
+    """The signed requests for claimed deliveries; outcomes at once for those not to send."""
+    rows = db.session.execute(
+        select(WebhookDelivery, Event, WebhookEndpoint)
+        .join(Event, Event.id == WebhookDelivery.event_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.id.in_(ids))
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+    ).all()
+    requests, settled = [], []
+    for delivery, event, endpoint in rows:
+        if not endpoint.enabled:
+            settled.append(
+                Outcome(
+                    delivery.id,
+                    token,
+                    now,
+                    0,
+                    error="endpoint_disabled",
+                    error_message="The endpoint was disabled.",
+                )
+            )
+            continue
+        body = messages.body(endpoint, event)
+        message_id = str(event.id)
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": secrets.signature(
+                secrets.signing(endpoint, now), message_id, now, body
+            ),
+        }
+        requests.append(
+            Outgoing(delivery.id, token, endpoint.url, headers, body.encode("ascii"), now)
+        )
+    db.session.rollback()  # reads only: no transaction left open while sending
+    return requests, settled
+
+
+class Dispatcher:
+    def __init__(self, app: Flask):
+        config = app.config
+        self.app = app
+        self.lease_seconds = config["WORKER_LEASE_SECONDS"]
+        self.poll_seconds = config["WORKER_POLL_SECONDS"]
+        self.max_in_flight = config["WEBHOOKS_MAX_IN_FLIGHT"]
+        self.sender = Sender(config)
+        self.rng = random.Random()
+
+    def close(self) -> None:
+        self.sender.close()
+
+    def fan_out(self, now: datetime) -> int:
+        total = 0
+        while (read := fanout.fan_out(now)) and read > 0:
+            total += read
+            if read < fanout.BATCH:
+                break
+        return total
+
+    def run_once(self, now: datetime) -> int:
+        """Fan out and send everything due at `now`; how many attempts were made."""
+        self.fan_out(now)
+        made = 0
+        while True:
+            token, ids = deliveries.claim_due(now, self.max_in_flight * 4, self.lease_seconds)
+            if not ids:
+                return made
+            requests, outcomes = outgoing(token, ids, now)
+            outcomes += [future.result() for future in map(self.sender.submit, requests)]
+            deliveries.record(outcomes, now, self.rng)
+            made += len(outcomes)
+
+    def run(self, stop: Stop) -> None:
+        in_flight: set[Future] = set()
+        next_look = 0.0
+        while not stop() or in_flight:
+            try:
+                done = {future for future in in_flight if future.done()}
+                in_flight -= done
+                if done:
+                    deliveries.record([future.result() for future in done], utcnow(), self.rng)
+                if not stop():
+                    if time.monotonic() >= next_look:
+                        next_look = time.monotonic() + self.poll_seconds
+                        if fanout.behind():
+                            self.fan_out(utcnow())
+                    free = self.max_in_flight - len(in_flight)
+                    if free > 0:
+                        in_flight |= self._start(free)
+            except Exception:
+                db.session.rollback()
+                log.exception("delivery pass failed; trying again shortly")
+                stop.wait(1.0)
+                continue
+            finally:
+                db.session.remove()
+            if in_flight:
+                wait(in_flight, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
+            elif not stop():
+                stop.wait(max(0.0, next_look - time.monotonic()))
+
+    def _start(self, free: int) -> set[Future]:
+        now = utcnow()
+        token, ids = deliveries.claim_due(now, free, self.lease_seconds)
+        if not ids:
+            return set()
+        requests, settled = outgoing(token, ids, now)
+        if settled:
+            deliveries.record(settled, now, self.rng)
+        return {self.sender.submit(request) for request in requests}
