@@ -18,12 +18,20 @@ $(VENV)/.installed: requirements.txt
 migrate: install
 	$(BIN)/flask db upgrade
 
-demo: migrate
-	$(BIN)/flask demo
+# A receiver on this machine (the demo site's webhook page) needs both.
+LOCAL_WEBHOOKS := WEBHOOKS_ALLOW_PRIVATE=1 WEBHOOKS_ALLOW_HTTP=1
 
-# The API on :8000 and, on a second origin (:8001), a pretend customer site embedding the widgets.
+demo: migrate
+	$(LOCAL_WEBHOOKS) $(BIN)/flask demo
+
+# The API on :8000, the worker (webhooks, jobs, periodic tasks) beside it, and on a second
+# origin (:8001) a pretend customer site embedding the widgets and receiving the webhooks.
+# Ctrl-C stops all three; the worker first finishes the sends it has in flight.
 run: demo
-	$(BIN)/python -m demo.site & site=$$!; trap 'kill $$site' EXIT INT TERM; \
+	export $(LOCAL_WEBHOOKS); \
+	$(BIN)/python -m demo.site & site=$$!; \
+	$(BIN)/flask worker & worker=$$!; \
+	trap 'trap - EXIT INT TERM; kill $$site $$worker 2>/dev/null; wait' EXIT INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # The browser tests drive Debian's chromium; install it when we can (root, apt).

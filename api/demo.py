@@ -20,8 +20,11 @@ from flask.cli import with_appcontext
 from api.advocacy import settings as advocacy_settings
 from api.advocacy.models import AdvocacySettings
 from api.extensions import db
+from api.http.errors import ApiError
 from api.referrals import program as referral_program
 from api.surveys.models import Survey
+from api.webhooks import endpoints
+from api.webhooks.models import WebhookEndpoint
 from api.widget import identity
 from api.workspaces import keys
 from api.workspaces.models import Workspace
@@ -72,11 +75,35 @@ def ensure_demo_workspace() -> dict:
         "api_base": current_app.config["BASE_URL"],
         "demo_site": demo_site,
     }
+    _write(path, demo)
+    return demo
+
+
+def _write(path: Path, demo: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(demo, handle, indent=2)
-    return demo
+
+
+def ensure_demo_webhook(demo: dict) -> str | None:
+    """A webhook endpoint for the demo site's receiver page, made once; None when the
+    settings refuse a local receiver (WEBHOOKS_ALLOW_PRIVATE and _HTTP: `make run` sets them)."""
+    endpoint_id = demo.get("webhook_endpoint_id")
+    if endpoint_id and db.session.get(WebhookEndpoint, endpoint_id) is not None:
+        return endpoint_id
+    url = f"{demo['demo_site'].rstrip('/')}/webhooks"
+    try:
+        endpoint, secret = endpoints.create(
+            demo["workspace_id"], {"url": url, "event_types": ["*"], "format": "standard"}
+        )
+    except ApiError as refused:
+        click.echo(f"No demo webhook endpoint: {refused.message}", err=True)
+        return None
+    db.session.commit()
+    demo.update(webhook_endpoint_id=endpoint.id, webhook_secret=secret)
+    _write(_demo_file(), demo)
+    return endpoint.id
 
 
 def _ensure_advocacy(workspace_id: str, demo_site: str) -> None:
@@ -102,6 +129,7 @@ def _ensure_advocacy(workspace_id: str, demo_site: str) -> None:
 def demo_command():
     """Create the demo workspace if there is none and print how to use it."""
     demo = ensure_demo_workspace()
+    hook = ensure_demo_webhook(demo)
     base = current_app.config["BASE_URL"]
     click.echo(
         f"""
@@ -115,6 +143,7 @@ Flipfunnel demo workspace {demo["workspace_id"]}
   demo NPS survey   {demo["survey_id"]}
   demo customer site {demo["demo_site"]}  (embeds the widgets from another origin)
   testimonial wall  {advocacy_settings.wall_url(demo["workspace_id"])}
+  webhooks received {demo["demo_site"]}/webhooks{"" if hook else "  (off: see above)"}
 
   try:  curl -H "Authorization: Bearer {demo["secret_key"]}" {base}/v1/contacts
 """

@@ -5,6 +5,11 @@ snippet (widgets/README.md) into their pages, and allow their origin in the
 workspace (`flask demo` does that for this site). The page runs under a strict
 nonce-based Content-Security-Policy, as careful customers' pages do.
 
+It also receives the demo workspace's webhooks, as a customer's server would:
+`POST /webhooks` verifies each with the `standardwebhooks` package and the
+endpoint's secret (`flask demo` made the endpoint), and `GET /webhooks` shows the
+last fifty, verified or not.
+
     .venv/bin/python -m demo.site          # DEMO_PORT (default 8001)
 
 Reads instance/demo.json, written by `flask demo` (`make demo`).
@@ -18,10 +23,13 @@ import json
 import os
 import secrets
 import sys
+import time
+from collections import deque
 from html import escape
 from pathlib import Path
 
 from flask import Flask, Response, request
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "instance" / "demo.json"
 REQUIRED = ("publishable_key", "identity_secret", "api_base")
@@ -65,6 +73,7 @@ PAGE = """<!doctype html>
   header {{ background: #2b2118; color: #faf6f0; padding: 16px 24px; display: flex;
            justify-content: space-between; align-items: center; }}
   header b {{ font-size: 20px; letter-spacing: .5px; }}
+  header a {{ color: inherit; }}
   main {{ max-width: 880px; margin: 0 auto; padding: 24px; display: grid; gap: 24px;
          grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); }}
   .card {{ background: #fff; border-radius: 12px; padding: 20px;
@@ -81,7 +90,8 @@ PAGE = """<!doctype html>
 </style>
 </head>
 <body>
-<header><b>☕ Brewline Coffee</b><span>Signed in as <code>{user}</code></span></header>
+<header><b>☕ Brewline Coffee</b><span>Signed in as <code>{user}</code> ·
+  <a href="/webhooks">webhooks received</a></span></header>
 <main>
   <section class="card">
     <h1>Your beans are on their way</h1>
@@ -120,6 +130,47 @@ REVIEW_SITE = """<!doctype html><html lang="en"><meta charset="utf-8">
 <title>A pretend review site</title>
 <p>This stands in for <b>{name}</b>: in a real workspace the review link leads to your
 page there. Back to <a href="/">Brewline Coffee</a>.</p></html>"""
+HOOKS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="3">
+<title>Webhooks received — Brewline Coffee</title>
+<style nonce="{nonce}">
+  body {{ margin: 24px; font: 15px/1.5 system-ui, sans-serif; color: #2b2118;
+         background: #faf6f0; }}
+  table {{ border-collapse: collapse; width: 100%; background: #fff; }}
+  th, td {{ text-align: left; vertical-align: top; padding: 6px 10px;
+           border-bottom: 1px solid #eadfd2; }}
+  pre {{ margin: 0; white-space: pre-wrap; font-size: 12px; }}
+  .ok {{ color: #166534; }} .bad {{ color: #b91c1c; }}
+</style>
+</head>
+<body>
+<h1>Webhooks received</h1>
+<p>The demo workspace sends every event here; each is verified with
+<code>standardwebhooks</code> and the endpoint's secret. This page refreshes itself.
+<a href="/">Back to the shop</a></p>
+<table>
+<tr><th>received</th><th>type</th><th>webhook-id</th><th>signature</th><th>data</th></tr>
+{rows}
+</table>
+</body>
+</html>
+"""
+
+# The last webhooks this process received, newest first.
+received_hooks: deque = deque(maxlen=50)
+
+
+def verify_hook(secret: str | None, body: bytes, headers) -> tuple[dict | None, str]:
+    """(payload, verdict): what a customer's receiver does with each delivery."""
+    if not secret:
+        return None, "no secret: run `make demo` again"
+    try:
+        return Webhook(secret).verify(body, dict(headers)), "verified"
+    except WebhookVerificationError as error:
+        return None, f"refused: {error}"
 
 
 def create_site(demo: dict | None = None) -> Flask:
@@ -128,6 +179,45 @@ def create_site(demo: dict | None = None) -> Flask:
     @app.get("/review-site/<name>")
     def review_site(name: str):
         return Response(REVIEW_SITE.format(name=escape(name)), mimetype="text/html")
+
+    @app.post("/webhooks")
+    def receive_hook():
+        settings = demo or load_demo()
+        body = request.get_data()
+        payload, verdict = verify_hook(settings.get("webhook_secret"), body, request.headers)
+        received_hooks.appendleft(
+            {
+                "at": time.strftime("%H:%M:%S"),
+                "id": request.headers.get("webhook-id", ""),
+                "type": (payload or {}).get("type", "?"),
+                "verdict": verdict,
+                "data": (payload or {}).get("data"),
+            }
+        )
+        # A refusal makes the worker retry, as any receiver's error would.
+        return ("", 204) if payload is not None else (verdict, 400)
+
+    @app.get("/webhooks")
+    def hooks_page():
+        nonce = secrets.token_urlsafe(16)
+        rows = "".join(
+            f"<tr><td>{escape(hook['at'])}</td><td><code>{escape(hook['type'])}</code></td>"
+            f"<td>{escape(hook['id'])}</td>"
+            f'<td class="{"ok" if hook["verdict"] == "verified" else "bad"}">'
+            f"{escape(hook['verdict'])}</td>"
+            f"<td><pre>{escape(json.dumps(hook['data'], indent=1))}</pre></td></tr>"
+            for hook in list(received_hooks)
+        )
+        empty = "<tr><td colspan=5>Nothing yet: answer the survey on the shop page.</td></tr>"
+        response = Response(
+            HOOKS_PAGE.format(nonce=nonce, rows=rows or empty), mimetype="text/html"
+        )
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'none'; style-src 'nonce-{nonce}'; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'"
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.get("/")
     @app.get("/<path:path>")
