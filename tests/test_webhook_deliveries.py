@@ -186,13 +186,21 @@ def test_five_days_of_failures_disable_the_endpoint(app, tenant, receiver):
 
 
 def test_a_success_resets_the_failing_clock(app, tenant, receiver):
-    answering(receiver, (500, {}, b""), (500, {}, b""), (200, {}, b""), (500, {}, b""))
+    """Invitations fail, the program's update on day 4 succeeds: five days of nothing
+    but failures are counted from then, not from day 0."""
+    ok = b"referral_program.updated"
+    receiver.answer = lambda received: (200 if ok in received.body else 500, {}, b"")
     endpoint = make_endpoint(tenant, receiver.url)
+    path = f"/v1/webhook-endpoints/{endpoint['id']}"
     start = utcnow()
-    for day in (0, 2, 4, 8):
-        invite(app, tenant)
+    for day in (0, 2, 4, 8, 10):
+        if day == 4:
+            tenant.put("/v1/referral-program", json={"enabled": False})
+        else:
+            invite(app, tenant)
         deliver(app, start + timedelta(days=day))
-    assert tenant.get(f"/v1/webhook-endpoints/{endpoint['id']}").get_json()["enabled"]
+        assert tenant.get(path).get_json()["enabled"] is (day < 10), day
+    assert tenant.get(path).get_json()["disabled_reason"] == "failing"
 
 
 def test_a_redirect_is_a_failure_and_is_not_followed(app, tenant, receiver):

@@ -61,7 +61,10 @@ def delay(
 
 
 def claim_due(now: datetime, limit: int, lease_seconds: float) -> tuple[str, list[str]]:
-    """Lease up to `limit` due deliveries (oldest due first): (lease token, their ids)."""
+    """Lease up to `limit` due deliveries (oldest due first): (lease token, their ids).
+
+    The caller commits before sending anything, so the lease is the worker's.
+    """
     token = leases.new_token()
     ids = leases.claim(
         WebhookDelivery,
@@ -74,16 +77,18 @@ def claim_due(now: datetime, limit: int, lease_seconds: float) -> tuple[str, lis
         limit,
         {"lease_until": leases.until(now, lease_seconds), "lease_token": token},
     )
-    db.session.commit()
     return token, ids
 
 
 def record(outcomes: Sequence[Outcome], now: datetime, rng: random.Random) -> None:
-    """Log each attempt and move each delivery on, in one transaction.
+    """Log each attempt and move each delivery on; the caller commits.
 
     An outcome whose lease was taken over (it outlived it) is logged, but the
-    delivery is left to the worker that holds it now.
+    delivery is left to the worker that holds it now. Successes, nearly all of
+    them, are recorded a statement per claim rather than a statement each.
     """
+    if not outcomes:
+        return
     by_id = {
         delivery.id: delivery
         for delivery in db.session.scalars(
@@ -109,14 +114,48 @@ def record(outcomes: Sequence[Outcome], now: datetime, rng: random.Random) -> No
             for outcome in outcomes
         ],
     )
+    current = [o for o in outcomes if by_id[o.delivery_id].lease_token == o.token]
+    _succeeded([o for o in current if o.succeeded], by_id, now)
+    for outcome in current:
+        if not outcome.succeeded:
+            _failed(by_id[outcome.delivery_id], outcome, now, rng)
+
+
+def _succeeded(outcomes: list[Outcome], by_id: dict, now: datetime) -> None:
+    batches: dict[tuple, list[str]] = {}
     for outcome in outcomes:
-        delivery = by_id[outcome.delivery_id]
-        if delivery.lease_token == outcome.token:
-            _move_on(delivery, outcome, now, rng)
-    db.session.commit()
+        key = (outcome.token, outcome.attempted_at, outcome.status_code)
+        batches.setdefault(key, []).append(outcome.delivery_id)
+    for (token, attempted_at, status_code), ids in batches.items():
+        db.session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.lease_token == token)
+            .values(
+                status=SUCCEEDED,
+                attempts=WebhookDelivery.attempts + 1,
+                last_attempt_at=attempted_at,
+                last_status_code=status_code,
+                last_error=None,
+                next_attempt_at=None,
+                lease_until=None,
+                lease_token=None,
+                finished_at=now,
+                updated_at=now,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+    if outcomes:
+        # A success ends an endpoint's run of failures (a no-op for healthy ones).
+        endpoint_ids = sorted({by_id[outcome.delivery_id].endpoint_id for outcome in outcomes})
+        db.session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id.in_(endpoint_ids), WebhookEndpoint.failing_since.is_not(None))
+            .values(failing_since=None),
+            execution_options={"synchronize_session": False},
+        )
 
 
-def _move_on(delivery: WebhookDelivery, outcome: Outcome, now: datetime, rng) -> None:
+def _failed(delivery: WebhookDelivery, outcome: Outcome, now: datetime, rng) -> None:
     config = current_app.config
     endpoint = db.session.get(WebhookEndpoint, delivery.endpoint_id)
     delivery.attempts += 1
@@ -125,10 +164,6 @@ def _move_on(delivery: WebhookDelivery, outcome: Outcome, now: datetime, rng) ->
     delivery.last_error = outcome.error
     delivery.lease_until = delivery.lease_token = None
     delivery.updated_at = now
-    if outcome.succeeded:
-        delivery.status, delivery.next_attempt_at, delivery.finished_at = SUCCEEDED, None, now
-        endpoint.failing_since = None
-        return
     if outcome.error == "endpoint_disabled" or not endpoint.enabled:
         _fail(delivery, now)
         return

@@ -65,7 +65,6 @@ def outgoing(token: str, ids: list[str], now: datetime) -> tuple[list[Outgoing],
         requests.append(
             Outgoing(delivery.id, token, endpoint.url, headers, body.encode("ascii"), now)
         )
-    db.session.rollback()  # reads only: no transaction left open while sending
     return requests, settled
 
 
@@ -90,18 +89,29 @@ class Dispatcher:
                 break
         return total
 
+    def turn(self, outcomes: list[Outcome], free: int, now: datetime) -> list[Outgoing]:
+        """Record `outcomes` and claim up to `free` due deliveries, in one transaction:
+        the signed requests to send now (committed, so their leases hold)."""
+        deliveries.record(outcomes, now, self.rng)
+        requests: list[Outgoing] = []
+        if free > 0:
+            token, ids = deliveries.claim_due(now, free, self.lease_seconds)
+            if ids:
+                requests, settled = outgoing(token, ids, now)
+                deliveries.record(settled, now, self.rng)
+        db.session.commit()
+        return requests
+
     def run_once(self, now: datetime) -> int:
         """Fan out and send everything due at `now`; how many attempts were made."""
         self.fan_out(now)
-        made = 0
+        made, outcomes = 0, []
         while True:
-            token, ids = deliveries.claim_due(now, self.max_in_flight * 4, self.lease_seconds)
-            if not ids:
-                return made
-            requests, outcomes = outgoing(token, ids, now)
-            outcomes += [future.result() for future in map(self.sender.submit, requests)]
-            deliveries.record(outcomes, now, self.rng)
+            requests = self.turn(outcomes, self.max_in_flight * 4, now)
+            if not requests:
+                return made + len(outcomes)
             made += len(outcomes)
+            outcomes = [future.result() for future in map(self.sender.submit, requests)]
 
     def run(self, stop: Stop) -> None:
         in_flight: set[Future] = set()
@@ -110,16 +120,14 @@ class Dispatcher:
             try:
                 done = {future for future in in_flight if future.done()}
                 in_flight -= done
-                if done:
-                    deliveries.record([future.result() for future in done], utcnow(), self.rng)
-                if not stop():
-                    if time.monotonic() >= next_look:
-                        next_look = time.monotonic() + self.poll_seconds
-                        if fanout.behind():
-                            self.fan_out(utcnow())
-                    free = self.max_in_flight - len(in_flight)
-                    if free > 0:
-                        in_flight |= self._start(free)
+                if not stop() and time.monotonic() >= next_look:
+                    next_look = time.monotonic() + self.poll_seconds
+                    if fanout.behind():
+                        self.fan_out(utcnow())
+                free = 0 if stop() else self.max_in_flight - len(in_flight)
+                if done or free > 0:
+                    outcomes = [future.result() for future in done]
+                    in_flight |= set(map(self.sender.submit, self.turn(outcomes, free, utcnow())))
             except Exception:
                 db.session.rollback()
                 log.exception("delivery pass failed; trying again shortly")
@@ -131,13 +139,3 @@ class Dispatcher:
                 wait(in_flight, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
             elif not stop():
                 stop.wait(max(0.0, next_look - time.monotonic()))
-
-    def _start(self, free: int) -> set[Future]:
-        now = utcnow()
-        token, ids = deliveries.claim_due(now, free, self.lease_seconds)
-        if not ids:
-            return set()
-        requests, settled = outgoing(token, ids, now)
-        if settled:
-            deliveries.record(settled, now, self.rng)
-        return {self.sender.submit(request) for request in requests}
