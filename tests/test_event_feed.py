@@ -45,7 +45,8 @@ def test_a_cursor_from_before_the_transaction_order_still_reads_on(app, tenant):
     page = tenant.get("/v1/events", query_string={"after": cursor_of([first])}).get_json()
     assert len(page["data"]) == 2
     assert [int(e["id"]) for e in page["data"]] == [first + 1, first + 2]
-    assert json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "==")) == [0, first + 2]
+    # (tx, id) on PostgreSQL; SQLite's feed is ordered by id alone.
+    assert json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=="))[-1] == first + 2
 
 
 @on_postgres

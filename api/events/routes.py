@@ -19,14 +19,15 @@ bp = ApiBlueprint(
 )
 
 
-def _current_cursor(after: str | None) -> str | None:
+def _current_cursor(after: str | None, order) -> str | None:
     """A cursor of the (tx, id) feed; an older one-value (id) cursor becomes one.
 
     Every event written before the feed was ordered by transaction has tx 0, and
     those are the only ids an older cursor can hold, so (0, id) is the same place.
+    (SQLite's feed is ordered by id alone: its cursors hold one value still.)
     """
-    if after is None:
-        return None
+    if after is None or len(order) == 1:
+        return after
     try:
         (event_id,) = _decode(after, [Event.id])
     except ApiError:
@@ -46,12 +47,17 @@ class Events(MethodView):
         shows up once every transaction that began before it has ended, which is
         usually at once and never out of order.
         """
-        args["after"] = _current_cursor(args.get("after"))
+        order = service.order()
+        args["after"] = _current_cursor(args.get("after"), order)
         statement = service.feed(current_workspace_id(), args.get("type"))
-        page = paginate(statement, args, order=service.ORDER)
+        page = paginate(statement, args, order=order)
         if page["next_cursor"] is None:
             # A feed is polled: its last page still says where to resume, or an empty
             # page hands back the cursor it was given, so no event is read twice or missed.
             last = page["data"][-1] if page["data"] else None
-            page["next_cursor"] = _encode([last.tx, last.id]) if last else args.get("after")
+            page["next_cursor"] = (
+                _encode([getattr(last, column.key) for column, _ in order])
+                if last
+                else args.get("after")
+            )
         return page

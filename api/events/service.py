@@ -67,8 +67,18 @@ TYPES = (
     "advocacy_act.recorded",
 )
 
-# The feed's order; its last column is unique.
-ORDER = ((Event.tx, False), (Event.id, False))
+_BY_TRANSACTION = ((Event.tx, False), (Event.id, False))
+_BY_ID = ((Event.id, False),)
+
+
+def order() -> tuple:
+    """The feed's order, for pagination: (tx, id) on PostgreSQL, id on SQLite.
+
+    On SQLite every tx is 0 and id order is commit order already; ordering by
+    (tx, id) there would also cost a scan of every event before the cursor, as
+    SQLite seeks an index by a row value's first column only.
+    """
+    return _BY_TRANSACTION if db.session.get_bind().dialect.name == "postgresql" else _BY_ID
 
 
 def record(workspace_id: str, type_: str, subject_id: str, data: dict | None = None) -> Event:
@@ -99,11 +109,13 @@ def _known(type_: str) -> None:
 
 
 def sequenced(after: tuple[int, int] | None = None) -> Select:
-    """Every workspace's events that no reader can miss: those below the frontier,
-    past the feed position `after` (tx, id) if given."""
+    """Every workspace's events that no reader can miss, those below the frontier,
+    past the feed position `after` ((tx, id)) if given; sort them by `order()`."""
+    columns = order()
     statement = select(Event).where(Event.tx < feed_frontier())
     if after is not None:
-        statement = statement.where(_after(ORDER, list(after)))
+        # A position is (tx, id); ordered by id alone, only the id counts.
+        statement = statement.where(_after(columns, list(after)[-len(columns) :]))
     return statement
 
 

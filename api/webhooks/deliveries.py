@@ -80,6 +80,21 @@ def claim_due(now: datetime, limit: int, lease_seconds: float) -> tuple[str, lis
     return token, ids
 
 
+def release(claimed: Sequence) -> None:
+    """Give claimed deliveries back unsent (a stopping worker): due again at once.
+    The caller commits."""
+    for token in {request.token for request in claimed}:
+        db.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id.in_([r.delivery_id for r in claimed if r.token == token]),
+                WebhookDelivery.lease_token == token,
+            )
+            .values(lease_until=None, lease_token=None),
+            execution_options={"synchronize_session": False},
+        )
+
+
 def record(outcomes: Sequence[Outcome], now: datetime, rng: random.Random) -> None:
     """Log each attempt and move each delivery on; the caller commits.
 

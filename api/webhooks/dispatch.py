@@ -2,11 +2,13 @@
 
 `run_once(now)` does it synchronously until nothing is due at `now` (tests and
 `flask worker --once`). `run(stop)` is the long-running form: it keeps up to
-`WEBHOOKS_MAX_IN_FLIGHT` sends going, claims only as many deliveries as it has
-free slots (so each send starts right after its claim and ends, deadline and
-all, well inside its lease), records outcomes as they come back, and looks for
-new events every `WORKER_POLL_SECONDS`. Stopping, it claims nothing more and
-waits for what is in flight.
+`WEBHOOKS_MAX_IN_FLIGHT` sends going and as many more claimed and queued behind
+them, so a send that ends is followed at once by the next instead of waiting for
+the loop's next database turn (each queued one still starts within moments of
+its claim, far inside its lease). Each turn records the outcomes that came back
+and claims more, in one transaction, and every `WORKER_POLL_SECONDS` it looks
+for new events. Stopping, it claims nothing more, hands back what has not
+started (its leases released for another worker) and waits for what is in flight.
 """
 
 import logging
@@ -114,20 +116,25 @@ class Dispatcher:
             outcomes = [future.result() for future in map(self.sender.submit, requests)]
 
     def run(self, stop: Stop) -> None:
-        in_flight: set[Future] = set()
+        # A queued send that would start once stopping is not sent: its future gives
+        # None, and its lease is released for another worker to take at once.
+        self.sender.stopping = stop
+        sent: dict[Future, Outgoing] = {}  # in flight, or queued behind those
         next_look = 0.0
-        while not stop() or in_flight:
+        while not stop() or sent:
             try:
-                done = {future for future in in_flight if future.done()}
-                in_flight -= done
+                done = {future: sent.pop(future) for future in list(sent) if future.done()}
                 if not stop() and time.monotonic() >= next_look:
                     next_look = time.monotonic() + self.poll_seconds
                     if fanout.behind():
                         self.fan_out(utcnow())
-                free = 0 if stop() else self.max_in_flight - len(in_flight)
+                free = 0 if stop() else 2 * self.max_in_flight - len(sent)
                 if done or free > 0:
-                    outcomes = [future.result() for future in done]
-                    in_flight |= set(map(self.sender.submit, self.turn(outcomes, free, utcnow())))
+                    results = [(future.result(), request) for future, request in done.items()]
+                    deliveries.release([request for result, request in results if result is None])
+                    outcomes = [result for result, _ in results if result is not None]
+                    for request in self.turn(outcomes, free, utcnow()):
+                        sent[self.sender.submit(request)] = request
             except Exception:
                 db.session.rollback()
                 log.exception("delivery pass failed; trying again shortly")
@@ -135,7 +142,7 @@ class Dispatcher:
                 continue
             finally:
                 db.session.remove()
-            if in_flight:
-                wait(in_flight, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
+            if sent:
+                wait(sent, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
             elif not stop():
                 stop.wait(max(0.0, next_look - time.monotonic()))

@@ -76,7 +76,7 @@ def fan_out(now: datetime, batch: int = BATCH) -> int | None:
     rows = db.session.execute(
         events.sequenced(after=(cursor.tx, cursor.event_id))
         .with_only_columns(*_COLUMNS)
-        .order_by(Event.tx, Event.id)
+        .order_by(*(column for column, _ in events.order()))
         .limit(batch)
     ).all()
     if not rows:

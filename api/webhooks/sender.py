@@ -17,6 +17,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -193,11 +194,15 @@ class Sender:
         self.pools = PoolManager(num_pools=256, maxsize=self.max_in_flight, block=False)
         self.pools.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
         self._executor = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="webhook-send")
+        self.stopping: Callable[[], bool] = lambda: False
 
-    def submit(self, outgoing: Outgoing) -> "Future[Outcome]":
+    def submit(self, outgoing: Outgoing) -> "Future[Outcome | None]":
+        """Send in the pool; None if the worker began stopping before its turn came."""
         return self._executor.submit(self._send_safely, outgoing)
 
-    def _send_safely(self, outgoing: Outgoing) -> Outcome:
+    def _send_safely(self, outgoing: Outgoing) -> Outcome | None:
+        if self.stopping():
+            return None
         try:
             return self.send(outgoing)
         except Exception:
