@@ -2,6 +2,7 @@
 answers checked once and connected to as checked; redirects never followed; TLS
 verifying the name while connecting to the checked address."""
 
+import ipaddress
 import json
 import shutil
 import socket
@@ -274,3 +275,79 @@ def test_tls_verifies_the_name_while_connecting_to_the_checked_address(
             select(WebhookDelivery).where(WebhookDelivery.endpoint_id != good["id"])
         )
         assert failed.last_error == "tls"
+
+
+# --- at delivery, class by class -------------------------------------------------------------
+
+
+def _sender(**settings):
+    from api.webhooks.sender import Sender
+
+    config = {
+        "WEBHOOKS_CONNECT_TIMEOUT_SECONDS": 1.0,
+        "WEBHOOKS_TIMEOUT_SECONDS": 2.0,
+        "WEBHOOKS_ALLOW_HTTP": False,
+        "WEBHOOKS_ALLOW_PRIVATE": False,
+        "WEBHOOKS_MAX_IN_FLIGHT": 2,
+        **settings,
+    }
+    return Sender(config)
+
+
+def _attempt(sender, url):
+    from api.database import utcnow
+    from api.webhooks.sender import Outgoing
+
+    return sender.send(Outgoing("dlv_x", "token", url, {}, b"{}", utcnow()))
+
+
+@pytest.mark.parametrize(("url", "why"), REFUSED)
+def test_each_class_is_refused_at_delivery_without_a_connection(url, why, monkeypatch):
+    import urllib3.util.connection
+
+    connections = []
+    monkeypatch.setattr(
+        urllib3.util.connection, "create_connection", lambda *a, **k: connections.append(a)
+    )
+    sender = _sender()
+    try:
+        outcome = _attempt(sender, url)
+    finally:
+        sender.close()
+    assert outcome.error == "refused_address", outcome
+    assert why in outcome.error_message
+    assert connections == []
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("169.254.169.254", "link-local"),
+        ("100.100.0.1", "carrier-grade NAT"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("fd12::1", "unique local"),
+    ],
+)
+def test_a_name_resolving_to_each_class_is_refused_at_delivery(address, why, monkeypatch):
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    monkeypatch.setattr(
+        ssrf, "getaddrinfo", lambda host, port: [(family, 1, 6, "", (address, port))]
+    )
+    sender = _sender()
+    try:
+        outcome = _attempt(sender, "https://hooks.example/in")
+    finally:
+        sender.close()
+    assert outcome.error == "refused_address"
+    assert f"hooks.example resolves to {ipaddress.ip_address(address)}" in outcome.error_message
+    assert why in outcome.error_message
+
+
+def test_http_is_refused_at_delivery_unless_allowed():
+    sender = _sender()
+    try:
+        assert _attempt(sender, "http://93.184.215.14/").error == "refused_address"
+    finally:
+        sender.close()

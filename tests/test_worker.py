@@ -300,3 +300,10 @@ def test_rewards_cli_still_approves_by_hand(app, tenant, runner):
     assert "approved 2 rewards" in result.output
     with app.app_context():
         assert set(db.session.scalars(select(ReferralReward.status))) == {"approved"}
+
+
+def test_the_retry_schedule_is_read_from_the_environment_as_numbers():
+    import config
+
+    settings = config.load("production", environ={"WEBHOOKS_RETRY_SCHEDULE": "0, 10,60"})
+    assert settings["WEBHOOKS_RETRY_SCHEDULE"] == [0, 10, 60]
