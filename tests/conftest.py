@@ -165,3 +165,13 @@ def make_tenant(app, client):
 @pytest.fixture
 def tenant(make_tenant) -> Tenant:
     return make_tenant()
+
+
+@pytest.fixture
+def receiver():
+    """A real webhook receiver on a free loopback port (tests/receiver.py)."""
+    from tests.receiver import Receiver
+
+    receiver = Receiver()
+    yield receiver
+    receiver.close()

@@ -5,6 +5,7 @@ import json
 import random
 import threading
 import time
+from contextlib import contextmanager
 
 from sqlalchemy import select, text
 
@@ -49,55 +50,46 @@ def test_a_cursor_from_before_the_transaction_order_still_reads_on(app, tenant):
     assert json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=="))[-1] == first + 2
 
 
+@contextmanager
+def held_open(app, workspace_id: str, subject: str):
+    """An event appended by another transaction that stays open inside the block."""
+    wrote, done = threading.Event(), threading.Event()
+
+    def hold():
+        with app.app_context():
+            events.record(workspace_id, "referral_code.issued", subject)
+            wrote.set()
+            done.wait(10)
+            db.session.commit()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert wrote.wait(10)
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 @on_postgres
 def test_an_append_never_waits_for_another_in_the_same_workspace(app, tenant):
     """A transaction that appended and stays open does not hold up the next append."""
-    holder_ready, release = threading.Event(), threading.Event()
-
-    def hold_open():
-        with app.app_context():
-            events.record(tenant.id, "referral_code.issued", "slow")
-            holder_ready.set()
-            release.wait(10)
-            db.session.commit()
-
-    holder = threading.Thread(target=hold_open)
-    holder.start()
-    try:
-        assert holder_ready.wait(10)
-        with app.app_context():
-            db.session.execute(text("SET LOCAL lock_timeout = '500ms'"))
-            events.record(tenant.id, "referral_code.issued", "fast")
-            db.session.commit()  # a lock wait would have raised within half a second
-    finally:
-        release.set()
-        holder.join()
+    with held_open(app, tenant.id, "slow"), app.app_context():
+        db.session.execute(text("SET LOCAL lock_timeout = '500ms'"))
+        events.record(tenant.id, "referral_code.issued", "fast")
+        db.session.commit()  # a lock wait would have raised within half a second
 
 
 @on_postgres
 def test_an_event_stays_unread_while_an_older_transaction_is_open(app, tenant):
     """The later transaction commits first; the reader sees neither until both are done,
     then both, in transaction order, so its cursor never passes one it has not seen."""
-    older_wrote, younger_done = threading.Event(), threading.Event()
-
-    def older():
-        with app.app_context():
-            events.record(tenant.id, "referral_code.issued", "older")
-            older_wrote.set()
-            younger_done.wait(10)
-            db.session.commit()
-
-    thread = threading.Thread(target=older)
-    thread.start()
-    try:
-        assert older_wrote.wait(10)
+    with held_open(app, tenant.id, "older"):
         with app.app_context():
             events.record(tenant.id, "referral_code.issued", "younger")
             db.session.commit()
         assert tenant.get("/v1/events").get_json()["data"] == []
-    finally:
-        younger_done.set()
-        thread.join()
     wait_until_readable(app)
     page = tenant.get("/v1/events").get_json()
     assert [e["subject_id"] for e in page["data"]] == ["older", "younger"]

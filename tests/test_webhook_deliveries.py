@@ -26,13 +26,6 @@ def app(app_factory):
     return app_factory(**LOCAL)
 
 
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
-
-
 def answering(receiver, *answers):
     """The receiver answers these in turn, then the last one for ever."""
     queue = list(answers)

@@ -49,13 +49,6 @@ REFUSED = [
 ]
 
 
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
-
-
 @pytest.mark.parametrize(("url", "why"), REFUSED)
 def test_each_class_is_refused_at_creation(tenant, url, why):
     answer = tenant.post("/v1/webhook-endpoints", json={"url": url})

@@ -17,20 +17,12 @@ from api.webhooks import secrets
 from api.webhooks.models import WebhookEndpoint
 from tests.conftest import create_tenant
 from tests.factories import seed, submit
-from tests.receiver import Receiver
 from tests.webhooks import LOCAL, bodies, deliver, make_endpoint
 
 
 @pytest.fixture
 def app(app_factory):
     return app_factory(**LOCAL)
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
 
 
 def verified(secret: str, received) -> dict:
