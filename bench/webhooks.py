@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import multiprocessing
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -125,7 +126,9 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def run(uri: str, engine: str, deliveries: int, rate: float, seconds: float) -> bool:
+def run(
+    uri: str, engine: str, deliveries: int, rate: float, seconds: float, keep_logs: bool = False
+) -> bool:
     app = _app(uri)
     with app.app_context():
         flask_migrate.upgrade()
@@ -228,6 +231,10 @@ def run(uri: str, engine: str, deliveries: int, rate: float, seconds: float) -> 
         receiver.join(10)
         with app.app_context():
             db.engine.dispose()
+        if keep_logs:
+            print(f"logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
@@ -292,11 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deliveries", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=20.0, help="answers per second")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--keep-logs", action="store_true", help="keep the worker's log")
     args = parser.parse_args(argv)
     database = postgres_database() if args.postgres else sqlite_database()
     with database as uri:
         engine = "postgresql" if args.postgres else "sqlite"
-        run(uri, engine, args.deliveries, args.rate, args.seconds)
+        run(uri, engine, args.deliveries, args.rate, args.seconds, args.keep_logs)
     return 0
 
 

@@ -120,25 +120,35 @@ class Dispatcher:
         # None, and its lease is released for another worker to take at once.
         self.sender.stopping = stop
         sent: dict[Future, Outgoing] = {}  # in flight, or queued behind those
+        # Finished sends not yet recorded: kept until a turn commits them (the
+        # database may be away for a moment).
+        finished: list[tuple[Outcome | None, Outgoing]] = []
         next_look = 0.0
-        while not stop() or sent:
+        while not stop() or sent or finished:
             try:
-                done = {future: sent.pop(future) for future in list(sent) if future.done()}
+                for future in [future for future in sent if future.done()]:
+                    finished.append((future.result(), sent.pop(future)))
                 if not stop() and time.monotonic() >= next_look:
                     next_look = time.monotonic() + self.poll_seconds
                     if fanout.behind():
                         self.fan_out(utcnow())
                 free = 0 if stop() else 2 * self.max_in_flight - len(sent)
-                if done or free > 0:
-                    results = [(future.result(), request) for future, request in done.items()]
-                    deliveries.release([request for result, request in results if result is None])
-                    outcomes = [result for result, _ in results if result is not None]
-                    for request in self.turn(outcomes, free, utcnow()):
+                if finished or free > 0:
+                    deliveries.release([request for result, request in finished if result is None])
+                    outcomes = [result for result, _ in finished if result is not None]
+                    requests = self.turn(outcomes, free, utcnow())
+                    finished = []
+                    for request in requests:
                         sent[self.sender.submit(request)] = request
             except Exception:
                 db.session.rollback()
                 log.exception("delivery pass failed; trying again shortly")
-                stop.wait(1.0)
+                if stop() and not sent:
+                    break  # stopping with the database away: the leases will lapse
+                if stop():
+                    time.sleep(1.0)  # stop.wait would return at once, and this spin
+                else:
+                    stop.wait(1.0)
                 continue
             finally:
                 db.session.remove()
