@@ -1,7 +1,7 @@
 """jobs (the worker's queue), periodic task turns, the idempotency purge's index
 
 Revision ID: 548bd2c9ce9a
-Revises: 22c4be386789
+Revises: dc0ffc5c4a79
 Create Date: 2026-12-01 09:24:16.011559
 
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '548bd2c9ce9a'
-down_revision = '22c4be386789'
+down_revision = 'dc0ffc5c4a79'
 branch_labels = None
 depends_on = None
 
