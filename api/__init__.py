@@ -84,6 +84,8 @@ def register_blueprints(app: Flask) -> None:
     from api.contacts.routes import bp as contacts_bp
     from api.events.routes import bp as events_bp
     from api.jobs.routes import bp as jobs_bp
+    from api.integrations.receiver import bp as stripe_in_bp
+    from api.integrations.routes import bp as integrations_bp
     from api.pages.routes import bp as pages_bp
     from api.pages.wall import bp as wall_bp
     from api.queues.routes import bp as queues_bp
@@ -109,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
         report_pages_bp,
         referral_links_bp,
         widget_assets_bp,
+        stripe_in_bp,
     ):
         app.register_blueprint(blueprint)
     for blueprint in (
@@ -121,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
         jobs_bp,
         webhooks_bp,
         referrals_bp,
+        integrations_bp,
         keys_bp,
         settings_bp,
         widget_settings_bp,

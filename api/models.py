@@ -14,6 +14,7 @@ from api.contacts.models import Contact
 from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
 from api.jobs.models import Job
+from api.integrations.models import StripeEvent, StripeIntegration
 from api.queues.models import QueueCount, QueueItem
 from api.referrals.models import (
     Referral,
@@ -55,6 +56,8 @@ __all__ = [
     "ResponseRollup",
     "ReviewClick",
     "ReviewRequest",
+    "StripeEvent",
+    "StripeIntegration",
     "Survey",
     "Testimonial",
     "TestimonialTag",

@@ -52,6 +52,9 @@ class Default:
     RATELIMIT_WIDGET_IP = "60 per minute"
     # /r/<code> is opened by people behind shared NATs (offices, campuses, mobile carriers).
     RATELIMIT_REDIRECT = "600 per minute"
+    # POST /integrations/stripe/<token>, per client IP: Stripe sends every account's events
+    # from a few addresses, so the public limit would make a busy shop's events wait.
+    RATELIMIT_STRIPE = "1200 per minute"
     # /r/<code>: clicks are written in batches this often (0: in their request), and a
     # code's lookup is remembered this long (0: never), so disabling it takes this long.
     CLICK_FLUSH_SECONDS = 0.5
@@ -132,6 +135,7 @@ class Testing(Default):
     RATELIMIT_WIDGET_KEY = "100000 per minute"
     RATELIMIT_WIDGET_IP = "100000 per minute"
     RATELIMIT_REDIRECT = "100000 per minute"
+    RATELIMIT_STRIPE = "100000 per minute"
     CLICK_FLUSH_SECONDS = 0.0
     REFERRAL_CODE_CACHE_SECONDS = 0
     WIDGET_CACHE_SECONDS = 0

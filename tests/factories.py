@@ -5,6 +5,9 @@ must not depend on its routes, so they seed what they need here. Every helper
 adds and flushes; the caller commits (inside `app.app_context()`).
 """
 
+import hashlib
+import hmac
+import time
 from dataclasses import dataclass
 
 from api.contacts.models import Contact
@@ -77,3 +80,10 @@ def submit(app, invitation_id: str, score: int, **kw):
         )
         db.session.commit()
         return response.id, created
+
+
+def stripe_signature(body: str, secret: str, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header as Stripe makes it: HMAC-SHA256 of "{t}.{body}"."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"

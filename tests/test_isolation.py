@@ -15,10 +15,13 @@ the object is ever looked up).
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from tests.conftest import Tenant, create_tenant
+from tests.factories import stripe_signature
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -217,6 +220,29 @@ def make_workspace_a(app) -> Objects:
         json={"since": "2026-01-01T00:00:00+00:00"},
     ).get_json()
     a.make("job", tenant.get(f"/v1/jobs/{recover['id']}"))
+
+    stripe_secret = "whsec_alpha_only_" + "q7" * 12
+    stripe = a.make(
+        "stripe",
+        tenant.put("/v1/integrations/stripe", json={"signing_secret": stripe_secret}),
+        "receiving_url",
+    )
+    a.markers |= {stripe_secret, stripe["receiving_url"].rsplit("/", 1)[1]}
+    event = json.dumps(
+        {
+            "id": "evt_alpha_only_q7",
+            "type": "checkout.session.completed",
+            "created": int(time.time()),
+            "data": {"object": {"id": "cs_alpha_only_q7", "amount_total": 900, "currency": "eur"}},
+        }
+    )
+    received = tenant.client.post(
+        urlsplit(stripe["receiving_url"]).path,
+        data=event,
+        headers={"Stripe-Signature": stripe_signature(event, stripe_secret)},
+    )
+    assert received.status_code == 200, received.get_data(as_text=True)
+    a.markers |= {"evt_alpha_only_q7", "cs_alpha_only_q7", received.get_json()["id"]}
     return a
 
 

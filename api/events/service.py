@@ -44,6 +44,7 @@ TYPES = (
     "referral.purchase",
     "referral.converted",
     "referral.refunded",
+    "referral.flagged",
     "reward.created",
     "reward.approved",
     "reward.paid",
@@ -65,6 +66,7 @@ TYPES = (
     "advocate.opted_in",
     "advocate.opted_out",
     "advocacy_act.recorded",
+    "stripe_event.unmatched",
 )
 
 _BY_TRANSACTION = ((Event.tx, False), (Event.id, False))

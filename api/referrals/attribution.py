@@ -111,6 +111,21 @@ def live_referral_of(workspace_id: str, contact_id: str) -> Referral | None:
     )
 
 
+def live_referral_by_email(workspace_id: str, email: str) -> Referral | None:
+    """The live referral of a contact with this address (the latest, should several share it)."""
+    return db.session.scalar(
+        referrals_of(workspace_id)
+        .join(Contact, Contact.id == Referral.bound_contact_id)
+        .where(
+            Contact.workspace_id == workspace_id,
+            Contact.email == email.strip().lower(),
+            Contact.erased_at.is_(None),
+        )
+        .order_by(Referral.signed_up_at.desc(), Referral.id.desc())
+        .limit(1)
+    )
+
+
 def report_signup(
     workspace_id: str, data: dict, *, ip: str | None = None, now: datetime | None = None
 ) -> tuple[Referral, bool]:
@@ -277,6 +292,26 @@ def review(referral: Referral, decision: str, note: str | None, now=None) -> Ref
     db.session.flush()
     events.record(referral.workspace_id, event, referral.id, _event_data(referral))
     return referral
+
+
+def flag_for_review(referral: Referral, flag: str, now: datetime | None = None) -> bool:
+    """Send a live referral to review after the fact (a payment dispute); True if it changed.
+
+    Its pending rewards are held until the review, as a referral flagged at sign-up;
+    approving it restores its status, rejecting it voids or claws back its rewards.
+    """
+    if referral.status not in ("signed_up", "converted", "flagged"):
+        return False
+    if referral.status == "flagged" and flag in referral.flags:
+        return False
+    now = now or utcnow()
+    referral.flags = [*referral.flags, flag] if flag not in referral.flags else referral.flags
+    referral.status = "flagged"
+    referral.updated_at = now
+    rewards.hold(referral, now)
+    db.session.flush()
+    events.record(referral.workspace_id, "referral.flagged", referral.id, _event_data(referral))
+    return True
 
 
 @contacts.on_erase

@@ -111,6 +111,14 @@ def release(referral: Referral, now: datetime) -> None:
             reward.updated_at = now
 
 
+def hold(referral: Referral, now: datetime) -> None:
+    """A referral sent to review: its pending rewards wait for the verdict."""
+    for reward in rewards_of_referral(referral):
+        if reward.status == "pending" and not reward.held:
+            reward.held = True
+            reward.updated_at = now
+
+
 def void_all(referral: Referral, reason: str, now: datetime) -> None:
     for reward in rewards_of_referral(referral):
         _void_or_claw_back(reward, reason, now)

@@ -1,0 +1,1 @@
+"""Integrations in: other services' events turned into ours (Stripe purchases, refunds)."""
