@@ -211,10 +211,11 @@ def upsert_many(workspace_id: str, rows: list[dict]) -> dict[str, ContactRow]:
                 select(Contact.external_id).where(Contact.workspace_id == workspace_id, ours)
             )
         )
+    # A new contact is subscribed: only unsubscribing one (an event) needs the update.
     found = {
         external_id: _row_of(new_rows[external_id], now)
         for external_id in by_external_id
-        if external_id in inserted and "unsubscribed" not in by_external_id[external_id]
+        if external_id in inserted and not by_external_id[external_id].get("unsubscribed")
     }
     # Ours were inserted complete; a contact that existed, or that a concurrent request
     # inserted first, gets the given fields applied now (unsubscribing, an event, too).
