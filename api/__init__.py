@@ -81,6 +81,7 @@ def wrap_wsgi(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from api import health
     from api.advocacy.routes import bp as advocacy_bp
+    from api.contacts.imports.routes import bp as contact_imports_bp
     from api.contacts.routes import bp as contacts_bp
     from api.events.routes import bp as events_bp
     from api.jobs.routes import bp as jobs_bp
@@ -115,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     for blueprint in (
+        contact_imports_bp,
         contacts_bp,
         surveys_bp,
         responses_bp,

@@ -10,6 +10,7 @@ from api.advocacy.models import (
     Testimonial,
     TestimonialTag,
 )
+from api.contacts.imports.models import ContactImport, ContactImportFile
 from api.contacts.models import Contact
 from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
@@ -37,6 +38,8 @@ __all__ = [
     "AdvocateOptIn",
     "ApiKey",
     "Contact",
+    "ContactImport",
+    "ContactImportFile",
     "Event",
     "FanoutCursor",
     "IdempotencyRecord",

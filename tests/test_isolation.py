@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from api.contacts.imports import service as imports
 from tests.conftest import Tenant, create_tenant
 from tests.factories import stripe_signature
 
@@ -40,7 +41,7 @@ class Objects:
     markers: set[str] = field(default_factory=set)
 
     def make(self, kind: str, response, *marker_fields: str) -> dict:
-        assert response.status_code in (200, 201), (kind, response.get_data(as_text=True))
+        assert response.status_code in (200, 201, 202), (kind, response.get_data(as_text=True))
         body = response.get_json()
         self.made[kind] = body
         self.markers |= {str(body[name]) for name in ("id", *marker_fields) if body.get(name)}
@@ -243,6 +244,18 @@ def make_workspace_a(app) -> Objects:
     )
     assert received.status_code == 200, received.get_data(as_text=True)
     a.markers |= {"evt_alpha_only_q7", "cs_alpha_only_q7", received.get_json()["id"]}
+
+    a.make(
+        "import",
+        tenant.client.post(
+            "/v1/contacts/imports",
+            data=b"external_id,email\nalpha-imported-q7,not-an-email-alpha-q7\n",
+            headers={**tenant.headers, "Content-Type": "text/csv"},
+        ),
+    )
+    with app.app_context():
+        imports.run_import(a.made["import"]["id"])
+    a.markers |= {"alpha-imported-q7"}
     return a
 
 
@@ -262,6 +275,7 @@ PATH_VALUES: dict[str, Callable[[Objects], list[str]]] = {
     "job_id": lambda a: [a.made["job"]["id"]],
     "endpoint_id": lambda a: [a.made["endpoint"]["id"]],
     "delivery_id": lambda a: [a.made["delivery"]["id"]],
+    "import_id": lambda a: [a.made["import"]["id"]],
 }
 
 # (rule, method) -> a minimal valid body, where {} is not one. Bodies naming

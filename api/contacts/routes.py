@@ -3,6 +3,7 @@ from urllib.parse import quote
 from flask.views import MethodView
 
 from api.contacts import service
+from api.contacts.imports import cli as imports_cli
 from api.contacts.models import Contact
 from api.contacts.schemas import (
     ContactFieldsSchema,
@@ -21,6 +22,9 @@ bp = ApiBlueprint(
     url_prefix="/v1/contacts",
     description="Contacts: the people you ask and reward, keyed by your own id (external_id).",
 )
+# `flask contacts import FILE`, `flask contacts run-import IMPORT_ID`
+bp.cli.add_command(imports_cli.import_contacts)
+bp.cli.add_command(imports_cli.run_import)
 
 
 def _found(external_id: str) -> Contact:

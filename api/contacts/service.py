@@ -78,12 +78,7 @@ def update_contact(
         if name in data:
             setattr(contact, name, data[name])
     if "attributes" in data:
-        base = {} if replace_attributes else dict(contact.attributes or {})
-        for key, value in data["attributes"].items():
-            if value is None:
-                base.pop(key, None)
-            else:
-                base[key] = value
+        base = merged_attributes(contact, data["attributes"], replace=replace_attributes)
         try:  # the merged result must fit too, or growing a contact by PATCH has no limit
             attributes_fit(base)
         except ValidationError as error:
@@ -100,6 +95,29 @@ def update_contact(
     if flush:
         db.session.flush()
     return contact
+
+
+def merged_attributes(contact: Contact, given: dict, *, replace: bool = False) -> dict:
+    """The contact's attributes after `given` merges in (or replaces them); `null` deletes."""
+    base = {} if replace else dict(contact.attributes or {})
+    for key, value in given.items():
+        if value is None:
+            base.pop(key, None)
+        else:
+            base[key] = value
+    return base
+
+
+def would_change(contact: Contact, data: dict) -> bool:
+    """Whether `update_contact(contact, data)` would change a field (an import counts
+    the contacts it leaves as they were)."""
+    if any(name in data and data[name] != getattr(contact, name) for name in _SCALARS):
+        return True
+    if "unsubscribed" in data and data["unsubscribed"] != contact.unsubscribed:
+        return True
+    return "attributes" in data and merged_attributes(contact, data["attributes"]) != (
+        contact.attributes or {}
+    )
 
 
 def set_unsubscribed(

@@ -25,6 +25,8 @@ from api.http.pagination import _after
 TYPES = (
     "contact.unsubscribed",
     "contact.resubscribed",
+    "contact_import.completed",
+    "contact_import.failed",
     "invitation.created",
     "response.created",
     "response.updated",

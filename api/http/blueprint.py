@@ -2,8 +2,11 @@
 
 `ApiBlueprint` routes demand a secret key, a JSON body where one is sent,
 per-key rate limits and Idempotency-Key handling on POST. A new area gets all
-of it by using this class.
+of it by using this class; one that takes files instead of JSON (an import)
+declares them with `Uploads`.
 """
+
+from dataclasses import dataclass
 
 import flask_smorest
 from flask import request
@@ -26,11 +29,31 @@ def require_json_body() -> None:
             )
 
 
+@dataclass(frozen=True)
+class Uploads:
+    """A blueprint whose bodies are files: their media types and the largest body."""
+
+    media_types: tuple[str, ...]
+    max_bytes: int
+
+    def check(self) -> None:
+        # Before the idempotency check, which reads the whole body.
+        request.max_content_length = self.max_bytes
+        if request.content_length is not None and request.content_length > self.max_bytes:
+            raise ApiError(413, "payload_too_large", f"The body is over {self.max_bytes:,} bytes.")
+        if request.method in _BODY_METHODS and request.mimetype not in self.media_types:
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"Send the file as {' or '.join(self.media_types)}.",
+            )
+
+
 class ApiBlueprint(flask_smorest.Blueprint):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, uploads: Uploads | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         ratelimit.limit_blueprint(self, ratelimit.Rule("RATELIMIT_API", ratelimit.per_caller))
         self.before_request(auth.require_secret_key)
-        self.before_request(require_json_body)
+        self.before_request(require_json_body if uploads is None else uploads.check)
         self.before_request(idempotency.begin)
         self.after_request(idempotency.finish)

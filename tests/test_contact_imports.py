@@ -1,0 +1,337 @@
+"""CSV imports of contacts: files as Excel and Google Sheets save them, bad rows reported
+by line among good ones, dry runs, limits, and imports that resume where they stopped."""
+
+import pytest
+from sqlalchemy import func, select
+
+from api.contacts.imports import csv_file, service
+from api.contacts.imports.models import ContactImport, ContactImportFile
+from api.contacts.models import Contact
+from api.events.models import Event
+from api.extensions import db
+
+
+def upload(tenant, text: str | bytes, *, encoding="utf-8", query=None, **headers):
+    data = text.encode(encoding) if isinstance(text, str) else text
+    return tenant.post(
+        "/v1/contacts/imports",
+        data=data,
+        query_string=query or {},
+        headers={"Content-Type": "text/csv", **headers},
+    )
+
+
+def run(app, import_id: str) -> None:
+    with app.app_context():
+        service.run_import(import_id)
+
+
+def imported(app, tenant, text, **kwargs) -> dict:
+    """Upload, run as the worker would, and read the import back."""
+    response = upload(tenant, text, **kwargs)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    accepted = response.get_json()
+    assert accepted["status"] == "queued"
+    assert response.headers["Location"] == f"/v1/contacts/imports/{accepted['id']}"
+    run(app, accepted["id"])
+    shown = tenant.get(f"/v1/contacts/imports/{accepted['id']}")
+    assert shown.status_code == 200
+    return shown.get_json()
+
+
+def contacts_of(tenant) -> dict[str, dict]:
+    return {c["external_id"]: c for c in tenant.get("/v1/contacts?limit=500").get_json()["data"]}
+
+
+def event_types(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(Event.type).order_by(Event.id)))
+
+
+def test_every_column(app, tenant):
+    text = (
+        "external_id,email,first_name,last_name,locale,stage,unsubscribed,attr.plan,attr.Company\n"
+        "c1,Ada@Example.com,Ada,Lovelace,en,customer,false,pro,Analytical Engines\n"
+        "c2,bob@example.com,Bob,,pt-BR,trial,yes,,\n"
+    )
+    job = imported(app, tenant, text)
+    assert job["status"] == "completed" and job["errors"] == []
+    assert job["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0}
+    assert (job["total_rows"], job["rows_done"]) == (2, 2)
+    ada, bob = contacts_of(tenant)["c1"], contacts_of(tenant)["c2"]
+    assert (ada["email"], ada["first_name"], ada["last_name"]) == (
+        "ada@example.com",
+        "Ada",
+        "Lovelace",
+    )
+    assert (ada["locale"], ada["stage"], ada["unsubscribed"]) == ("en", "customer", False)
+    assert ada["attributes"] == {"plan": "pro", "Company": "Analytical Engines"}
+    assert (bob["locale"], bob["stage"], bob["unsubscribed"]) == ("pt-BR", "trial", True)
+    assert bob["last_name"] is None and bob["attributes"] == {}
+    types = event_types(app)
+    assert types.count("contact.unsubscribed") == 1, "an imported unsubscribe is an event"
+    assert types[-1] == "contact_import.completed"
+
+
+def test_header_names_as_people_write_them(app, tenant):
+    text = "External ID,E Mail,First Name,LAST-NAME, Attr.Plan \nc1,,Ada,Lovelace,pro\n"
+    response = upload(tenant, text)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid_header"
+    assert "E Mail" in response.get_json()["error"]["fields"]["header"][0]
+    job = imported(app, tenant, text.replace("E Mail", "Email"))
+    assert job["counts"]["created"] == 1
+    c1 = contacts_of(tenant)["c1"]
+    assert (c1["first_name"], c1["last_name"]) == ("Ada", "Lovelace")
+    assert c1["attributes"] == {"Plan": "pro"}, "an attribute's name is kept as written"
+
+
+@pytest.mark.parametrize(
+    ("header", "problem"),
+    [
+        ("email,first_name", "An external_id column is required."),
+        ("external_id,email,Email", "Repeated columns: Email."),
+        ("external_id,phone", "Unknown columns: phone."),
+        ("external_id,attr.", "Unknown columns: attr.."),
+    ],
+)
+def test_a_header_that_cannot_be_used_is_refused_whole(app, tenant, header, problem):
+    response = upload(tenant, f"{header}\nc1,x\n")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_header"
+    assert any(message.startswith(problem) for message in error["fields"]["header"]), error
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ContactImport)) == 0
+
+
+def test_excel_csv_utf8_with_a_bom_and_semicolons(app, tenant):
+    # Excel's "CSV UTF-8" in a German locale: BOM, `;`, CRLF, a decimal comma in a value.
+    text = "\ufeffexternal_id;email;first_name;attr.score\r\nc1;jo@example.com;Jörg;4,5\r\n"
+    job = imported(app, tenant, text)
+    assert job["counts"]["created"] == 1
+    c1 = contacts_of(tenant)["c1"]
+    assert (c1["first_name"], c1["attributes"]) == ("Jörg", {"score": "4,5"})
+
+
+def test_google_sheets_csv_commas_quotes_and_newlines(app, tenant):
+    text = (
+        "external_id,first_name,attr.note,email\n"
+        'c1,"Smith, Jane","Line one\nline two ""quoted""",jane@example.com\n'
+        'c2,Bob,"a\r\nb\r\nc",not-an-email\n'
+        "c3,Carl,,carl@example.com\n"
+    )
+    job = imported(app, tenant, text)
+    assert job["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "failed": 1}
+    c1 = contacts_of(tenant)["c1"]
+    assert c1["first_name"] == "Smith, Jane"
+    assert c1["attributes"] == {"note": 'Line one\nline two "quoted"'}
+    # c2 starts on line 4 of the file (c1 spans two) and is row 3 of the spreadsheet.
+    (error,) = job["errors"]
+    assert (error["line"], error["row"], error["external_id"]) == (4, 3, "c2")
+    assert error["fields"] == {"email": ["Not a valid email address."]}
+    assert error["reason"] == "email: Not a valid email address."
+
+
+def test_a_bad_row_never_stops_the_good_ones(app, tenant):
+    rows = [f"c{n},person{n}@example.com,customer" for n in range(1, 8)]
+    rows[2] = "c3,not an email,customer"
+    rows[4] = "c5,five@example.com,emperor"
+    rows.insert(5, "")  # a blank row: skipped, still counted as a spreadsheet row
+    rows.append("c1,again@example.com,lead")
+    rows.append("c9,nine@example.com,lead,surplus")
+    rows.append("erased:c10,ten@example.com,lead")
+    job = imported(app, tenant, "external_id,email,stage\n" + "\n".join(rows) + "\n")
+    assert job["counts"] == {"created": 5, "updated": 0, "unchanged": 0, "failed": 5}
+    assert set(contacts_of(tenant)) == {"c1", "c2", "c4", "c6", "c7"}
+    assert contacts_of(tenant)["c1"]["email"] == "person1@example.com"
+    found = {(e["line"], e["external_id"]): e["reason"] for e in job["errors"]}
+    assert found == {
+        (4, "c3"): "email: Not a valid email address.",
+        (6, "c5"): "stage: Must be one of: lead, trial, customer, churned.",
+        (10, "c1"): "The external_id repeats row 2.",
+        (11, "c9"): "This row has 4 cells; the header has 3.",
+        (12, "erased:c10"): "external_id: External ids starting with `erased:` are reserved.",
+    }
+
+
+def test_upsert_counts_created_updated_and_unchanged(app, tenant):
+    tenant.put("/v1/contacts/c1", json={"email": "one@example.com", "attributes": {"plan": "free"}})
+    tenant.put("/v1/contacts/c2", json={"email": "two@example.com", "first_name": "Two"})
+    before = contacts_of(tenant)["c2"]["updated_at"]
+    text = (
+        "external_id,email,first_name,attr.plan\n"
+        "c1,one@example.com,,pro\n"  # an attribute changes; the merge keeps the rest
+        "c2,TWO@example.com,Two,\n"  # the same values: left as it was
+        "c3,three@example.com,Three,free\n"
+    )
+    job = imported(app, tenant, text)
+    assert job["counts"] == {"created": 1, "updated": 1, "unchanged": 1, "failed": 0}
+    found = contacts_of(tenant)
+    assert found["c1"]["attributes"] == {"plan": "pro"}
+    assert found["c1"]["email"] == "one@example.com"
+    assert found["c2"]["updated_at"] == before, "an unchanged contact is not written"
+
+
+def test_create_only_leaves_existing_contacts_alone(app, tenant):
+    tenant.put("/v1/contacts/c1", json={"email": "kept@example.com"})
+    text = "external_id,email\nc1,changed@example.com\nc2,new@example.com\n"
+    job = imported(app, tenant, text, query={"mode": "create_only"})
+    assert job["mode"] == "create_only"
+    assert job["counts"] == {"created": 1, "updated": 0, "unchanged": 1, "failed": 0}
+    assert contacts_of(tenant)["c1"]["email"] == "kept@example.com"
+    assert contacts_of(tenant)["c2"]["email"] == "new@example.com"
+
+
+def test_a_dry_run_counts_and_writes_nothing(app, tenant):
+    tenant.put("/v1/contacts/c1", json={"email": "one@example.com"})
+    events_before = event_types(app)
+    text = (
+        "external_id,email,unsubscribed\nc1,new@example.com,yes\nc2,two@example.com,no\nc3,bad,\n"
+    )
+    job = imported(app, tenant, text, query={"dry_run": "true"})
+    assert job["dry_run"] is True and job["status"] == "completed"
+    assert job["counts"] == {"created": 1, "updated": 1, "unchanged": 0, "failed": 1}
+    assert job["errors"][0]["external_id"] == "c3"
+    found = contacts_of(tenant)
+    assert set(found) == {"c1"}
+    assert (found["c1"]["email"], found["c1"]["unsubscribed"]) == ("one@example.com", False)
+    assert event_types(app) == events_before
+
+
+def test_merged_attributes_that_grow_too_large_fail_their_row(app, tenant):
+    tenant.put("/v1/contacts/c1", json={"attributes": {"big": "x" * 15000}})
+    text = f"external_id,attr.more\nc1,{'y' * 2000}\nc2,fine\n"
+    job = imported(app, tenant, text)
+    assert job["counts"] == {"created": 1, "updated": 0, "unchanged": 0, "failed": 1}
+    assert job["errors"][0]["reason"].startswith("attributes: Attributes take at most")
+
+
+def test_a_multipart_upload_with_options_as_form_fields(app, tenant):
+    from io import BytesIO
+
+    response = tenant.post(
+        "/v1/contacts/imports",
+        data={
+            "file": (BytesIO(b"external_id,email\nc1,a@example.com\n"), "customers.csv"),
+            "dry_run": "true",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202, response.get_data(as_text=True)
+    job = response.get_json()
+    assert (job["filename"], job["dry_run"], job["total_rows"]) == ("customers.csv", True, 1)
+    for data in ({"other": "x"}, {"file": (BytesIO(b"external_id\nc1\n"), "a.csv"), "mode": "x"}):
+        refused = tenant.post("/v1/contacts/imports", data=data, content_type="multipart/form-data")
+        assert refused.status_code == 422, refused.get_data(as_text=True)
+
+
+def test_bodies_that_are_not_csv_are_415(tenant):
+    response = tenant.post("/v1/contacts/imports", json={"external_id": "c1"})
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+    assert "text/csv" in response.get_json()["error"]["message"]
+
+
+def test_more_than_100000_rows_is_refused_clearly(app, tenant):
+    rows = "".join(f"c{n}\n" for n in range(csv_file.MAX_ROWS + 1))
+    response = upload(tenant, "external_id\n" + rows)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "too_many_rows"
+    assert "100,000 rows" in error["message"]
+    assert upload(tenant, "external_id\n" + rows[: rows.rindex("c")]).status_code == 202
+
+
+def test_more_than_20_mb_is_413(tenant):
+    body = b"external_id,attr.pad\n" + b"c1," + b"x" * csv_file.MAX_BYTES + b"\n"
+    response = upload(tenant, body)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_its_line(tenant):
+    response = upload(tenant, "external_id,first_name\nc1,Jörg\n", encoding="cp1252")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "not_utf8" and "line 2" in error["message"]
+
+
+def test_an_import_resumes_after_the_last_committed_chunk(app, tenant, monkeypatch):
+    monkeypatch.setattr(service, "CHUNK_ROWS", 3)
+    text = "external_id,email\n" + "".join(f"c{n},p{n}@example.com\n" for n in range(1, 9))
+    text += "c2,again@example.com\n"
+    accepted = upload(tenant, text).get_json()
+    real_upsert_many = service.contacts.upsert_many
+    calls = []
+
+    def stop_in_the_second_chunk(workspace_id, rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("the worker was stopped")
+        return real_upsert_many(workspace_id, rows)
+
+    monkeypatch.setattr(service.contacts, "upsert_many", stop_in_the_second_chunk)
+    with app.app_context(), pytest.raises(RuntimeError):
+        service.run_import(accepted["id"])
+    stopped = tenant.get(f"/v1/contacts/imports/{accepted['id']}").get_json()
+    assert (stopped["status"], stopped["rows_done"], stopped["counts"]["created"]) == (
+        "running",
+        3,
+        3,
+    )
+    assert set(contacts_of(tenant)) == {"c1", "c2", "c3"}
+
+    run(app, accepted["id"])  # run again, as the job is after a restart
+    done = tenant.get(f"/v1/contacts/imports/{accepted['id']}").get_json()
+    assert done["status"] == "completed"
+    assert done["counts"] == {"created": 8, "updated": 0, "unchanged": 0, "failed": 1}
+    assert done["errors"][0]["reason"] == "The external_id repeats row 3."
+    assert len(contacts_of(tenant)) == 8
+    run(app, accepted["id"])  # and once more: a finished import stays as it is
+    assert tenant.get(f"/v1/contacts/imports/{accepted['id']}").get_json() == done
+    with app.app_context():
+        assert db.session.get(ContactImportFile, accepted["id"]) is None, "the file is deleted"
+    assert event_types(app).count("contact_import.completed") == 1
+
+
+def test_a_chunk_claimed_by_another_run_is_not_applied_twice(app, tenant):
+    accepted = upload(tenant, "external_id\nc1\nc2\n").get_json()
+    with app.app_context():
+        stale = db.session.get(ContactImport, accepted["id"])
+        db.session.expunge(stale)
+        service.run_import(accepted["id"])
+        header = [csv_file.Column("external_id")]
+        assert service._apply(stale, header, [csv_file.Record(2, 2, ["c3"])], {}) is False
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+
+
+def test_only_the_first_100_row_errors_are_kept(app, tenant):
+    text = "external_id,email\n" + "".join(f"c{n},bad\n" for n in range(150))
+    job = imported(app, tenant, text)
+    assert job["counts"]["failed"] == 150 and len(job["errors"]) == 100
+    assert job["errors"][-1]["line"] == 101
+
+
+def test_imports_are_per_workspace(app, tenant, make_tenant):
+    accepted = upload(tenant, "external_id\nc1\n").get_json()
+    other = make_tenant("Other")
+    assert other.get(f"/v1/contacts/imports/{accepted['id']}").status_code == 404
+    run(app, accepted["id"])
+    assert contacts_of(other) == {}
+
+
+def test_the_shell_command(app, tenant, runner, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("external_id;email\r\nc1;a@example.com\r\nc2;broken\r\n", encoding="utf-8-sig")
+    result = runner.invoke(args=["contacts", "import", str(path), "--workspace", tenant.id])
+    assert result.exit_code == 0, result.output
+    assert "completed: 2 rows, 1 created, 0 updated, 0 unchanged, 1 failed" in result.output
+    assert "line 3 (row 3): email: Not a valid email address." in result.output
+    assert set(contacts_of(tenant)) == {"c1"}
+    accepted = upload(tenant, "external_id\nc7\n").get_json()
+    result = runner.invoke(args=["contacts", "run-import", accepted["id"]])
+    assert result.exit_code == 0 and "completed: 1 rows, 1 created" in result.output, result.output
+    path.write_text("name\nx\n")
+    refused = runner.invoke(args=["contacts", "import", str(path), "--workspace", tenant.id])
+    assert refused.exit_code != 0 and "external_id column is required" in refused.output
