@@ -250,6 +250,13 @@ def test_more_than_20_mb_is_413(tenant):
     assert response.get_json()["error"]["code"] == "payload_too_large"
 
 
+@pytest.mark.parametrize("text", ["", "\ufeff", "\n\nexternal_id\nc1\n", " , \nc1,x\n"])
+def test_an_empty_file_or_header_is_refused(tenant, text):
+    response = upload(tenant, text)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "empty_file"
+
+
 def test_a_file_that_is_not_utf8_is_refused_with_its_line(tenant):
     response = upload(tenant, "external_id,first_name\nc1,Jörg\n", encoding="cp1252")
     assert response.status_code == 422

@@ -10,7 +10,7 @@ a database that is down 503.
 from flask import Blueprint, request
 
 from api.http import ratelimit
-from api.http.errors import not_found
+from api.http.errors import ApiError, not_found
 from api.integrations import stripe_events, stripe_setup
 
 bp = Blueprint("stripe_in", __name__)
@@ -23,7 +23,10 @@ def receive(token):
     integration = stripe_setup.find_by_token(token)
     if integration is None:
         raise not_found("Stripe endpoint")
-    row, repeat = stripe_events.receive(
-        integration, request.get_data(cache=False), request.headers.get("Stripe-Signature")
-    )
+    try:
+        row, repeat = stripe_events.receive(
+            integration, request.get_data(cache=False), request.headers.get("Stripe-Signature")
+        )
+    except stripe_events.Unverified as error:  # 400: what Stripe expects, and retries
+        raise ApiError(400, error.code, error.message) from None
     return {"received": True, "id": row.id, "outcome": row.outcome, "duplicate": repeat}

@@ -19,6 +19,7 @@ from sqlalchemy import Select, or_, select, update
 
 from api.contacts import service as contacts
 from api.database import insert_ignore, utcnow
+from api.domain_errors import DomainError, Invalid
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
@@ -28,6 +29,13 @@ from api.integrations.models import StripeEvent, StripeIntegration
 from api.integrations.stripe_objects import Payment
 from api.referrals import attribution, rewards
 from api.referrals.models import Referral, ReferralConversion
+
+# What the referral services raise when a rule says no (ApiError until they move over).
+REFUSED = (ApiError, DomainError)
+
+
+class Unverified(Invalid):
+    """Not provably Stripe's: no secret to check with, a bad or old signature, no event."""
 
 
 @dataclass
@@ -81,10 +89,10 @@ def receive(
         payment = read(obj)
         _keep(row, payment)
         try:
-            # A rule that says no (a referral service's ApiError) undoes only its own part.
+            # A rule that says no undoes only its own part; the event is answered and kept.
             with db.session.begin_nested():
                 result = handle(workspace_id, payment, moment)
-        except ApiError as error:
+        except REFUSED as error:
             result = Outcome("unmatched", reason=error.code, order_id=payment.order_id)
     for name, value in vars(result).items():
         if value is not None:  # the order id read from the object stays unless replaced
@@ -103,23 +111,21 @@ def receive(
 def _verified(integration: StripeIntegration, payload: bytes, signature: str | None) -> dict:
     secret = stripe_setup.signing_secret(integration)
     if secret is None:
-        raise ApiError(
-            400,
-            "signing_secret_missing",
+        raise Unverified(
             "Set this endpoint's Stripe signing secret first (PUT /v1/integrations/stripe).",
+            code="signing_secret_missing",
         )
     try:
         # Stripe's own check on the raw bytes, with its default 300 s tolerance.
         event = stripe.Webhook.construct_event(payload, signature, secret).to_dict()
     except stripe.SignatureVerificationError:
-        raise ApiError(
-            400,
-            "invalid_signature",
+        raise Unverified(
             "The Stripe-Signature header does not match this endpoint's signing secret, "
             "or is more than 5 minutes old.",
+            code="invalid_signature",
         ) from None
     except ValueError:  # not JSON, or not UTF-8, yet signed with the secret
-        raise ApiError(400, "malformed_event", "The body is not a Stripe event.") from None
+        raise Unverified("The body is not a Stripe event.", code="malformed_event") from None
     data = event.get("data")
     if (
         not isinstance(event.get("id"), str)
@@ -128,7 +134,7 @@ def _verified(integration: StripeIntegration, payload: bytes, signature: str | N
         or not isinstance(data, dict)
         or not isinstance(data.get("object"), dict)
     ):
-        raise ApiError(400, "malformed_event", "The body is not a Stripe event.")
+        raise Unverified("The body is not a Stripe event.", code="malformed_event")
     return event
 
 
@@ -214,7 +220,7 @@ def _referral_for(workspace_id: str, payment: Payment, moment):
             referral, _ = attribution.report_signup(
                 workspace_id, {**fields, "customer": customer}, now=moment
             )
-        except ApiError as error:
+        except REFUSED as error:
             if error.code == "no_attribution":
                 continue  # forged, foreign, expired or unknown: try the next way
             raise

@@ -14,8 +14,8 @@ from flask import current_app
 from sqlalchemy import delete, select
 
 from api.database import insert_ignore, utcnow
+from api.domain_errors import Conflict
 from api.extensions import db
-from api.http.errors import ApiError
 from api.integrations import sealing
 from api.integrations.models import StripeIntegration
 
@@ -81,12 +81,11 @@ def _unsealed(integration: StripeIntegration, name: str) -> str | None:
     try:
         plaintext, resealed = sealing.unseal(sealed)
     except sealing.Unreadable:
-        raise ApiError(
-            409,
-            "sealed_with_unknown_key",
+        raise Conflict(
             "The Stripe connection was sealed with a SECRET_KEY this service no longer has: "
             "put that key back in SECRET_KEY_FALLBACKS, or delete the connection and set it "
             "up again.",
+            code="sealed_with_unknown_key",
         ) from None
     if resealed is not None:
         setattr(integration, name, resealed)

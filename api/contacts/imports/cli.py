@@ -8,8 +8,8 @@ from flask.cli import with_appcontext
 
 from api.contacts.imports import service
 from api.contacts.imports.models import MODES, ContactImport
+from api.domain_errors import DomainError
 from api.extensions import db
-from api.http.errors import ApiError
 from api.workspaces.models import Workspace
 
 
@@ -27,7 +27,7 @@ def import_contacts(file: Path, workspace_id: str, mode: str, dry_run: bool):
         job = service.create_import(
             workspace_id, file.read_bytes(), filename=file.name, mode=mode, dry_run=dry_run
         )
-    except ApiError as error:
+    except DomainError as error:
         lines = [error.message, *(f"  {m}" for ms in error.fields.values() for m in ms)]
         raise click.ClickException("\n".join(lines)) from None
     db.session.commit()

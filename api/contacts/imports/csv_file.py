@@ -19,6 +19,8 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from api.domain_errors import Invalid
+
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 FIELDS = ("external_id", "email", "first_name", "last_name", "locale", "stage", "unsubscribed")
@@ -26,14 +28,12 @@ ATTRIBUTE_PREFIX = "attr."
 MAX_ATTRIBUTE_NAME = 64
 
 
-class CsvProblem(Exception):
+class CsvProblem(Invalid):
     """The file as a whole cannot be imported; `fields` says where, when it can."""
 
-    def __init__(self, code: str, message: str, fields: dict | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.fields = fields or {}
+
+class TooLarge(CsvProblem):
+    code = "payload_too_large"
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ def decode(content: bytes) -> str:
     except UnicodeDecodeError as error:
         line = content.count(b"\n", 0, error.start) + 1
         raise CsvProblem(
-            "not_utf8",
-            f'The file is not UTF-8 (line {line}). Save it as "CSV UTF-8" (Excel) or '
+            code="not_utf8",
+            message=f'The file is not UTF-8 (line {line}). Save it as "CSV UTF-8" (Excel) or '
             "download it as CSV (Google Sheets).",
         ) from None
 
@@ -88,7 +88,7 @@ def records(text: str, separator: str) -> Iterator[Record]:
             return
         except csv.Error as error:
             raise CsvProblem(
-                "malformed_csv", f"The file is not valid CSV at line {line}: {error}."
+                code="malformed_csv", message=f"The file is not valid CSV at line {line}: {error}."
             ) from None
         row += 1
         yield Record(line, row, cells)
@@ -138,7 +138,7 @@ def columns(header: Record) -> list[Column | None]:
     if ("external_id", None) not in seen:
         problems.setdefault("header", []).append("An external_id column is required.")
     if problems:
-        raise CsvProblem("invalid_header", "The header row cannot be used.", problems)
+        raise CsvProblem("The header row cannot be used.", code="invalid_header", fields=problems)
     return found
 
 
@@ -178,13 +178,14 @@ class Layout:
 def inspect(content: bytes) -> Layout:
     """Check the whole file before it is accepted: size, encoding, CSV, header, rows."""
     if len(content) > MAX_BYTES:
-        raise CsvProblem("payload_too_large", _too_large())
-    if not content.strip():
-        raise CsvProblem("empty_file", "The file is empty.")
+        raise TooLarge(_too_large())
     text = decode(content)
     separator = delimiter(text)
     reading = records(text, separator)
-    columns(next(reading))
+    header = next(reading, None)
+    if header is None or is_blank(header):
+        raise CsvProblem("The file is empty, or its first line is.", code="empty_file")
+    columns(header)
     rows = 0
     for record in reading:
         if is_blank(record):
@@ -192,8 +193,8 @@ def inspect(content: bytes) -> Layout:
         rows += 1
         if rows > MAX_ROWS:
             raise CsvProblem(
-                "too_many_rows",
-                f"A CSV import takes at most {MAX_ROWS:,} rows; this file has more. "
+                code="too_many_rows",
+                message=f"A CSV import takes at most {MAX_ROWS:,} rows; this file has more. "
                 "Split it into several files.",
             )
     return Layout(separator, rows)

@@ -76,7 +76,12 @@ class Imports(MethodView):
         change nothing. Up to 100,000 rows and 20 MB, UTF-8, `,` or `;`.
         """
         content, filename, options = _upload(options)
-        job = service.create_import(current_workspace_id(), content, filename=filename, **options)
+        try:
+            job = service.create_import(
+                current_workspace_id(), content, filename=filename, **options
+            )
+        except csv_file.TooLarge as error:
+            raise ApiError(413, error.code, error.message) from None
         return job, 202, {"Location": f"/v1/contacts/imports/{job.id}"}
 
 

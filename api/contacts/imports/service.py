@@ -27,7 +27,6 @@ from api.contacts.schemas import ContactUpsertSchema, attributes_fit
 from api.database import utcnow
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError
 
 CHUNK_ROWS = 2000
 MAX_ERRORS = 100
@@ -42,12 +41,9 @@ def create_import(
     mode: str = "upsert",
     dry_run: bool = False,
 ) -> ContactImport:
-    """A queued import of `content`, stored with it; ApiError when the file cannot be."""
-    try:
-        layout = csv_file.inspect(content)
-    except csv_file.CsvProblem as problem:
-        status = 413 if problem.code == "payload_too_large" else 422
-        raise ApiError(status, problem.code, problem.message, problem.fields) from None
+    """A queued import of `content`, stored with it; csv_file.CsvProblem when the file
+    cannot be imported (TooLarge past the size limit)."""
+    layout = csv_file.inspect(content)
     now = utcnow()
     job = ContactImport(
         workspace_id=workspace_id,
