@@ -163,9 +163,14 @@ def assert_converted(shop: Shop, row: dict, order_id: str, matched_by: str) -> d
 def test_the_secret_is_stored_sealed_and_never_shown(app, tenant, caplog):
     before = tenant.get("/v1/integrations/stripe")
     assert before.status_code == 200
-    assert before.get_json()["signing_secret_set"] is False
-    url = before.get_json()["receiving_url"]
+    assert before.get_json()["receiving_url"] is None, "a look changes nothing"
+    connected = tenant.post("/v1/integrations/stripe")
+    assert connected.status_code == 201
+    assert connected.get_json()["signing_secret_set"] is False
+    url = connected.get_json()["receiving_url"]
     assert url.startswith("http://127.0.0.1:8000/integrations/stripe/")
+    again = tenant.post("/v1/integrations/stripe")
+    assert (again.status_code, again.get_json()["receiving_url"]) == (200, url)
 
     response = tenant.put("/v1/integrations/stripe", json={"signing_secret": SECRET})
     assert response.status_code == 200
@@ -193,7 +198,7 @@ def test_the_secret_must_look_like_a_stripe_signing_secret(tenant):
 
 def test_receiving_urls_are_per_workspace_and_unguessable(shop, make_tenant, client):
     other = make_tenant("Other")
-    other_url = other.get("/v1/integrations/stripe").get_json()["receiving_url"]
+    other_url = other.post("/v1/integrations/stripe").get_json()["receiving_url"]
     assert other_url != shop.url
     token = shop.url.rsplit("/", 1)[1]
     assert len(token) >= 43  # 256 random bits
@@ -215,7 +220,9 @@ def test_disconnecting_forgets_the_url(shop):
     assert shop.tenant.delete("/v1/integrations/stripe").status_code == 204
     response = shop.send(stripe_event("checkout.session.completed", checkout_session()))
     assert response.status_code == 404
-    fresh = shop.tenant.get("/v1/integrations/stripe").get_json()
+    gone = shop.tenant.get("/v1/integrations/stripe").get_json()
+    assert (gone["receiving_url"], gone["signing_secret_set"]) == (None, False)
+    fresh = shop.tenant.post("/v1/integrations/stripe").get_json()
     assert fresh["receiving_url"] != shop.url and fresh["signing_secret_set"] is False
 
 

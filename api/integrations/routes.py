@@ -20,7 +20,7 @@ bp = ApiBlueprint(
 )
 
 
-def _shown(integration: StripeIntegration) -> dict:
+def _shown(integration: StripeIntegration | None) -> dict:
     return stripe_setup.settings(integration) | {
         "handled_event_types": list(stripe_events.HANDLERS)
     }
@@ -30,16 +30,23 @@ def _shown(integration: StripeIntegration) -> dict:
 class Stripe(MethodView):
     @bp.response(200, StripeIntegrationSchema)
     def get(self):
-        """The URL to give Stripe (made on first look) and whether the secret is set."""
-        return _shown(stripe_setup.connection(current_workspace_id()))
+        """The URL to give Stripe (null until connected) and whether the secret is set."""
+        return _shown(stripe_setup.find(current_workspace_id()))
+
+    @bp.response(200, StripeIntegrationSchema)
+    @bp.alt_response(201, schema=StripeIntegrationSchema, description="Connected now")
+    def post(self):
+        """Connect: make the receiving URL to give Stripe (201), or show the one made (200)."""
+        integration, made = stripe_setup.connect(current_workspace_id())
+        return _shown(integration), (201 if made else 200)
 
     @bp.arguments(StripeSecretSchema)
     @bp.response(200, StripeIntegrationSchema)
     def put(self, data):
-        """Store the endpoint's signing secret (`whsec_...`); it is never returned."""
-        return _shown(
-            stripe_setup.set_signing_secret(current_workspace_id(), data["signing_secret"])
-        )
+        """Store the endpoint's signing secret (`whsec_...`), connecting first if need be;
+        the secret is never returned."""
+        workspace_id = current_workspace_id()
+        return _shown(stripe_setup.set_signing_secret(workspace_id, data["signing_secret"]))
 
     @bp.response(204)
     def delete(self):

@@ -18,14 +18,15 @@ class StripeSecretSchema(Schema):
 
 class StripeIntegrationSchema(Schema):
     receiving_url = fields.String(
-        metadata={"description": "Give Stripe this URL as the webhook endpoint."}
+        allow_none=True,
+        metadata={"description": "Give Stripe this URL as the webhook endpoint."},
     )
     signing_secret_set = fields.Boolean()
     signing_secret_set_at = fields.DateTime(allow_none=True)
     handled_event_types = fields.List(
         fields.String(), metadata={"description": "Subscribe the endpoint to these."}
     )
-    created_at = fields.DateTime()
+    created_at = fields.DateTime(allow_none=True)
 
 
 class StripeEventSchema(Schema):

@@ -1,10 +1,11 @@
 """A workspace's Stripe connection: its receiving URL and Stripe's signing secret.
 
 The URL's token is 256 random bits, so it cannot be guessed; it names the
-workspace through its hash, as an API key does. It exists from the first look
-at the settings (Stripe's dashboard asks for the URL before it shows the secret)
-and stays the same until the connection is removed, whatever happens to
-SECRET_KEY: Stripe keeps calling the URL it was given.
+workspace through its hash, as an API key does. It is made when the workspace
+connects (`connect`, or with the secret: Stripe's dashboard asks for the URL
+before it shows the secret, its CLI shows a secret first) and stays the same
+until the connection is removed, whatever happens to SECRET_KEY: Stripe keeps
+calling the URL it was given.
 """
 
 import hashlib
@@ -26,11 +27,19 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def connection(workspace_id: str) -> StripeIntegration:
-    """The workspace's connection, made with a new receiving URL on first use."""
+def find(workspace_id: str) -> StripeIntegration | None:
+    return db.session.scalar(
+        select(StripeIntegration)
+        .where(StripeIntegration.workspace_id == workspace_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def connect(workspace_id: str) -> tuple[StripeIntegration, bool]:
+    """The workspace's connection, made now with a new receiving URL (True) if it had none."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    insert_ignore(
+    made = insert_ignore(
         StripeIntegration,
         {
             "workspace_id": workspace_id,
@@ -41,15 +50,11 @@ def connection(workspace_id: str) -> StripeIntegration:
         },
         ["workspace_id"],
     )
-    return db.session.scalar(
-        select(StripeIntegration)
-        .where(StripeIntegration.workspace_id == workspace_id)
-        .execution_options(populate_existing=True)
-    )
+    return find(workspace_id), made
 
 
 def set_signing_secret(workspace_id: str, secret: str) -> StripeIntegration:
-    integration = connection(workspace_id)
+    integration, _ = connect(workspace_id)
     now = utcnow()
     integration.sealed_signing_secret = sealing.seal(secret)
     integration.signing_secret_set_at = now
@@ -59,7 +64,7 @@ def set_signing_secret(workspace_id: str, secret: str) -> StripeIntegration:
 
 
 def disconnect(workspace_id: str) -> bool:
-    """Forget the secret and the URL (a later look mints a new one); received events stay."""
+    """Forget the secret and the URL (connecting again makes a new one); events stay."""
     result = db.session.execute(
         delete(StripeIntegration).where(StripeIntegration.workspace_id == workspace_id)
     )
@@ -101,8 +106,10 @@ def signing_secret(integration: StripeIntegration) -> str | None:
     return _unsealed(integration, "sealed_signing_secret")
 
 
-def settings(integration: StripeIntegration) -> dict:
-    """What the API shows: never the secret itself."""
+def settings(integration: StripeIntegration | None) -> dict:
+    """What the API shows (nothing set while not connected): never the secret itself."""
+    if integration is None:
+        return {"receiving_url": None, "signing_secret_set": False}
     return {
         "receiving_url": receiving_url(integration),
         "signing_secret_set": integration.sealed_signing_secret is not None,
