@@ -302,6 +302,32 @@ def test_an_import_resumes_after_the_last_committed_chunk(app, tenant, monkeypat
     assert event_types(app).count("contact_import.completed") == 1
 
 
+def test_a_checkpoint_commits_each_chunk_and_may_stop_the_run(app, tenant, monkeypatch):
+    # As a job's checkpoint does: commit, then stop when the worker is shutting down.
+    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
+    accepted = upload(tenant, "external_id\n" + "".join(f"c{n}\n" for n in range(5))).get_json()
+    seen = []
+
+    class Stopping(Exception):
+        pass
+
+    def checkpoint(**progress):
+        db.session.commit()
+        seen.append(progress)
+        if len(seen) == 2:
+            raise Stopping
+
+    with app.app_context(), pytest.raises(Stopping):
+        service.run_import(accepted["id"], checkpoint=checkpoint)
+    assert seen == [{"rows_done": 2, "total_rows": 5}, {"rows_done": 4, "total_rows": 5}]
+    assert len(contacts_of(tenant)) == 4
+    with app.app_context():
+        service.run_import(accepted["id"], checkpoint=checkpoint)
+    assert seen[-1] == {"rows_done": 5, "total_rows": 5}
+    done = tenant.get(f"/v1/contacts/imports/{accepted['id']}").get_json()
+    assert (done["status"], done["counts"]["created"]) == ("completed", 5)
+
+
 def test_a_chunk_claimed_by_another_run_is_not_applied_twice(app, tenant):
     accepted = upload(tenant, "external_id\nc1\nc2\n").get_json()
     with app.app_context():
@@ -309,7 +335,8 @@ def test_a_chunk_claimed_by_another_run_is_not_applied_twice(app, tenant):
         db.session.expunge(stale)
         service.run_import(accepted["id"])
         header = [csv_file.Column("external_id")]
-        assert service._apply(stale, header, [csv_file.Record(2, 2, ["c3"])], {}) is False
+        chunk = [csv_file.Record(2, 2, ["c3"])]
+        assert service._apply(stale, header, chunk, {}, lambda **_: db.session.commit()) is False
         assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
 
 

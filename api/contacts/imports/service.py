@@ -14,7 +14,7 @@ with the same events (an unsubscribe is `contact.unsubscribed`). A bad row is
 counted and reported with its line; it never stops the others.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 
 from marshmallow import ValidationError
@@ -74,8 +74,13 @@ def get_import(workspace_id: str, import_id: str) -> ContactImport | None:
     )
 
 
-def run_import(import_id: str) -> ContactImport:
-    """Apply the import's remaining rows, committing chunk by chunk; safe to call again."""
+def run_import(import_id: str, checkpoint: Callable[..., None] | None = None) -> ContactImport:
+    """Apply the import's remaining rows, committing chunk by chunk; safe to call again.
+
+    `checkpoint(rows_done=, total_rows=)` commits each chunk in place of a plain commit
+    (a job's checkpoint: the chunk, its counts and the job's progress land together).
+    """
+    commit = checkpoint or (lambda **_progress: db.session.commit())
     job = _fresh(import_id)
     if job.status in ("completed", "failed"):
         return job
@@ -97,7 +102,7 @@ def run_import(import_id: str) -> ContactImport:
             if data.get("external_id"):
                 seen.setdefault(data["external_id"], record.row)
         for chunk in _chunks(rows):
-            if not _apply(job, header, chunk, seen):
+            if not _apply(job, header, chunk, seen, commit):
                 break  # another run applied this chunk: it will finish the import
             job = _fresh(import_id)
     except csv_file.CsvProblem as problem:  # the file was checked on upload: not expected
@@ -122,12 +127,13 @@ def _chunks(rows: Iterator) -> Iterator[list]:
         yield chunk
 
 
-def _apply(job: ContactImport, header, chunk: list, seen: dict[str, int]) -> bool:
+def _apply(job: ContactImport, header, chunk: list, seen: dict[str, int], commit) -> bool:
     """One chunk in one transaction; False when another run had claimed it first."""
+    done = job.rows_done + len(chunk)
     claimed = db.session.execute(
         update(ContactImport)
         .where(ContactImport.id == job.id, ContactImport.rows_done == job.rows_done)
-        .values(rows_done=ContactImport.rows_done + len(chunk), updated_at=utcnow())
+        .values(rows_done=done, updated_at=utcnow())
     )
     if claimed.rowcount != 1:
         db.session.rollback()
@@ -182,7 +188,7 @@ def _apply(job: ContactImport, header, chunk: list, seen: dict[str, int]) -> boo
     if problems and room > 0:
         values["errors"] = [*job.errors, *problems[:room]]
     db.session.execute(update(ContactImport).where(ContactImport.id == job.id).values(**values))
-    db.session.commit()
+    commit(rows_done=done, total_rows=job.total_rows)
     return True
 
 
