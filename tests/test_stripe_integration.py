@@ -7,7 +7,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from api.events.models import Event
 from api.extensions import db
@@ -15,7 +15,8 @@ from api.integrations import stripe_setup
 from api.integrations.models import StripeEvent, StripeIntegration
 from api.referrals.models import Referral, ReferralConversion, ReferralReward
 from tests import factories
-from tests.conftest import create_tenant
+from tests.conftest import create_tenant, on_postgres
+from tests.tcp_proxy import TcpProxy
 
 SECRET = "whsec_test_" + "k3y" * 10
 LANDING = "https://shop.example.com/welcome"
@@ -644,3 +645,49 @@ def test_the_receiving_route_is_rate_limited(app_factory):
     limited = shop.send(stripe_event("ping", {"id": "x"}))
     assert limited.get_json()["error"]["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+# --- a database that does not answer ------------------------------------------------------------
+
+
+def test_a_database_that_cannot_be_opened_answers_stripe_503(tmp_path):
+    from tests.conftest import make_app
+
+    broken = make_app(f"sqlite:///{tmp_path}/no/such/dir/db.sqlite")
+    body = json.dumps(stripe_event("checkout.session.completed", checkout_session()))
+    response = broken.test_client().post(
+        stripe_setup.ROUTE + "x" * 43,
+        data=body,
+        headers={"Stripe-Signature": stripe_signature(body)},
+    )
+    assert response.status_code == 503, "Stripe retries a 503 later"
+    assert response.get_json()["error"]["code"] == "unavailable"
+
+
+@on_postgres
+def test_postgresql_down_then_back_the_event_is_processed_once(database_uri, app_factory):
+    url = make_url(database_uri)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    try:
+        app = app_factory(
+            SQLALCHEMY_DATABASE_URI=url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+                hide_password=False
+            ),
+            DATABASE_CONNECT_TIMEOUT_SECONDS=2,
+        )
+        shop = Shop(app, create_tenant(app))
+        event = stripe_event(
+            "checkout.session.completed", checkout_session(client_reference_id=shop.click())
+        )
+        proxy.down()
+        response = shop.send(event)
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.get_json()["error"]["code"] == "unavailable"
+        proxy.forward()
+        retried = shop.send(event)  # Stripe's retry: nothing of the first attempt was kept
+        assert retried.status_code == 200 and retried.get_json()["duplicate"] is False
+        assert [row["deliveries"] for row in shop.received()] == [1]
+        assert len(shop.conversions()) == 1
+    finally:
+        proxy.forward()
+        proxy.close()
