@@ -48,6 +48,7 @@ class Call:
     choices: dict[str, str]  # any() parameters -> one allowed value
     arguments: list[str]  # query arguments the route declares
     headers: dict[str, str] = field(default_factory=dict)
+    blueprint: str | None = None
 
     def path(self, value: str = "x", only: str | None = None) -> str:
         """The rule with its parameters filled: `value` in `only` (or in each), else 'x'."""
@@ -79,7 +80,8 @@ def calls(app, tenant) -> list[Call]:
             elif rule.rule.startswith("/w/"):
                 headers["Authorization"] = f"Bearer {tenant.publishable_key}"
             arguments = [p["name"] for p in declared if p["in"] == "query"]
-            found.append(Call(rule.rule, method, params, choices, arguments, headers))
+            blueprint = rule.endpoint.rpartition(".")[0] or None
+            found.append(Call(rule.rule, method, params, choices, arguments, headers, blueprint))
     assert len(found) > 50, "the URL map looks empty"
     return found
 
@@ -130,6 +132,12 @@ def _json(client, call: Call, body, method: str | None = None, **kwargs):
 
 def _body(make: Callable) -> Callable:
     return lambda client, call: _json(client, call, make())
+
+
+def _past_the_body_limit(client, call: Call):
+    """Past MAX_CONTENT_LENGTH, or past the larger limit of a blueprint that takes files."""
+    limit = intake.body_limit(call.blueprint) or MAX_BODY
+    return _json(client, call, b'"' + b"x" * limit + b'"')
 
 
 def _path_nul(client, call: Call):
@@ -240,7 +248,7 @@ CASES = [
         {422},
         lambda call: _text("score") | _text("comment"),
     ),
-    Case("a body past MAX_CONTENT_LENGTH", _body(lambda: b'"' + b"x" * MAX_BODY + b'"'), {413}),
+    Case("a body past MAX_CONTENT_LENGTH", _past_the_body_limit, {413}),
     Case("malformed JSON", _only_body_methods(_body(lambda: b"{not json"))),
     Case("JSON that is not UTF-8", _only_body_methods(_body(lambda: b'{"note": "\xff\xfe"}'))),
     Case("a form that is not UTF-8", _form(b"comment=\xff\xfe&score=\xc3")),

@@ -226,6 +226,31 @@ def test_a_multipart_upload_with_options_as_form_fields(app, tenant):
         assert refused.status_code == 422, refused.get_data(as_text=True)
 
 
+def test_a_multipart_upload_larger_than_other_bodies_and_retried_by_key(tenant):
+    from io import BytesIO
+
+    big = b"external_id,attr.pad\n" + b"".join(b"c%d,%s\n" % (n, b"x" * 900) for n in range(10_000))
+    assert len(big) > tenant.client.application.config["MAX_CONTENT_LENGTH"]
+
+    def post(content: bytes, key: str):
+        return tenant.post(
+            "/v1/contacts/imports",
+            data={"file": (BytesIO(content), "big.csv")},
+            content_type="multipart/form-data",
+            headers={"Idempotency-Key": key},
+        )
+
+    first = post(big, "import-1")
+    assert first.status_code == 202, first.get_data(as_text=True)
+    assert first.get_json()["total_rows"] == 10_000
+    again = post(big, "import-1")
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    other_file = post(b"external_id\nc1\n", "import-1")
+    assert other_file.status_code == 422
+    assert other_file.get_json()["error"]["code"] == "idempotency_key_reused"
+
+
 def test_bodies_that_are_not_csv_are_415(tenant):
     response = tenant.post("/v1/contacts/imports", json={"external_id": "c1"})
     assert response.status_code == 415

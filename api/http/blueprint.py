@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import flask_smorest
 from flask import request
 
-from api.http import auth, idempotency, ratelimit
+from api.http import auth, idempotency, intake, ratelimit
 from api.http.errors import ApiError
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -37,8 +37,6 @@ class Uploads:
     max_bytes: int
 
     def check(self) -> None:
-        # Before the idempotency check, which reads the whole body.
-        request.max_content_length = self.max_bytes
         if request.content_length is not None and request.content_length > self.max_bytes:
             raise ApiError(413, "payload_too_large", f"The body is over {self.max_bytes:,} bytes.")
         if request.method in _BODY_METHODS and request.mimetype not in self.media_types:
@@ -54,6 +52,8 @@ class ApiBlueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         ratelimit.limit_blueprint(self, ratelimit.Rule("RATELIMIT_API", ratelimit.per_caller))
         self.before_request(auth.require_secret_key)
+        if uploads is not None:
+            intake.allow_body(self.name, uploads.max_bytes)
         self.before_request(require_json_body if uploads is None else uploads.check)
         self.before_request(idempotency.begin)
         self.after_request(idempotency.finish)

@@ -64,7 +64,18 @@ class IdempotencyRecord(db.Model):
 
 def _fingerprint() -> str:
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
-    digest.update(request.get_data(cache=True))
+    if request.mimetype == "multipart/form-data":
+        # A client draws a new boundary for each attempt (curl -F does): the same
+        # request is the same fields and files, whatever bytes separate them.
+        for name, value in sorted(request.form.items(multi=True)):
+            digest.update(f"field {len(name)}:{name} {len(value)}\n".encode() + value.encode())
+        for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+            content = upload.read()
+            upload.seek(0)
+            label = f"file {len(name)}:{name} {upload.filename!r} {len(content)}\n"
+            digest.update(label.encode() + content)
+    else:
+        digest.update(request.get_data(cache=True))
     return digest.hexdigest()
 
 

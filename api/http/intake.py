@@ -42,6 +42,19 @@ _NOT_STRUCTURE = bytes(set(range(256)) - set(b'[]{}"'))
 _QUOTED = re.compile(rb'"[^"]*"')
 _INNERMOST = re.compile(rb"\[\]|\{\}")  # one pass: each matched pair is a level's leaf
 _FORMS = {"application/x-www-form-urlencoded", "multipart/form-data"}
+# Blueprints whose bodies may be larger than MAX_CONTENT_LENGTH (file uploads), by name.
+_BODY_LIMITS: dict[str, int] = {}
+_UPLOAD_FORM_MEMORY = 1024 * 1024
+
+
+def allow_body(blueprint: str, max_bytes: int) -> None:
+    """Let `blueprint`'s requests carry bodies up to `max_bytes` instead."""
+    _BODY_LIMITS[blueprint] = max_bytes
+
+
+def body_limit(blueprint: str | None) -> int | None:
+    """The larger body `blueprint` allows, or None: MAX_CONTENT_LENGTH holds."""
+    return _BODY_LIMITS.get(blueprint or "")
 
 
 class Refused(ValueError):
@@ -142,6 +155,12 @@ def check_request() -> None:
     substring searches (and the request object is looked up once: each access
     through Flask's proxy costs as much as a search)."""
     req = request._get_current_object()
+    larger = body_limit(req.blueprint)
+    if larger is not None:  # before any part of the body is read
+        req.max_content_length = larger
+        # Werkzeug's multipart decoder holds each 64 KiB chunk it reads, and what it kept
+        # of the last one, against this limit: a file upload needs room above 64 KiB.
+        req.max_form_memory_size = max(req.max_form_memory_size or 0, _UPLOAD_FORM_MEMORY)
     environ = req.environ
     fields: dict = {}
     if "\x00" in environ.get("PATH_INFO", ""):
