@@ -30,6 +30,8 @@ from api.integrations.stripe_objects import Payment
 from api.referrals import attribution, rewards
 from api.referrals.models import Referral, ReferralConversion
 
+# Most sales were never referred: an event that names no referrer is kept, not announced.
+QUIETLY_UNMATCHED = ("no_referral", "no_conversion")
 # What the referral services raise when a rule says no (ApiError until they move over).
 REFUSED = (ApiError, DomainError)
 
@@ -98,7 +100,7 @@ def receive(
         if value is not None:  # the order id read from the object stays unless replaced
             setattr(row, name, value)
     db.session.flush()
-    if row.outcome == "unmatched":
+    if row.outcome == "unmatched" and row.reason not in QUIETLY_UNMATCHED:
         events.record(
             workspace_id,
             "stripe_event.unmatched",
@@ -174,6 +176,8 @@ def _purchase(workspace_id: str, payment: Payment, moment: datetime) -> Outcome:
     payment.promotion_codes = _promotion_code_texts(workspace_id, payment.promotion_codes)
     found = _referral_for(workspace_id, payment, moment)
     if isinstance(found, Outcome):
+        if payment.amount <= 0 and found.reason == "no_referral":
+            return Outcome("ignored", reason="no_payment")
         return found
     referral, matched_by, signed_up_now = found
     base = {"matched_by": matched_by, "referral_id": referral.id, "order_id": payment.order_id}
@@ -197,7 +201,8 @@ def _referral_for(workspace_id: str, payment: Payment, moment):
     In order: a referral id as `client_reference_id`; the customer's referral, when
     they signed up before; a sign-up made now from the first click or code that
     attributes (`client_reference_id`, `metadata.ffclick`, `metadata.referral_code`,
-    a promotion code); else none.
+    a promotion code); else none: `no_attribution` when one was named, `no_referral`
+    when nothing named a referrer.
     """
     if payment.referral_id:
         referral = db.session.scalar(
@@ -212,6 +217,8 @@ def _referral_for(workspace_id: str, payment: Payment, moment):
     touches = payment.touches
     if touches and external_id is None:
         return Outcome("unmatched", reason="no_customer")
+    if not touches:
+        return Outcome("unmatched", reason="no_referral")
     for rule, fields in touches:
         customer = {"external_id": external_id}
         if payment.email:
@@ -225,7 +232,7 @@ def _referral_for(workspace_id: str, payment: Payment, moment):
                 continue  # forged, foreign, expired or unknown: try the next way
             raise
         return referral, rule, True
-    return Outcome("unmatched", reason="no_referral")
+    return Outcome("unmatched", reason="no_attribution")
 
 
 def _customer_referral(workspace_id: str, payment: Payment) -> tuple[Referral, str] | None:
