@@ -84,9 +84,9 @@ def register_blueprints(app: Flask) -> None:
     from api.contacts.imports.routes import bp as contact_imports_bp
     from api.contacts.routes import bp as contacts_bp
     from api.events.routes import bp as events_bp
-    from api.jobs.routes import bp as jobs_bp
     from api.integrations.receiver import bp as stripe_in_bp
     from api.integrations.routes import bp as integrations_bp
+    from api.jobs.routes import bp as jobs_bp
     from api.pages.routes import bp as pages_bp
     from api.pages.wall import bp as wall_bp
     from api.queues.routes import bp as queues_bp

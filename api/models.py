@@ -14,8 +14,8 @@ from api.contacts.imports.models import ContactImport, ContactImportFile
 from api.contacts.models import Contact
 from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
-from api.jobs.models import Job
 from api.integrations.models import StripeEvent, StripeIntegration
+from api.jobs.models import Job
 from api.queues.models import QueueCount, QueueItem
 from api.referrals.models import (
     Referral,

@@ -9,6 +9,7 @@ from api.contacts.imports.models import ContactImport, ContactImportFile
 from api.contacts.models import Contact
 from api.events.models import Event
 from api.extensions import db
+from api.worker.loop import Worker
 
 
 def upload(tenant, text: str | bytes, *, encoding="utf-8", query=None, **headers):
@@ -27,13 +28,13 @@ def run(app, import_id: str) -> None:
 
 
 def imported(app, tenant, text, **kwargs) -> dict:
-    """Upload, run as the worker would, and read the import back."""
+    """Upload, let the worker run the job the upload enqueued, and read the import back."""
     response = upload(tenant, text, **kwargs)
     assert response.status_code == 202, response.get_data(as_text=True)
     accepted = response.get_json()
     assert accepted["status"] == "queued"
     assert response.headers["Location"] == f"/v1/contacts/imports/{accepted['id']}"
-    run(app, accepted["id"])
+    assert len(Worker(app).run_once().jobs) == 1
     shown = tenant.get(f"/v1/contacts/imports/{accepted['id']}")
     assert shown.status_code == 200
     return shown.get_json()
@@ -363,6 +364,26 @@ def test_a_chunk_claimed_by_another_run_is_not_applied_twice(app, tenant):
         chunk = [csv_file.Record(2, 2, ["c3"])]
         assert service._apply(stale, header, chunk, {}, lambda **_: db.session.commit()) is False
         assert db.session.scalar(select(func.count()).select_from(Contact)) == 2
+
+
+def test_the_upload_enqueues_a_job_that_the_worker_runs(app, tenant):
+    accepted = upload(tenant, "external_id,email\nc1,a@example.com\nc2,bad\n").get_json()
+    (job,) = tenant.get("/v1/jobs").get_json()["data"]
+    assert (job["kind"], job["status"]) == ("contacts.import", "queued")
+    assert Worker(app).run_once().jobs == [job["id"]]
+    done = tenant.get(f"/v1/jobs/{job['id']}").get_json()
+    assert done["status"] == "succeeded"
+    assert done["progress"] == {"rows_done": 2, "total_rows": 2}
+    assert done["result"] == {
+        "import_id": accepted["id"],
+        "status": "completed",
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 1,
+    }
+    shown = tenant.get(f"/v1/contacts/imports/{accepted['id']}").get_json()
+    assert shown["status"] == "completed" and set(contacts_of(tenant)) == {"c1"}
 
 
 def test_only_the_first_100_row_errors_are_kept(app, tenant):

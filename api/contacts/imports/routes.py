@@ -3,10 +3,12 @@ from flask.views import MethodView
 from marshmallow import ValidationError
 
 from api.contacts.imports import csv_file, service
+from api.contacts.imports import job as import_job
 from api.contacts.imports.schemas import ContactImportSchema, ImportOptionsSchema
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint, Uploads
 from api.http.errors import ApiError, not_found
+from api.jobs import queue as jobs
 
 CSV_TYPES = ("text/csv", "multipart/form-data")
 # A multipart body holds the file and its boundaries and headers besides.
@@ -82,6 +84,8 @@ class Imports(MethodView):
             )
         except csv_file.TooLarge as error:
             raise ApiError(413, error.code, error.message) from None
+        # In this request's transaction: the job exists exactly when the import does.
+        jobs.enqueue(import_job.KIND, job.workspace_id, {"import_id": job.id})
         return job, 202, {"Location": f"/v1/contacts/imports/{job.id}"}
 
 
