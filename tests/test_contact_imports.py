@@ -415,3 +415,12 @@ def test_the_shell_command(app, tenant, runner, tmp_path):
     path.write_text("name\nx\n")
     refused = runner.invoke(args=["contacts", "import", str(path), "--workspace", tenant.id])
     assert refused.exit_code != 0 and "external_id column is required" in refused.output
+
+
+def test_the_catalogue_shows_the_fields_the_import_event_carries(app, tenant):
+    from tests.test_event_catalogue import catalogue
+
+    imported(app, tenant, "external_id\nc1\n")
+    with app.app_context():
+        data = db.session.scalar(select(Event.data).where(Event.type == "contact_import.completed"))
+    assert set(catalogue()["contact_import.completed"]["data"]) == {"id", *data}

@@ -713,3 +713,20 @@ def test_postgresql_down_then_back_the_event_is_processed_once(database_uri, app
     finally:
         proxy.forward()
         proxy.close()
+
+
+def test_the_catalogue_shows_the_fields_our_events_carry(shop):
+    from tests.test_event_catalogue import catalogue
+
+    session = converted(shop)
+    dispute = {"id": "dp_2", "object": "dispute", "payment_intent": session["payment_intent"]}
+    shop.deliver("charge.dispute.created", dispute)
+    unknown_code = checkout_session(
+        metadata={"referral_code": "X"}, customer_details={"email": "other@example.com"}
+    )
+    shop.deliver("checkout.session.completed", unknown_code)
+    examples = catalogue()
+    with shop.app.app_context():
+        for type_ in ("referral.flagged", "stripe_event.unmatched"):
+            data = db.session.scalar(select(Event.data).where(Event.type == type_))
+            assert set(examples[type_]["data"]) == {"id", *data}, type_
