@@ -362,9 +362,13 @@ def v1_calls(app) -> list[tuple[str, str, list[str]]]:
         for method in sorted(rule.methods - IGNORED_METHODS):
             objects = [name for name in PARAM.findall(rule.rule) if name not in NAMESPACES]
             calls.append((rule.rule, method, objects))
-    # Lists first, so they are checked before B has made objects of its own; within a
-    # rule PUT comes last, so B's GET/PATCH/DELETE meet A's id before B's upsert.
-    return sorted(calls, key=lambda call: (bool(call[2]) or call[1] != "GET", call[0], call[1]))
+    # Lists first, so they are checked before B has made objects of its own; PUTs come
+    # last, so B's calls (nested routes too: a contact's stages) meet A's id before
+    # B's upsert makes an object of B's own under it.
+    return sorted(
+        calls,
+        key=lambda call: (bool(call[2]) or call[1] != "GET", call[1] == "PUT", call[0], call[1]),
+    )
 
 
 def fill(rule: str, a: Objects) -> list[str]:

@@ -1,13 +1,11 @@
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.database import JSONType, UTCDateTime, utcnow
 from api.extensions import db
 from api.ids import new_id
-
-STAGES = ("lead", "trial", "customer", "churned")
 
 ERASED_PREFIX = "erased:"
 
@@ -44,6 +42,10 @@ class Contact(db.Model):
     last_name: Mapped[str | None] = mapped_column(String(100))
     locale: Mapped[str | None] = mapped_column(String(16))
     stage: Mapped[str | None] = mapped_column(String(16))
+    # Kept with the stage by api/contacts/stages.py (see api/lifecycle.py).
+    stage_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_customer_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    customer_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attributes: Mapped[dict] = mapped_column(JSONType, default=dict)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -53,3 +55,40 @@ class Contact(db.Model):
     @property
     def unsubscribed(self) -> bool:
         return self.unsubscribed_at is not None
+
+
+class StageChange(db.Model):
+    """One change of a contact's lifecycle stage: from what, to what, when, and by what."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (Index("ix_stage_changes_contact", "contact_id", "changed_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("stg"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str | None] = mapped_column(String(16))
+    # api, import, stripe, erasure, ...: what made the change.
+    source: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StageRollup(db.Model):
+    """Customers joining and leaving per workspace, cohort and month; what retention reads.
+
+    Moved by every stage change in its transaction (api/lifecycle.py `Movement` says
+    by how much), so the retention report reads months x cohorts rows whatever the
+    number of contacts or changes. `cohort` and `month` are first days of months.
+    """
+
+    __tablename__ = "stage_rollups"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    cohort: Mapped[date] = mapped_column(Date, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    joined: Mapped[int] = mapped_column(Integer, default=0)
+    left: Mapped[int] = mapped_column(Integer, default=0)
+    churned: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,7 +2,7 @@ from urllib.parse import quote
 
 from flask.views import MethodView
 
-from api.contacts import service
+from api.contacts import service, stages
 from api.contacts.imports import cli as imports_cli
 from api.contacts.models import Contact
 from api.contacts.schemas import (
@@ -10,11 +10,12 @@ from api.contacts.schemas import (
     ContactFilterArgs,
     ContactSchema,
     ContactUpsertSchema,
+    StageChangeSchema,
 )
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import not_found
-from api.http.pagination import page_of, paginate
+from api.http.pagination import PageArgs, page_of, paginate
 
 bp = ApiBlueprint(
     "contacts",
@@ -83,3 +84,13 @@ class ContactByExternalId(MethodView):
     def delete(self, external_id):
         """Erase the contact's personal data; anonymous aggregates stay."""
         service.erase_contact(_found(external_id))
+
+
+@bp.route("/<external_id>/stages")
+class ContactStages(MethodView):
+    @bp.arguments(PageArgs, location="query")
+    @bp.response(200, page_of(StageChangeSchema))
+    def get(self, args, external_id):
+        """The contact's lifecycle stage history, oldest first: every change, its time and
+        what made it."""
+        return paginate(stages.history(_found(external_id)), args)

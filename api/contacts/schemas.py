@@ -2,8 +2,15 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from api.contacts.models import STAGES, external_id_problem
+from api.contacts.models import external_id_problem
 from api.http.pagination import PageArgs
+from api.lifecycle import STAGES
+
+_STAGE_DESCRIPTION = (
+    "Lifecycle stage: lead, trial, onboarding, adopting, customer, advocate or churned. "
+    "The four from onboarding to advocate are paying customers for retention; every "
+    "change is kept in the contact's stage history."
+)
 
 LOCALE = validate.Regexp(
     r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error="Use a tag like `de` or `pt-BR`."
@@ -34,7 +41,11 @@ class ContactFieldsSchema(Schema):
     first_name = fields.String(allow_none=True, validate=validate.Length(max=100))
     last_name = fields.String(allow_none=True, validate=validate.Length(max=100))
     locale = fields.String(allow_none=True, validate=LOCALE)
-    stage = fields.String(allow_none=True, validate=validate.OneOf(STAGES))
+    stage = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(STAGES),
+        metadata={"description": _STAGE_DESCRIPTION},
+    )
     attributes = fields.Dict(keys=fields.String(), validate=attributes_fit)
     unsubscribed = fields.Boolean(
         metadata={"description": "True stops every survey invitation to this contact."}
@@ -59,11 +70,31 @@ class ContactSchema(Schema):
     last_name = fields.String(allow_none=True)
     locale = fields.String(allow_none=True)
     stage = fields.String(allow_none=True)
+    stage_changed_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the contact entered its stage."}
+    )
     attributes = fields.Dict()
     unsubscribed = fields.Boolean()
     unsubscribed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+
+
+class StageChangeSchema(Schema):
+    id = fields.String()
+    from_stage = fields.String(
+        data_key="from", allow_none=True, metadata={"description": "Null: no stage before."}
+    )
+    to_stage = fields.String(
+        data_key="to", allow_none=True, metadata={"description": "Null: the stage was cleared."}
+    )
+    source = fields.String(
+        metadata={
+            "description": "What made the change: `api`, `erasure`, or an integration "
+            "(`import`, `stripe`)."
+        }
+    )
+    changed_at = fields.DateTime()
 
 
 class ContactFilterArgs(PageArgs):

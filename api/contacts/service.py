@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from sqlalchemy import Select, select
 
 from api.bulk import insert_many, matching
+from api.contacts import stages
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
 from api.contacts.schemas import attributes_fit
 from api.database import dialect_insert, insert_ignore, utcnow
@@ -16,7 +17,8 @@ from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
 
-_SCALARS = ("email", "first_name", "last_name", "locale", "stage")
+_FIELDS = ("email", "first_name", "last_name", "locale")
+_SCALARS = (*_FIELDS, "stage")  # the stage changes through api/contacts/stages.py
 
 # Other areas register here to erase what they hold about a contact (comments, ...).
 _erasers: list[Callable[[Contact], None]] = []
@@ -40,12 +42,18 @@ def get_contact_by_id(workspace_id: str, contact_id: str) -> Contact | None:
 
 
 def upsert_contact(
-    workspace_id: str, external_id: str, data: dict, *, replace: bool = False
+    workspace_id: str,
+    external_id: str,
+    data: dict,
+    *,
+    replace: bool = False,
+    source: str = "api",
 ) -> tuple[Contact, bool]:
     """Create the contact or update it; safe when two requests race on one external id.
 
     `replace` sets every field (absent ones to empty), as PUT does; otherwise
     only the given fields change and attributes merge, as POST and PATCH do.
+    `source` names what made a stage change in its history.
     """
     problem = external_id_problem(external_id)
     if problem:
@@ -65,18 +73,25 @@ def upsert_contact(
             "attributes": data.get("attributes") or {},
             "unsubscribed": data.get("unsubscribed", contact.unsubscribed),
         }
-    update_contact(contact, data, replace_attributes=replace)
+    update_contact(contact, data, replace_attributes=replace, source=source)
     return contact, created
 
 
 def update_contact(
-    contact: Contact, data: dict, *, replace_attributes: bool = False, flush: bool = True
+    contact: Contact,
+    data: dict,
+    *,
+    replace_attributes: bool = False,
+    flush: bool = True,
+    source: str = "api",
 ) -> Contact:
     """Apply the given fields; attributes merge unless replaced, and `null` deletes a key."""
     now = utcnow()
-    for name in _SCALARS:
+    for name in _FIELDS:
         if name in data:
             setattr(contact, name, data[name])
+    if "stage" in data:
+        stages.change(contact, data["stage"], source, now)
     if "attributes" in data:
         base = merged_attributes(contact, data["attributes"], replace=replace_attributes)
         try:  # the merged result must fit too, or growing a contact by PATCH has no limit
@@ -149,12 +164,14 @@ def erase_contact(contact: Contact) -> None:
     for eraser in _erasers:
         eraser(contact)
     now = utcnow()
-    for name in _SCALARS:
+    for name in _FIELDS:
         setattr(contact, name, None)
     contact.attributes = {}
     contact.external_id = f"{ERASED_PREFIX}{contact.id}"
     contact.erased_at = now
     contact.updated_at = now
+    # Like any stage change, so the customer counts stay true: an erased customer left.
+    stages.change(contact, None, "erasure", now)
     db.session.flush()
 
 
@@ -195,7 +212,7 @@ class ContactRow(NamedTuple):
 ROW_COLUMNS = tuple(getattr(Contact, name) for name in ContactRow._fields)
 
 
-def upsert_many(workspace_id: str, rows: list[dict]) -> dict[str, ContactRow]:
+def upsert_many(workspace_id: str, rows: list[dict], source: str = "api") -> dict[str, ContactRow]:
     """Upsert many contacts (POST semantics: given fields change, attributes merge).
 
     Set-based, so a batch of thousands costs a few statements, not thousands:
@@ -209,7 +226,7 @@ def upsert_many(workspace_id: str, rows: list[dict]) -> dict[str, ContactRow]:
     existing = _existing_external_ids(workspace_id, list(by_external_id))
     now = utcnow()
     new_rows = {
-        external_id: _new_row(row)
+        external_id: _new_row(row, now)
         for external_id, row in by_external_id.items()
         if external_id not in existing
     }
@@ -229,6 +246,16 @@ def upsert_many(workspace_id: str, rows: list[dict]) -> dict[str, ContactRow]:
                 select(Contact.external_id).where(Contact.workspace_id == workspace_id, ours)
             )
         )
+    stages.record_new(
+        workspace_id,
+        [
+            (new["id"], external_id, new["stage"])
+            for external_id, new in new_rows.items()
+            if external_id in inserted and new["stage"] is not None
+        ],
+        source,
+        now,
+    )
     # A new contact is subscribed: only unsubscribing one (an event) needs the update.
     found = {
         external_id: _row_of(new_rows[external_id], now)
@@ -244,7 +271,7 @@ def upsert_many(workspace_id: str, rows: list[dict]) -> dict[str, ContactRow]:
         and (fields := {k: v for k, v in row.items() if k != "external_id"})
     }
     for external_id, contact in contacts_by_external_id(workspace_id, list(to_update)).items():
-        update_contact(contact, to_update[external_id], flush=False)
+        update_contact(contact, to_update[external_id], flush=False, source=source)
     db.session.flush()
     rest = [external_id for external_id in by_external_id if external_id not in found]
     found |= rows_by_external_id(workspace_id, rest)
@@ -264,10 +291,11 @@ def _existing_external_ids(workspace_id: str, external_ids: list[str]) -> set[st
     return found
 
 
-def _new_row(row: dict) -> dict:
+def _new_row(row: dict, now: datetime) -> dict:
     """The columns of a new contact that come from the given fields, as update_contact
     would set them (the workspace and times are the same for the whole batch)."""
-    values = {name: row.get(name) for name in _SCALARS}
+    values = {name: row.get(name) for name in _FIELDS}
+    values |= stages.new_contact_columns(row.get("stage"), now)
     attributes = {k: v for k, v in (row.get("attributes") or {}).items() if v is not None}
     return values | {
         "id": new_id("con"),

@@ -25,6 +25,7 @@ from api.http.pagination import _after
 TYPES = (
     "contact.unsubscribed",
     "contact.resubscribed",
+    "contact.stage_changed",
     "contact_import.completed",
     "contact_import.failed",
     "invitation.created",

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 
-from api import signing
+from api import lifecycle, signing
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import insert_ignore, utcnow
@@ -153,7 +153,7 @@ def report_signup(
     customer = dict(data["customer"])
     external_id = customer.pop("external_id")
     before = contacts.get_contact(workspace_id, external_id)
-    was_customer = before is not None and before.stage == "customer"
+    was_customer = before is not None and lifecycle.is_customer(before.stage)
     friend, _ = contacts.upsert_contact(workspace_id, external_id, customer)
 
     existing = live_referral_of(workspace_id, friend.id)
