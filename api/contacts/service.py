@@ -199,6 +199,7 @@ class ContactRow(NamedTuple):
     attributes: dict
     unsubscribed_at: datetime | None
     created_at: datetime
+    stage: str | None
 
     @property
     def unsubscribed(self) -> bool:
@@ -315,6 +316,7 @@ def _row_of(new: dict, created_at: datetime) -> ContactRow:
         new["attributes"],
         None,
         created_at,
+        new["stage"],
     )
 
 

@@ -32,6 +32,7 @@ UNSUBSCRIBED = "unsubscribed"
 RECENTLY_RESPONDED = "recently_responded"
 RECENTLY_DECLINED = "recently_declined"
 CONTACT_NOT_FOUND = "contact_not_found"
+STAGE_NOT_TARGETED = "stage_not_targeted"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,11 @@ def invite(
         if contact.id in seen:
             continue
         seen.add(contact.id)
-        reason = UNSUBSCRIBED if contact.unsubscribed else reasons.get(contact.id)
+        reason = (
+            UNSUBSCRIBED
+            if contact.unsubscribed
+            else stage_reason(survey, contact.stage) or reasons.get(contact.id)
+        )
         if reason:
             skipped.append(Skipped(_ref_of(contact), reason))
         else:
@@ -102,6 +107,21 @@ def _resolve_contacts(
         else:
             found.append(contact)
     return found, skipped
+
+
+def stage_reason(survey: Survey, stage: str | None) -> str | None:
+    """Why a contact at `stage` (None: no stage, or an anonymous visitor) is not asked.
+
+    With `target_stages`, only contacts at one of them are asked, so a contact
+    without a stage is not; `excluded_stages` are never asked. "Never survey during
+    onboarding" is `excluded_stages: ["onboarding"]`; "NPS only after ramp-up" is
+    `target_stages: ["customer", "advocate"]`.
+    """
+    if survey.target_stages and stage not in survey.target_stages:
+        return STAGE_NOT_TARGETED
+    if stage is not None and stage in (survey.excluded_stages or ()):
+        return STAGE_NOT_TARGETED
+    return None
 
 
 _responses = Response.__table__.c

@@ -36,6 +36,12 @@ class Survey(db.Model):
     first_seen_delay_days: Mapped[int] = mapped_column(Integer, default=0)
     # [{"match": "contains"|"starts_with"|"exact", "value": "/checkout", "exclude": false}]
     url_rules: Mapped[list] = mapped_column(JSONType, default=list)
+    # Lifecycle stages asked (none: every contact) and never asked, in the widget and
+    # in batch invitations alike (api/surveys/invitations.py `stage_reason`).
+    # The server default fills surveys made before these columns (SQLite cannot drop a
+    # column's default without rebuilding the table, which would cascade to its rows).
+    target_stages: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
+    excluded_stages: Mapped[list] = mapped_column(JSONType, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -24,6 +24,7 @@ from marshmallow import (
 from api.bulk import gc_paused
 from api.contacts.schemas import ContactUpsertSchema
 from api.http.pagination import PageArgs
+from api.lifecycle import STAGES
 from api.surveys import service, texts
 from api.surveys.models import KINDS
 
@@ -187,11 +188,32 @@ class SurveyFieldsSchema(Schema):
             "(one must match) and exclude rules (none may match)."
         },
     )
+    target_stages = fields.List(
+        fields.String(validate=validate.OneOf(STAGES)),
+        metadata={
+            "description": "Lifecycle stages asked, in the widget and in invitations: "
+            "none (the default) means every contact; otherwise only contacts at one of "
+            'them (so not those without a stage, nor anonymous visitors). `["customer", '
+            '"advocate"]` asks only after ramp-up. Others are skipped as `stage_not_targeted`.'
+        },
+    )
+    excluded_stages = fields.List(
+        fields.String(validate=validate.OneOf(STAGES)),
+        metadata={
+            "description": 'Lifecycle stages never asked: `["onboarding"]` never surveys '
+            "during onboarding. Wins over `target_stages`; skipped as `stage_not_targeted`."
+        },
+    )
 
     @validates("segment_attributes")
     def _distinct(self, value: list, **_kwargs) -> None:
         if len(set(value)) != len(value):
             raise ValidationError("Name each attribute once.")
+
+    @validates("target_stages", "excluded_stages")
+    def _distinct_stages(self, value: list, **_kwargs) -> None:
+        if len(set(value)) != len(value):
+            raise ValidationError("Name each stage once.")
 
     @validates("link_ttl_days")
     def _within_max_age(self, value: int, **_kwargs) -> None:
@@ -251,6 +273,8 @@ class SurveySchema(Schema):
     sampling_percent = fields.Integer()
     first_seen_delay_days = fields.Integer()
     url_rules = fields.List(fields.Nested(UrlRuleSchema))
+    target_stages = fields.List(fields.String())
+    excluded_stages = fields.List(fields.String())
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
@@ -525,8 +549,10 @@ class SkippedSchema(Schema):
     contact = fields.Dict(metadata={"description": "The contact as given, or its ids."})
     reason = fields.String(
         metadata={
-            "description": "unsubscribed, recently_responded (within resurvey_days), "
-            "recently_declined (within decline_days) or contact_not_found."
+            "description": "unsubscribed, stage_not_targeted (the contact's lifecycle stage "
+            "is not among target_stages, or is among excluded_stages), recently_responded "
+            "(within resurvey_days), recently_declined (within decline_days) or "
+            "contact_not_found."
         }
     )
 

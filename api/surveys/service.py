@@ -41,6 +41,8 @@ _SCALARS = (
     "sampling_percent",
     "first_seen_delay_days",
     "url_rules",
+    "target_stages",
+    "excluded_stages",
 )
 
 

@@ -81,6 +81,9 @@ def decide(
             if not survey.allow_anonymous:
                 reason = ANONYMOUS_NOT_ALLOWED
                 continue
+            if why := invitations.stage_reason(survey, None):
+                reason = why
+                continue
             subject = anonymous_key
         else:
             why = _contact_reason(survey, contact, now) or throttles.get(survey.id)
@@ -98,6 +101,8 @@ def decide(
 def _contact_reason(survey: Survey, contact: ContactRow, now: datetime) -> str | None:
     if contact.unsubscribed:
         return invitations.UNSUBSCRIBED
+    if why := invitations.stage_reason(survey, contact.stage):
+        return why
     delay = timedelta(days=survey.first_seen_delay_days)
     if delay and contact.created_at > now - delay:
         return TOO_NEW
