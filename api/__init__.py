@@ -95,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from api.referrals.routes import bp as referrals_bp
     from api.reports.pages import bp as report_pages_bp
     from api.reports.routes import bp as reports_bp
+    from api.reports.routes import retention_bp
     from api.responses.routes import bp as responses_bp
     from api.surveys.routes import bp as surveys_bp
     from api.webhooks.routes import bp as webhooks_bp
@@ -121,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
         surveys_bp,
         responses_bp,
         reports_bp,
+        retention_bp,
         queues_bp,
         events_bp,
         jobs_bp,

@@ -2,7 +2,8 @@
 moves the counts that retention is computed from.
 
 Pure Python, like api/scoring.py: the contacts service applies these rules, the
-reports read what they leave behind, and tests call them directly.
+reports read what they leave behind, and tests call them directly. Intervals are
+api/scoring.py's (`share`: Agresti-Coull).
 
 Stages, in the order a customer usually goes through them:
 
@@ -24,8 +25,11 @@ lead or trial, or to no stage at all (a PUT without a stage, an erasure).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+
+from api.scoring import Share, share
 
 STAGES = ("lead", "trial", "onboarding", "adopting", "customer", "advocate", "churned")
 CUSTOMER_STAGES = frozenset({"onboarding", "adopting", "customer", "advocate"})
@@ -97,3 +101,155 @@ def movement(
         return Movement(cohort, month, deltas, first_customer_at, None)
     cohort = month_of(first_customer_at) if first_customer_at else None
     return Movement(cohort, month, {}, first_customer_at, customer_since)
+
+
+# --- months ---------------------------------------------------------------------------------
+
+
+def add_months(month: date, count: int) -> date:
+    """The first day of the month `count` months after `month`'s (before, if negative)."""
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months(first: date, last: date) -> list[date]:
+    """First days of the months from `first`'s to `last`'s, both included."""
+    found, month = [], month_of(first)
+    while month <= last:
+        found.append(month)
+        month = add_months(month, 1)
+    return found
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The counters of a month (or of one cohort in a month); see ``Movement``."""
+
+    new: int = 0
+    joined: int = 0
+    left: int = 0
+    churned: int = 0
+
+
+@dataclass(frozen=True)
+class MonthRetention:
+    """One month of the customer base.
+
+    ``customers_start``: customers when the month began. ``churned``: how many of
+    them left during it (each counted once). ``retained`` = start - churned.
+    ``joined``/``left``: every coming and going in the month, newcomers included,
+    so ``customers_end`` = start + joined - left. ``churn_rate`` = churned / start,
+    with its 95% interval: each starting customer either churns in the month or
+    not, a binomial trial.
+    """
+
+    month: date
+    customers_start: int
+    joined: int
+    left: int
+    churned: int
+    retained: int
+    customers_end: int
+    churn_rate: Share
+
+
+def retention_by_month(
+    customers_before: int, flows: Mapping[date, Flow], in_months: Sequence[date]
+) -> list[MonthRetention]:
+    """Month by month from ``customers_before`` (customers when the first month began).
+
+    ``flows`` holds each month's counters summed over cohorts; a month missing from it
+    had no coming or going. ``in_months`` are consecutive first days of months.
+    """
+    rows, start = [], customers_before
+    for month in in_months:
+        flow = flows.get(month, Flow())
+        end = start + flow.joined - flow.left
+        rows.append(
+            MonthRetention(
+                month=month,
+                customers_start=start,
+                joined=flow.joined,
+                left=flow.left,
+                churned=flow.churned,
+                retained=start - flow.churned,
+                customers_end=end,
+                churn_rate=share(flow.churned, start),
+            )
+        )
+        start = end
+    return rows
+
+
+def pooled_churn(rows: Sequence[MonthRetention]) -> Share:
+    """The average monthly churn rate over ``rows``: all their churns over all their
+    starting customers (customer-months), with its 95% interval.
+
+    Treating each customer-month as its own trial is the usual pooled estimate; it
+    weighs each month by its number of customers.
+    """
+    return share(sum(r.churned for r in rows), sum(r.customers_start for r in rows))
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Contacts who first became customers in ``cohort`` (a first day of a month).
+
+    ``active[k]`` is how many of them were customers at the end of the k-th month
+    from their first (``active[0]``: at the end of the cohort's own month), those who
+    came back after leaving included; ``retention[k]`` is that as a share of
+    ``size`` (None for an empty cohort).
+    """
+
+    cohort: date
+    size: int
+    active: list[int]
+    retention: list[float | None]
+
+
+def cohort_table(
+    flows: Mapping[tuple[date, date], Flow], cohorts: Sequence[date], last: date
+) -> list[Cohort]:
+    """One row per cohort, followed to the month ``last`` (a first day of a month).
+
+    ``flows`` holds the counters by (cohort, month).
+    """
+    table = []
+    for cohort in cohorts:
+        size, active, count = 0, [], 0
+        for month in months(cohort, last):
+            flow = flows.get((cohort, month), Flow())
+            size += flow.new
+            count += flow.joined - flow.left
+            active.append(count)
+        table.append(Cohort(cohort, size, active, [(n / size if size else None) for n in active]))
+    return table
+
+
+# --- churn after a score -------------------------------------------------------------------
+
+
+def churned_after(
+    changes: Sequence[tuple[datetime, str | None, str | None]], at: datetime, window: timedelta
+) -> bool | None:
+    """Whether a contact who answered at ``at`` left the customer stages within ``window``.
+
+    ``changes`` are the contact's stage changes as (time, from, to), in time order.
+    None when they were not a customer at ``at`` (the stage of their last change at
+    or before it is not a paying one, or they had none): they could not churn.
+    Otherwise True when a change in (at, at + window] left the paying stages.
+    """
+    stage = None
+    for changed_at, _before, after in changes:
+        if changed_at > at:
+            break
+        stage = after
+    if not is_customer(stage):
+        return None
+    return any(
+        at < changed_at <= at + window and is_customer(before) and not is_customer(after)
+        for changed_at, before, after in changes
+    )

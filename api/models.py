@@ -11,7 +11,7 @@ from api.advocacy.models import (
     TestimonialTag,
 )
 from api.contacts.imports.models import ContactImport, ContactImportFile
-from api.contacts.models import Contact
+from api.contacts.models import Contact, StageChange, StageRollup
 from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
 from api.integrations.models import StripeEvent, StripeIntegration
@@ -25,6 +25,7 @@ from api.referrals.models import (
     ReferralProgram,
     ReferralReward,
 )
+from api.reports.models import ScoreChurnProgress, ScoreChurnRollup
 from api.responses.models import InvitationRollup, Response, ResponseRollup
 from api.surveys.models import Invitation, Survey
 from api.webhooks.models import FanoutCursor, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -59,6 +60,10 @@ __all__ = [
     "ResponseRollup",
     "ReviewClick",
     "ReviewRequest",
+    "ScoreChurnProgress",
+    "ScoreChurnRollup",
+    "StageChange",
+    "StageRollup",
     "StripeEvent",
     "StripeIntegration",
     "Survey",

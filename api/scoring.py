@@ -213,6 +213,48 @@ def summarize(kind: str, counts: Mapping[int, int]) -> Summary:
     return Summary(kind, n, by_cat, shares, value, margin, low, high)
 
 
+@dataclass(frozen=True)
+class Share:
+    """``count`` of ``n`` as a fraction, with its 95% interval ``low``..``high``.
+
+    The interval is Agresti-Coull (see ``_agresti_coull``), clipped to 0..1 and, like
+    the CSAT one, centred on the adjusted estimate rather than on ``value``. With
+    ``n == 0`` there is no share: ``value``, ``low`` and ``high`` are None.
+    """
+
+    count: int
+    n: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+    def as_dict(self, digits: int = 4) -> dict[str, Any]:
+        """JSON-ready dict; the fractions rounded to ``digits`` places."""
+        return {
+            "count": self.count,
+            "n": self.n,
+            "value": _round(self.value, digits),
+            "low": _round(self.low, digits),
+            "high": _round(self.high, digits),
+        }
+
+
+def share(count: int, n: int) -> Share:
+    """The share ``count / n`` (a churn rate, a recovery rate) with its 95% interval.
+
+    ``count`` and ``n`` are non-negative ints with ``count <= n``, else ValueError.
+    """
+    for name, value in (("count", count), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int: {value!r}")
+    if count > n:
+        raise ValueError(f"count {count} exceeds n {n}")
+    if n == 0:
+        return Share(0, 0, None, None, None)
+    centre, margin = _agresti_coull(count, n)
+    return Share(count, n, count / n, max(0.0, centre - margin), min(1.0, centre + margin))
+
+
 def compare(kind: str, before: Mapping[int, int], after: Mapping[int, int]) -> Comparison:
     """Compare two periods of responses of the same kind.
 
@@ -265,15 +307,23 @@ def _nps(promoters: int, detractors: int, n: int) -> tuple[float, tuple[float, f
 
 
 def _csat(satisfied: int, n: int) -> tuple[float, tuple[float, float]]:
-    """% satisfied with an Agresti-Coull (adjusted-Wald) 95% interval.
+    """% satisfied with an Agresti-Coull (adjusted-Wald) 95% interval (see ``_agresti_coull``)."""
+    centre, margin = _agresti_coull(satisfied, n)
+    return 100 * satisfied / n, (100 * centre, 100 * margin)
+
+
+def _agresti_coull(successes: int, n: int) -> tuple[float, float]:
+    """(centre, half-width) of the Agresti-Coull 95% interval of a proportion, as fractions.
 
     n~ = n + z^2, p~ = (X + z^2 / 2) / n~, interval p~ +- z * sqrt(p~ (1 - p~) / n~).
-    Source: Agresti & Coull (1998), The American Statistician 52(2).
+    It adds two successes and two failures (z^2 ~ 4) before the Wald formula, so 0 of 5
+    and 5 of 5 get honest widths where plain Wald claims certainty.
+    Source: Agresti & Coull (1998), "Approximate is better than 'exact' for interval
+    estimation of binomial proportions", The American Statistician 52(2).
     """
-    value = 100 * satisfied / n
     n_adj = n + Z95**2
-    p = (satisfied + Z95**2 / 2) / n_adj
-    return value, (100 * p, 100 * Z95 * math.sqrt(p * (1 - p) / n_adj))
+    p = (successes + Z95**2 / 2) / n_adj
+    return p, Z95 * math.sqrt(p * (1 - p) / n_adj)
 
 
 def _ces(counts: Mapping[int, int], n: int) -> tuple[float, tuple[float, float] | None]:

@@ -4,7 +4,15 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from api.reports.charts import NARROW, TrendPoint, bars_svg, distribution_svg, trend_svg
+from api.reports.charts import (
+    NARROW,
+    IntervalBar,
+    TrendPoint,
+    bars_svg,
+    distribution_svg,
+    interval_bars_svg,
+    trend_svg,
+)
 from api.scoring import score_range
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -46,9 +54,15 @@ ALL_CHARTS = {
     "trend": lambda title: trend_svg([point("Jan", 10, 5), point("Feb", 20, 5)], title=title),
     "distribution": lambda title: distribution_svg({9: 3, 2: 1}, kind="nps", title=title),
     "bars": lambda title: bars_svg([("Sent", 10), ("Opened", 4)], title=title),
+    "interval bars": lambda title: interval_bars_svg(
+        [IntervalBar("Promoter", 0.1, 0.05, 0.2, 40)], title=title
+    ),
     "empty trend": lambda title: trend_svg([], title=title),
     "empty distribution": lambda title: distribution_svg({}, kind="csat", title=title),
     "empty bars": lambda title: bars_svg([], title=title),
+    "empty interval bars": lambda title: interval_bars_svg(
+        [IntervalBar("Promoter", None, None, None, 0)], title=title
+    ),
 }
 
 
@@ -96,6 +110,8 @@ def test_ids_are_deterministic_and_differ_between_charts():
         distribution_svg({}, kind="nps", title="t"),
         distribution_svg({7: 0, 8: 0}, kind="nps", title="t"),
         bars_svg([], title="t"),
+        interval_bars_svg([], title="t"),
+        interval_bars_svg([IntervalBar("Detractor", None, None, None, 0)], title="t"),
     ],
 )
 def test_empty_data_says_no_data_yet(svg):
@@ -322,6 +338,15 @@ NARROW_CHARTS = {
     "bars": lambda: bars_svg(
         [("Follow-up dismissed", 12), ("Advocacy open", 3)], title="t", width=NARROW
     ),
+    "interval bars": lambda: interval_bars_svg(
+        [
+            IntervalBar("Promoter", 0.333, 0.097, 0.7, 3),
+            IntervalBar("Passive", 0.5, 0.15, 0.85, 2),
+            IntervalBar("Detractor", 0.667, 0.3, 1.0, 3),
+        ],
+        title="t",
+        width=NARROW,
+    ),
     "empty": lambda: bars_svg([], title="t", width=NARROW),
 }
 
@@ -349,3 +374,35 @@ def test_an_interval_off_centre_is_told_by_its_ends():
     tooltip = find_all(root, "circle")[0].find(f"{SVG}title").text
     assert tooltip == "Mar: NPS 30, 95% interval -19.1 to 65.2 (n=10)"
     assert "±" not in tooltip
+
+
+# --- shares with intervals ----------------------------------------------------------------
+
+
+def test_interval_bars_draw_each_share_with_its_whisker():
+    rows = [
+        IntervalBar("Promoter", 0.04, 0.02, 0.07, 300),
+        IntervalBar("Passive", 0.06, 0.03, 0.1, 150),
+        IntervalBar("Detractor", 0.15, 0.1, 0.22, 120),
+    ]
+    root = parse(interval_bars_svg(rows, title="Churn"))
+    drawn = bars(root)
+    widths = [float(bar.get("width")) for bar in drawn]
+    assert widths[0] < widths[1] < widths[2]
+    assert widths[2] / widths[0] == pytest.approx(0.15 / 0.04, rel=0.01)
+    assert len([p for p in find_all(root, "path") if p.get("class") == "interval"]) == 3
+    # The axis ends at the smallest of 10/25/50/100% that holds every interval: 25%.
+    assert {"0%", "12.5%", "25%"} <= set(texts(root))
+    assert "15% (n=120)" in texts(root)
+    assert drawn[2].find(f"{SVG}title").text == "15%, 95% interval 10% to 22% (n=120)"
+    assert root[1].text.startswith("Promoter: 4%, 95% interval 2% to 7% (n=300); Passive")
+
+
+def test_interval_bars_keep_a_row_without_data_and_escape_labels():
+    rows = [IntervalBar(NASTY, 0.5, 0.2, 0.8, 4), IntervalBar("Passive", None, None, None, 0)]
+    svg = interval_bars_svg(rows, title="t")
+    assert NASTY not in svg
+    root = parse(svg)
+    assert NASTY in texts(root) and "no data" in texts(root)
+    assert len(bars(root)) == 1
+    assert root[1].text.endswith("Passive: no data.")

@@ -11,9 +11,10 @@ from api import signing
 from api.database import utcnow
 from api.extensions import db
 from api.referrals import clicks
-from api.reports import charts, pages
+from api.reports import charts, pages, score_churn
 from api.surveys import texts
 from tests.test_reports import TEN, answer, at, make_survey
+from tests.test_retention import seed_history
 
 PERIOD = "from=2026-03-01&to=2026-03-31"
 
@@ -55,11 +56,12 @@ def test_signed_link_shows_the_report(client, tenant, survey_id):
     assert "±" not in html and "adjusted Wald" in html
     assert "100% (10 responses to 10 invitations sent in this period)" in html
     assert "No comparison" in html  # nothing in February
-    # The three charts, inline: the trend with its band, the distribution, the queues,
-    # each drawn for a desktop card and for a phone.
-    assert html.count('<div class="chart wide"><svg') == 3
-    assert html.count('<div class="chart narrow"><svg') == 3
-    assert html.count("<svg") == 6
+    # The five charts, inline: the trend with its band, the distribution, the queues,
+    # the workspace's monthly churn and churn per category, each drawn for a desktop
+    # card and for a phone.
+    assert html.count('<div class="chart wide"><svg') == 5
+    assert html.count('<div class="chart narrow"><svg') == 5
+    assert html.count("<svg") == 10
     assert "<polygon" in html or 'stroke-width="6"' in html  # margin band or error bar
     assert 'class="bar"' in html
     assert "Follow-up open" in html and "Advocacy open" in html
@@ -257,7 +259,7 @@ def test_funnel_section_shows_the_programs_numbers(client, tenant, survey_id, re
     section = funnel_section(html)
     assert section is not None
     assert '<h2 id="funnel-heading">Referral program, last 30 days</h2>' in section
-    assert html.count("<svg") == 8 and section.count("<svg") == 2  # wide and narrow
+    assert html.count("<svg") == 12 and section.count("<svg") == 2  # wide and narrow
     assert 'role="img"' in section and "</title>" in section and "</desc>" in section
     assert "Advocates: 2; Clicks: 4; Sign-ups: 2; Conversions: 1." in section
     rows = re.findall(
@@ -285,7 +287,7 @@ def test_no_funnel_without_a_program(client, tenant, survey_id, make_tenant):
     path = link_for(tenant, survey_id)
     html = client.get(path).get_data(as_text=True)
     assert funnel_section(html) is None and "Referral program" not in html
-    assert html.count("<svg") == 6
+    assert html.count("<svg") == 10
     enable_program(tenant, enabled=False)  # saved, but switched off
     assert funnel_section(client.get(path).get_data(as_text=True)) is None
     # Another workspace's program shows nothing here either.
@@ -317,3 +319,59 @@ def test_funnel_speaks_each_locale(app, tenant, referrals):
     assert german["viral_text"] == "Viraler Koeffizient: 0,50 Neukunden pro Botschafter"
     assert french["columns"]["step"] == "Étape"
     assert french["viral_text"].startswith("Coefficient viral\u00a0: 0,50 ")
+
+
+def retention_section(html: str) -> str:
+    match = re.search(
+        r'<section class="card" aria-labelledby="retention-heading">.*?</section>', html, re.S
+    )
+    assert match, "no retention section"
+    return match.group(0)
+
+
+def test_retention_section_shows_the_workspaces_months_and_this_surveys_churn(app, client, tenant):
+    survey_id = seed_history(app, tenant.id)
+    with app.app_context():
+        score_churn.close_due()
+    html = client.get(f"{link_for(tenant, survey_id)}&from=2025-06-01&to=2025-06-30").get_data(
+        as_text=True
+    )
+    section = retention_section(html)
+    assert "2024-07 to 2025-06 (UTC)" in section
+    # 3 churns over 11 customer-months (tests/test_retention.py works them out).
+    assert '<p class="headline">Monthly churn 27.3%</p>' in section
+    assert "Customers now: 2" in section
+    months = re.findall(
+        r'<tr><td>(\d{4}-\d{2})[^<]*</td><td class="num">(\d+)</td><td class="num">(\d+)</td>'
+        r'<td class="num">(\d+)</td><td class="num">(\d+)</td>',
+        section,
+    )
+    assert months[-6:] == [
+        ("2025-01", "1", "2", "1", "1"),
+        ("2025-02", "2", "2", "1", "0"),
+        ("2025-03", "3", "0", "1", "1"),
+        ("2025-04", "2", "0", "1", "1"),
+        ("2025-05", "1", "1", "0", "0"),
+        ("2025-06", "2", "0", "0", "0"),
+    ]
+    categories = re.findall(
+        r'<tr><td>(Promoter|Passive|Detractor)</td><td class="num">(\d+)</td>'
+        r'<td class="num">(\d+)</td>\s*<td class="num">([^<]+)</td>',
+        section,
+    )
+    assert categories == [
+        ("Promoter", "3", "1", "33.3%"),
+        ("Passive", "2", "1", "50%"),
+        ("Detractor", "3", "2", "66.7%"),
+    ]
+    assert "Detractor: 66.7%, 95% interval" in section  # the chart says it in words too
+    cohort = re.search(r'<th scope="row">2025-01</th><td class="num">2</td>(.*?)</tr>', section)
+    assert re.findall(r">([^<]+)</td>", cohort.group(1)) == [
+        "100%", "100%", "100%", "50%", "50%", "50%"
+    ]  # fmt: skip
+
+
+def test_retention_section_without_customers(client, tenant, survey_id):
+    section = retention_section(client.get(link_for(tenant, survey_id)).get_data(as_text=True))
+    assert "Monthly churn: no customers in these months yet" in section
+    assert section.count("No data yet</text>") == 4  # both charts, wide and narrow

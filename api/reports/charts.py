@@ -28,7 +28,16 @@ from markupsafe import escape
 
 from api.scoring import CATEGORIES, Summary, classify, score_range, summarize
 
-__all__ = ["NARROW", "WIDE", "TrendPoint", "bars_svg", "distribution_svg", "trend_svg"]
+__all__ = [
+    "NARROW",
+    "WIDE",
+    "IntervalBar",
+    "TrendPoint",
+    "bars_svg",
+    "distribution_svg",
+    "interval_bars_svg",
+    "trend_svg",
+]
 
 NO_DATA = "No data yet"
 
@@ -332,6 +341,88 @@ def bars_svg(
         )
     desc = "; ".join(f"{label}: {_num(value)}{unit}" for label, value in rows) + "."
     return _svg(width, height, title, desc, "".join(parts))
+
+
+@dataclass(frozen=True)
+class IntervalBar:
+    """One share with its 95% interval, all as fractions 0..1 (None: no data), of ``n``."""
+
+    label: str
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+
+def interval_bars_svg(rows: Sequence[IntervalBar], *, title: str, width: int = WIDE) -> str:
+    """Horizontal bars of shares in percent, each with its interval as a whisker.
+
+    Meant for churn per category: the whiskers say whether two bars differ at all.
+    The axis runs from 0 to the smallest of 10/25/50/100% that holds every interval.
+    A row without data (``value`` None) keeps its label and says "no data".
+    """
+    if all(row.value is None for row in rows):
+        return _no_data(title, width)
+    limit = _label_chars(width)
+    longest = max(len(_shorten(row.label, limit)) for row in rows)
+    bar_left = 8 + _CHAR_PX * longest + 8
+    room = width - bar_left - _VALUE_ROOM_PX - 40  # the value text reads "33% (n=3)"
+    top_share = max((row.high if row.high is not None else row.value or 0) for row in rows)
+    scale_max = next(m for m in (0.1, 0.25, 0.5, 1.0) if top_share <= m)
+
+    def x(fraction: float) -> float:
+        return bar_left + room * min(fraction, scale_max) / scale_max
+
+    height = len(rows) * _ROW_PX + 8 + 20  # and the axis labels
+    parts = []
+    for tick in (0.0, scale_max / 2, scale_max):
+        parts.append(
+            f'<line x1="{_c(x(tick))}" y1="4" x2="{_c(x(tick))}" y2="{height - 22}" '
+            f'stroke="{_GRID}" stroke-width="1"/>'
+            f'<text x="{_c(x(tick))}" y="{height - 6}" text-anchor="middle" fill="{_TEXT}">'
+            f"{_num(100 * tick)}%</text>"
+        )
+    for position, row in enumerate(rows):
+        top = 4 + position * _ROW_PX + (_ROW_PX - _BAR_PX) / 2
+        middle = top + _BAR_PX / 2
+        text_y = _c(middle + 4)
+        parts.append(
+            f'<text x="{bar_left - 8}" y="{text_y}" text-anchor="end" fill="{_TEXT}">'
+            f"{escape(_shorten(row.label, limit))}</text>"
+        )
+        if row.value is None:
+            parts.append(f'<text x="{bar_left}" y="{text_y}" fill="{_TEXT}">no data</text>')
+            continue
+        parts.append(
+            f'<rect class="bar" x="{bar_left}" y="{_c(top)}" width="{_c(x(row.value) - bar_left)}" '
+            f'height="{_BAR_PX}" fill="{_LINE}" fill-opacity="0.75">'
+            f"<title>{escape(_share_reading(row))}</title></rect>"
+        )
+        end = x(row.value)
+        if row.low is not None and row.high is not None:
+            low, high = _c(x(row.low)), _c(x(row.high))
+            parts.append(
+                f'<path class="interval" d="M{low} {_c(middle)}H{high}M{low} {_c(top + 3)}'
+                f'V{_c(top + _BAR_PX - 3)}M{high} {_c(top + 3)}V{_c(top + _BAR_PX - 3)}" '
+                f'stroke="{_TEXT}" stroke-width="1.5" fill="none"/>'
+            )
+            end = max(end, x(row.high))
+        parts.append(
+            f'<text x="{_c(end + 6)}" y="{text_y}" fill="{_TEXT}">'
+            f"{escape(f'{_num(100 * row.value)}% (n={row.n})')}</text>"
+        )
+    desc = "; ".join(f"{row.label}: {_share_reading(row)}" for row in rows) + "."
+    return _svg(width, height, title, desc, "".join(parts))
+
+
+def _share_reading(row: IntervalBar) -> str:
+    """``"33.3%, 95% interval 9.7% to 70% (n=3)"``; ``"no data"`` without one."""
+    if row.value is None:
+        return "no data"
+    text = f"{_num(100 * row.value)}%"
+    if row.low is not None and row.high is not None:
+        text += f", 95% interval {_num(100 * row.low)}% to {_num(100 * row.high)}%"
+    return f"{text} (n={row.n})"
 
 
 def _shorten(label: str, limit: int) -> str:

@@ -12,13 +12,13 @@ from functools import partial
 from flask import Blueprint, g, render_template, request
 from marshmallow import EXCLUDE, ValidationError
 
-from api import signing
+from api import lifecycle, signing
 from api.http import auth
 from api.http.errors import ApiError
 from api.pages import security
 from api.referrals import program as referral_program
 from api.referrals import stats as referral_stats
-from api.reports import charts, service
+from api.reports import charts, retention, service
 from api.reports.schemas import ReportArgs
 from api.surveys import texts
 from api.surveys.models import Survey
@@ -77,6 +77,7 @@ def report_page(survey_id: str):
         "report.html",
         report=report,
         view=_view(report),
+        retention=_retention_view(survey, report["to"]),
         funnel=_funnel_view(survey.workspace_id, _LOCALE),
         number=number,
         token=request.args.get("token", "") if g.get("api_key") is None else "",
@@ -174,6 +175,77 @@ def _drawn(chart: Callable[..., str]) -> dict[str, str]:
     """A chart drawn for a desktop card and for a phone; the page's CSS shows the one
     that fits, so its text is never scaled down to unreadable."""
     return {"wide": chart(width=charts.WIDE), "narrow": chart(width=charts.NARROW)}
+
+
+def _retention_view(survey: Survey, until) -> dict:
+    """The workspace's retention over the 12 months to the report's last, and churn after
+    this survey's scores: charts, the cohort table and sentences."""
+    end = lifecycle.month_of(until)
+    start = lifecycle.add_months(end, 1 - retention.DEFAULT_MONTHS)
+    found = retention.retention_report(survey.workspace_id, start=start, end=end, survey=survey)
+    complete = [row for row in found["months"] if row["complete"]]
+    points = [
+        charts.TrendPoint(
+            label=row["month"].strftime("%Y-%m"),
+            value=_percent(row["churn_rate"]["value"]),
+            low=_percent(row["churn_rate"]["low"]),
+            high=_percent(row["churn_rate"]["high"]),
+            n=row["customers_start"],
+        )
+        for row in complete
+    ]
+    highest = max((point.high or point.value or 0 for point in points), default=0)
+    by_category = found["churn_by_category"]
+    bars = [
+        charts.IntervalBar(
+            row["category"].capitalize(), row["value"], row["low"], row["high"], row["responses"]
+        )
+        for row in by_category["categories"]
+    ]
+    window = by_category["window_days"]
+    pooled = found["churn_rate"]
+    months = len(found["months"])
+    return {
+        "report": found,
+        "period": f"{start.strftime('%Y-%m')} to {end.strftime('%Y-%m')} (UTC)",
+        "headline": (
+            f"Monthly churn {number(_percent(pooled['value']))}%"
+            if pooled["value"] is not None
+            else "Monthly churn: no customers in these months yet"
+        ),
+        "interval_text": _share_interval_text(pooled),
+        "customers_now": found["months"][-1]["customers_end"],
+        "churn_svg": _drawn(
+            partial(
+                charts.trend_svg,
+                points,
+                y_min=0,
+                y_max=next(top for top in (5, 10, 25, 50, 100) if highest <= top),
+                title="Monthly churn rate, % of the customers at the month's start",
+                measure="Churn %",
+            )
+        ),
+        "category_heading": f"Churn within {window} days of a response, by category",
+        "category_svg": _drawn(
+            partial(
+                charts.interval_bars_svg,
+                bars,
+                title=f"Customers who left within {window} days of answering: {survey.name}",
+            )
+        ),
+        "offsets": list(range(months)),
+    }
+
+
+def _share_interval_text(found: dict) -> str:
+    """A share's interval by its ends, in percent (see _interval_text for why)."""
+    if found["low"] is None:
+        return ""
+    return f"95% interval {number(_percent(found['low']))}% to {number(_percent(found['high']))}%"
+
+
+def _percent(fraction: float | None) -> float | None:
+    return None if fraction is None else 100 * fraction
 
 
 def _funnel_view(workspace_id: str, locale: str) -> dict | None:

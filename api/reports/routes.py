@@ -1,8 +1,15 @@
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import not_found
-from api.reports import service
-from api.reports.schemas import ReportArgs, ReportLinkArgs, ReportLinkSchema, ReportSchema
+from api.reports import retention, service
+from api.reports.schemas import (
+    ReportArgs,
+    ReportLinkArgs,
+    ReportLinkSchema,
+    ReportSchema,
+    RetentionArgs,
+    RetentionReportSchema,
+)
 from api.surveys.models import Survey
 
 bp = ApiBlueprint(
@@ -10,6 +17,14 @@ bp = ApiBlueprint(
     __name__,
     url_prefix="/v1/surveys",
     description="Reports: NPS, CSAT and CES with margins of error, trends and segments.",
+)
+
+
+retention_bp = ApiBlueprint(
+    "retention",
+    __name__,
+    url_prefix="/v1/reports",
+    description="Workspace reports: retention and churn, tied to scores.",
 )
 
 
@@ -48,3 +63,20 @@ def report_link(args, survey_id):
     people meant to see it.
     """
     return service.report_link(_found(survey_id), (args or {}).get("expires_in_days", 7))
+
+
+@retention_bp.get("/retention")
+@retention_bp.arguments(RetentionArgs, location="query")
+@retention_bp.response(200, RetentionReportSchema)
+def retention_report(args):
+    """Customers month by month (at the start, joined, left, churned, retained, churn rate
+    with its 95% interval), cohorts by the month their contacts became customers, and,
+    per category, the share of customers' responses followed by churn within 90 days.
+
+    Read from rollups, so it costs the same over 10,000 or 1,000,000 stage changes.
+    Months are UTC.
+    """
+    survey = _found(args["survey_id"]) if "survey_id" in args else None
+    return retention.retention_report(
+        current_workspace_id(), start=args["start"], end=args["end"], survey=survey
+    )

@@ -1,6 +1,11 @@
+import re
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from api import lifecycle
 from api.database import utcnow
+from api.reports import retention
 from api.reports.service import DEFAULT_DAYS, INTERVALS, MAX_RANGE_DAYS, default_period
 
 
@@ -194,3 +199,149 @@ class ReportLinkArgs(Schema):
 class ReportLinkSchema(Schema):
     url = fields.String(metadata={"description": "The report page; anyone with it can read."})
     expires_at = fields.DateTime()
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+class Month(fields.Field):
+    """A month as `YYYY-MM` (a `YYYY-MM-DD` day names its month); loads its first day."""
+
+    default_error_messages = {"invalid": "A month as YYYY-MM."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", value):
+            raise self.make_error("invalid")
+        try:
+            day = date.fromisoformat(value if len(value) == 10 else f"{value}-01")
+        except ValueError:
+            raise self.make_error("invalid") from None
+        return day.replace(day=1)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.isoformat()
+
+
+class RetentionArgs(Schema):
+    start = Month(
+        data_key="from",
+        metadata={
+            "description": f"First month, YYYY-MM (default: {retention.DEFAULT_MONTHS - 1} "
+            "months before `to`).",
+            "example": "2026-01",
+        },
+    )
+    end = Month(
+        data_key="to",
+        metadata={
+            "description": "Last month, included (default: this month).",
+            "example": "2026-12",
+        },
+    )
+    survey_id = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={
+            "description": "Churn after a score for this survey only (by its kind's "
+            "categories); default: every NPS survey of the workspace."
+        },
+    )
+
+    @post_load
+    def _fill_period(self, data, **_kwargs):
+        # Defaults depend on the day of the request, so they are filled here, not declared.
+        if "end" not in data:
+            data["end"] = retention.default_period(utcnow().date())[1]
+        if "start" not in data:
+            data["start"] = lifecycle.add_months(data["end"], 1 - retention.DEFAULT_MONTHS)
+        if data["start"] > data["end"]:
+            raise ValidationError("`from` must not be after `to`.", "from")
+        if len(lifecycle.months(data["start"], data["end"])) > retention.MAX_MONTHS:
+            raise ValidationError(
+                f"A retention report covers at most {retention.MAX_MONTHS} months; "
+                "narrow the range.",
+                "from",
+            )
+        return data
+
+
+class ShareSchema(Schema):
+    value = fields.Float(allow_none=True, metadata={"description": "A fraction, 0..1."})
+    low = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "95% interval, lower end (Agresti-Coull, centred on an adjusted "
+            "estimate: quote [low, high])."
+        },
+    )
+    high = fields.Float(allow_none=True, metadata={"description": "95% interval, upper end."})
+
+
+class RetentionMonthSchema(Schema):
+    month = fields.Date(metadata={"description": "The month's first day."})
+    complete = fields.Boolean(metadata={"description": "False for the month under way."})
+    customers_start = fields.Integer(metadata={"description": "Customers when it began."})
+    joined = fields.Integer(metadata={"description": "Contacts who became customers in it."})
+    left = fields.Integer(metadata={"description": "Customers who stopped being ones in it."})
+    churned = fields.Integer(
+        metadata={"description": "Of customers_start, how many left during the month."}
+    )
+    retained = fields.Integer(metadata={"description": "customers_start - churned."})
+    customers_end = fields.Integer(metadata={"description": "customers_start + joined - left."})
+    churn_rate = fields.Nested(
+        ShareSchema, metadata={"description": "churned / customers_start, with its interval."}
+    )
+
+
+class CohortSchema(Schema):
+    cohort = fields.Date(metadata={"description": "The month its contacts first became customers."})
+    size = fields.Integer()
+    active = fields.List(
+        fields.Integer(),
+        metadata={
+            "description": "Customers of the cohort at the end of each month from its first "
+            "(index 0) to `to` or this month; returning customers count again."
+        },
+    )
+    retention = fields.List(
+        fields.Float(allow_none=True), metadata={"description": "active / size, per month."}
+    )
+
+
+class CategoryChurnSchema(ShareSchema):
+    category = fields.String()
+    responses = fields.Integer(
+        metadata={"description": "Responses given by customers (a paying stage) in the period."}
+    )
+    churned = fields.Integer(
+        metadata={"description": "Of those, how many were followed by the customer leaving."}
+    )
+
+
+class ChurnByCategorySchema(Schema):
+    survey_id = fields.String(allow_none=True)
+    kind = fields.String()
+    window_days = fields.Integer(metadata={"description": "Churn counts within this many days."})
+    counted_through = fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "The last day of responses counted: a day is counted once its "
+            "window has passed (by the worker), so the latest 91 days are never in."
+        },
+    )
+    categories = fields.List(fields.Nested(CategoryChurnSchema))
+
+
+class RetentionReportSchema(Schema):
+    start = fields.Date(attribute="from", data_key="from")
+    end = fields.Date(attribute="to", data_key="to")
+    customer_stages = fields.List(fields.String())
+    months = fields.List(fields.Nested(RetentionMonthSchema))
+    churn_rate = fields.Nested(
+        ShareSchema,
+        metadata={
+            "description": "Average monthly churn over the complete months: their churns "
+            "over their starting customers (customer-months)."
+        },
+    )
+    cohorts = fields.List(fields.Nested(CohortSchema))
+    churn_by_category = fields.Nested(ChurnByCategorySchema)

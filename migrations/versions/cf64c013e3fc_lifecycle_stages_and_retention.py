@@ -1,4 +1,5 @@
-"""lifecycle stages: stage history and the customer counts retention reads
+"""lifecycle stages: stage history, the customer counts and churn-after-score counts
+retention reads, and surveys' target stages
 
 Contacts that already have a stage get one history row (source `backfill`, at
 the contact's creation, the best time known) and are counted as having joined
@@ -62,6 +63,21 @@ def upgrade():
         batch_op.add_column(sa.Column('first_customer_at', api.database.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('customer_since', api.database.UTCDateTime(timezone=True), nullable=True))
 
+    op.create_table('score_churn_progress',
+    sa.Column('survey_id', sa.String(length=32), nullable=False),
+    sa.Column('closed_through', sa.Date(), nullable=False),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_score_churn_progress_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('survey_id', name=op.f('pk_score_churn_progress'))
+    )
+    op.create_table('score_churn_rollups',
+    sa.Column('survey_id', sa.String(length=32), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('category', sa.String(length=16), nullable=False),
+    sa.Column('responses', sa.Integer(), nullable=False),
+    sa.Column('churned', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_score_churn_rollups_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('survey_id', 'day', 'category', name=op.f('pk_score_churn_rollups'))
+    )
     # Surveys target every stage until told otherwise.
     json_type = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
     with op.batch_alter_table('surveys', schema=None) as batch_op:
@@ -165,4 +181,6 @@ def downgrade():
 
     op.drop_table('stage_changes')
     op.drop_table('stage_rollups')
+    op.drop_table('score_churn_rollups')
+    op.drop_table('score_churn_progress')
     # ### end Alembic commands ###

@@ -4,8 +4,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from api.extensions import db
+from api.reports import score_churn
 from tests.conftest import create_tenant
-from tests.test_reports import TEN, answer, at, make_survey
+from tests.test_reports import TEN, answer, at
+from tests.test_retention import seed_history
 
 # Rendered size of every chart text the reader can see: its font size in the SVG's
 # units times the scale the SVG is drawn at.
@@ -17,19 +20,25 @@ RENDERED_TEXT_PX = """() => Array.from(document.querySelectorAll('svg text'))
 @pytest.mark.parametrize("width", [390, 1280])
 def test_chart_text_is_readable_on_a_phone_and_a_desktop(api_app, api_server, page, width):
     tenant = create_tenant(api_app)
-    survey_id = make_survey(api_app, tenant.id, name="Onboarding")
-    for day in ("2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23"):
+    # Customers coming and going from January 2025, and their scores (tests/test_retention.py).
+    survey_id = seed_history(api_app, tenant.id)
+    for day in ("2025-06-02", "2025-06-09", "2025-06-16", "2025-06-23"):
         answer(api_app, survey_id, at(day), TEN)
+    with api_app.app_context():
+        score_churn.close_due()
+        db.session.commit()
     program = {"enabled": True, "landing_url": "https://shop.example.com/"}
     assert tenant.put("/v1/referral-program", json=program).status_code == 200
     link = urlsplit(tenant.post(f"/v1/surveys/{survey_id}/report-links", json={}).get_json()["url"])
 
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(
-        f"{api_server.url}{link.path}?{link.query}&from=2026-03-01&to=2026-03-31&interval=week"
+        f"{api_server.url}{link.path}?{link.query}&from=2025-06-01&to=2025-06-30&interval=week"
     )
     visible_charts = page.locator("svg[role=img]").filter(visible=True)
-    assert visible_charts.count() == 4  # trend, distribution, queues, referral funnel
+    # trend, distribution, queues, monthly churn, churn per category, referral funnel
+    assert visible_charts.count() == 6
+    assert page.locator("svg path.interval").filter(visible=True).count() == 3
     sizes = page.evaluate(RENDERED_TEXT_PX)
     assert len(sizes) > 40
     assert min(sizes) >= 11, sorted(sizes)[:5]

@@ -1,0 +1,200 @@
+"""The retention report: customers month by month, cohorts, and churn after a score.
+
+Read from rollups only: `stage_rollups` (moved by every stage change) and
+`score_churn_rollups` (counted once per day by the worker), so the report reads
+months x cohorts and days x categories rows, whatever the number of contacts,
+stage changes or responses. The statistics are api/lifecycle.py's.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from api import lifecycle, scoring
+from api.contacts.models import StageRollup
+from api.database import utcnow
+from api.domain_errors import Invalid
+from api.extensions import db
+from api.reports import score_churn
+from api.reports.models import ScoreChurnProgress, ScoreChurnRollup
+from api.surveys.models import Survey
+
+DEFAULT_MONTHS = 12
+MAX_MONTHS = 36
+DIGITS = 4  # shares are fractions: 4 places are a tenth of a percent point
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last 12 months, this one included."""
+    this_month = lifecycle.month_of(today)
+    return lifecycle.add_months(this_month, 1 - DEFAULT_MONTHS), this_month
+
+
+def retention_report(
+    workspace_id: str,
+    *,
+    start: date,
+    end: date,
+    survey: Survey | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """Everything the retention report shows for the months start..end (first days).
+
+    `survey` narrows churn after a score to that survey (of any kind, by its
+    categories); without one it covers the workspace's NPS surveys.
+    """
+    if start != lifecycle.month_of(start) or end != lifecycle.month_of(end):
+        raise ValueError("start and end are first days of months")
+    in_months = lifecycle.months(start, end)
+    if not in_months:
+        raise Invalid("`from` must not be after `to`.", fields={"from": ["After `to`."]})
+    if len(in_months) > MAX_MONTHS:
+        message = f"A retention report covers at most {MAX_MONTHS} months; narrow the range."
+        raise Invalid(message, fields={"from": [message]})
+    this_month = lifecycle.month_of(now or utcnow())
+    rows = lifecycle.retention_by_month(
+        _customers_before(workspace_id, start), _flows_by_month(workspace_id, start, end), in_months
+    )
+    complete = [row for row in rows if row.month < this_month]
+    cohorts = lifecycle.cohort_table(
+        _flows_by_cohort(workspace_id, start, end), in_months, min(end, this_month)
+    )
+    return {
+        "from": start,
+        "to": end,
+        "customer_stages": sorted(lifecycle.CUSTOMER_STAGES, key=lifecycle.STAGES.index),
+        "months": [_month(row, row.month < this_month) for row in rows],
+        "churn_rate": _share(lifecycle.pooled_churn(complete)),
+        "cohorts": [
+            {
+                "cohort": cohort.cohort,
+                "size": cohort.size,
+                "active": cohort.active,
+                "retention": [None if r is None else round(r, DIGITS) for r in cohort.retention],
+            }
+            for cohort in cohorts
+            if cohort.cohort <= this_month
+        ],
+        "churn_by_category": _churn_by_category(workspace_id, survey, start, end),
+    }
+
+
+def _month(row: lifecycle.MonthRetention, complete: bool) -> dict:
+    return {
+        "month": row.month,
+        "complete": complete,
+        "customers_start": row.customers_start,
+        "joined": row.joined,
+        "left": row.left,
+        "churned": row.churned,
+        "retained": row.retained,
+        "customers_end": row.customers_end,
+        "churn_rate": _share(row.churn_rate),
+    }
+
+
+def _share(found: scoring.Share) -> dict:
+    numbers = found.as_dict(DIGITS)
+    return {key: numbers[key] for key in ("value", "low", "high")}
+
+
+# --- reading the stage rollup --------------------------------------------------------------
+
+
+def _customers_before(workspace_id: str, start: date) -> int:
+    """Customers when the month `start` began: every joining before it less every leaving."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(StageRollup.joined - StageRollup.left), 0)).where(
+            StageRollup.workspace_id == workspace_id, StageRollup.month < start
+        )
+    )
+    return int(total or 0)
+
+
+def _flows_by_month(workspace_id: str, start: date, end: date) -> dict[date, lifecycle.Flow]:
+    rows = db.session.execute(
+        select(
+            StageRollup.month,
+            func.sum(StageRollup.new),
+            func.sum(StageRollup.joined),
+            func.sum(StageRollup.left),
+            func.sum(StageRollup.churned),
+        )
+        .where(
+            StageRollup.workspace_id == workspace_id,
+            StageRollup.month >= start,
+            StageRollup.month <= end,
+        )
+        .group_by(StageRollup.month)
+    )
+    return {month: lifecycle.Flow(*map(int, counts)) for month, *counts in rows}
+
+
+def _flows_by_cohort(
+    workspace_id: str, start: date, end: date
+) -> dict[tuple[date, date], lifecycle.Flow]:
+    rows = db.session.execute(
+        select(
+            StageRollup.cohort,
+            StageRollup.month,
+            StageRollup.new,
+            StageRollup.joined,
+            StageRollup.left,
+            StageRollup.churned,
+        ).where(
+            StageRollup.workspace_id == workspace_id,
+            StageRollup.cohort >= start,
+            StageRollup.cohort <= end,
+            StageRollup.month <= end,
+        )
+    )
+    return {(cohort, month): lifecycle.Flow(*counts) for cohort, month, *counts in rows}
+
+
+# --- churn after a score -------------------------------------------------------------------
+
+
+def _churn_by_category(workspace_id: str, survey: Survey | None, start: date, end: date) -> dict:
+    """Per category, the share of customers' responses of the period whose customer left
+    within the window, counted up to the last day the worker has counted."""
+    kind = survey.kind if survey is not None else "nps"
+    surveys = select(Survey.id).where(Survey.workspace_id == workspace_id)
+    surveys = (
+        surveys.where(Survey.id == survey.id)
+        if survey is not None
+        else surveys.where(Survey.kind == "nps")
+    )
+    last_day = lifecycle.add_months(end, 1)
+    rows = db.session.execute(
+        select(
+            ScoreChurnRollup.category,
+            func.sum(ScoreChurnRollup.responses),
+            func.sum(ScoreChurnRollup.churned),
+        )
+        .where(
+            ScoreChurnRollup.survey_id.in_(surveys.scalar_subquery()),
+            ScoreChurnRollup.day >= start,
+            ScoreChurnRollup.day < last_day,
+        )
+        .group_by(ScoreChurnRollup.category)
+    )
+    counts = {category: (int(n), int(k)) for category, n, k in rows}
+    through = db.session.scalar(
+        select(func.min(ScoreChurnProgress.closed_through)).where(
+            ScoreChurnProgress.survey_id.in_(surveys.scalar_subquery())
+        )
+    )
+    categories = []
+    for category in scoring.CATEGORIES[kind]:
+        responses, churned = counts.get(category, (0, 0))
+        categories.append(
+            {"category": category, "responses": responses, "churned": churned}
+            | _share(scoring.share(churned, responses))
+        )
+    return {
+        "survey_id": survey.id if survey is not None else None,
+        "kind": kind,
+        "window_days": score_churn.WINDOW_DAYS,
+        "counted_through": through,
+        "categories": categories,
+    }
