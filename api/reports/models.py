@@ -9,11 +9,13 @@ from api.extensions import db
 
 
 class ScoreChurnRollup(db.Model):
-    """Customers' responses per survey, day and category, and how many of those customers
-    left within the churn window after answering; what the retention report reads.
+    """Customers' responses per survey, month and category, and how many of those
+    customers left within the churn window after answering; what the retention report
+    reads.
 
-    A day is counted once, when the window of its last response has passed
-    (api/reports/score_churn.py), so the report reads days x categories rows.
+    Each day is added once, when the window of its last response has passed
+    (api/reports/score_churn.py), so the report reads months x categories rows;
+    `score_churn_progress` says up to which day a month is counted.
     """
 
     __tablename__ = "score_churn_rollups"
@@ -21,7 +23,7 @@ class ScoreChurnRollup(db.Model):
     survey_id: Mapped[str] = mapped_column(
         ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
     )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
     category: Mapped[str] = mapped_column(String(16), primary_key=True)
     responses: Mapped[int] = mapped_column(Integer, default=0)
     churned: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,8 +1,8 @@
 """The retention report: customers month by month, cohorts, and churn after a score.
 
 Read from rollups only: `stage_rollups` (moved by every stage change) and
-`score_churn_rollups` (counted once per day by the worker), so the report reads
-months x cohorts and days x categories rows, whatever the number of contacts,
+`score_churn_rollups` (each day added once by the worker), so the report reads
+months x cohorts and months x categories rows, whatever the number of contacts,
 stage changes or responses. The statistics are api/lifecycle.py's.
 """
 
@@ -164,7 +164,6 @@ def _churn_by_category(workspace_id: str, survey: Survey | None, start: date, en
         if survey is not None
         else surveys.where(Survey.kind == "nps")
     )
-    last_day = lifecycle.add_months(end, 1)
     rows = db.session.execute(
         select(
             ScoreChurnRollup.category,
@@ -173,8 +172,8 @@ def _churn_by_category(workspace_id: str, survey: Survey | None, start: date, en
         )
         .where(
             ScoreChurnRollup.survey_id.in_(surveys.scalar_subquery()),
-            ScoreChurnRollup.day >= start,
-            ScoreChurnRollup.day < last_day,
+            ScoreChurnRollup.month >= start,
+            ScoreChurnRollup.month <= end,
         )
         .group_by(ScoreChurnRollup.category)
     )

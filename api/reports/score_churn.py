@@ -3,7 +3,7 @@
 Whether a customer who answered on a day churned within 90 days is only known 90
 days later, and then no longer changes. So each survey's days are counted once,
 when the window of their last response has passed, into `score_churn_rollups`
-(responses of customers, and how many of those churned, per day and category),
+(responses of customers, and how many of those churned, per month and category),
 by a periodic task of the worker; the retention report reads those rows, never
 the responses. A survey's days are counted in order, and `score_churn_progress`
 holds the last day counted: a day is claimed by a conditional update, in the
@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select, update
 
 from api import lifecycle
-from api.bulk import insert_many, matching
+from api.bulk import matching
 from api.contacts.models import StageChange
-from api.database import insert_ignore, utcnow
+from api.database import insert_ignore, upsert_add, utcnow
 from api.extensions import db
 from api.reports.models import ScoreChurnProgress, ScoreChurnRollup
 from api.responses.models import Response
@@ -115,17 +115,13 @@ def _count(survey_id: str, first: date, through: date) -> None:
         churned = lifecycle.churned_after(changes.get(contact_id, ()), answered_at, WINDOW)
         if churned is None:
             continue  # not a customer when they answered: nothing to churn from
-        tally = counts[(answered_at.date(), category)]
+        tally = counts[(lifecycle.month_of(answered_at), category)]
         tally[0] += 1
         tally[1] += int(churned)
-    insert_many(
-        ScoreChurnRollup.__table__.insert(),
-        [
-            {"day": day, "category": category, "responses": responses, "churned": churned}
-            for (day, category), (responses, churned) in sorted(counts.items())
-        ],
-        {"survey_id": survey_id},
-    )
+    for (month, category), (responses, churned) in sorted(counts.items()):
+        keys = {"survey_id": survey_id, "month": month, "category": category}
+        upsert_add(ScoreChurnRollup, keys, "responses", responses)
+        upsert_add(ScoreChurnRollup, keys, "churned", churned)
 
 
 def _changes_of(contact_ids: list[str], before: datetime) -> dict[str, list[tuple]]:

@@ -71,12 +71,12 @@ def upgrade():
     )
     op.create_table('score_churn_rollups',
     sa.Column('survey_id', sa.String(length=32), nullable=False),
-    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
     sa.Column('category', sa.String(length=16), nullable=False),
     sa.Column('responses', sa.Integer(), nullable=False),
     sa.Column('churned', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_score_churn_rollups_survey_id_surveys'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('survey_id', 'day', 'category', name=op.f('pk_score_churn_rollups'))
+    sa.PrimaryKeyConstraint('survey_id', 'month', 'category', name=op.f('pk_score_churn_rollups'))
     )
     # Surveys target every stage until told otherwise.
     json_type = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
