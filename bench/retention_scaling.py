@@ -108,7 +108,10 @@ def run(args, made: list[str]) -> int:
         workspace_id = new_workspace(f"bench {label}", made)
         histories = list(generate(rng, size, begins, now))
         bulk_insert(workspace_id, histories, rng, now)
-        counted_days = score_churn.close_due(now)
+        steps = 0
+        while (done := score_churn.close_due(now)) > 0:  # as the worker does
+            db.session.commit()
+            steps += done
         check_totals(workspace_id, histories)
         changes = db.session.scalar(
             select(func.count())
@@ -130,7 +133,7 @@ def run(args, made: list[str]) -> int:
         print(
             f"workspace {label}: {len(histories):,} contacts, {changes:,} stage changes, "
             f"{rollup_rows:,} stage rollup rows, {answers:,} NPS responses "
-            f"(close_due counted {counted_days:,} survey-days), built in "
+            f"(counted by close_due in {steps} steps), built in "
             f"{time.perf_counter() - began:.1f} s"
         )
         workspaces[label] = workspace_id

@@ -11,10 +11,10 @@ from api import signing
 from api.database import utcnow
 from api.extensions import db
 from api.referrals import clicks
-from api.reports import charts, pages, score_churn
+from api.reports import charts, pages
 from api.surveys import texts
 from tests.test_reports import TEN, answer, at, make_survey
-from tests.test_retention import seed_history
+from tests.test_retention import close_all, seed_history
 
 PERIOD = "from=2026-03-01&to=2026-03-31"
 
@@ -331,8 +331,7 @@ def retention_section(html: str) -> str:
 
 def test_retention_section_shows_the_workspaces_months_and_this_surveys_churn(app, client, tenant):
     survey_id = seed_history(app, tenant.id)
-    with app.app_context():
-        score_churn.close_due()
+    close_all(app)
     html = client.get(f"{link_for(tenant, survey_id)}&from=2025-06-01&to=2025-06-30").get_data(
         as_text=True
     )

@@ -29,8 +29,8 @@ from api.surveys.models import Survey
 
 WINDOW_DAYS = 90
 WINDOW = timedelta(days=WINDOW_DAYS)
-# Days counted per transaction: a long history is caught up in steps, each committed,
-# so no transaction stays open for long (an open one holds back the event feed).
+# Days of one survey counted per step: a long history is caught up in steps, committed
+# in batches, so no transaction stays open for long (an open one holds back the feed).
 CHUNK_DAYS = 31
 
 
@@ -43,22 +43,26 @@ def closable_through(now: datetime) -> date:
     return now.date() - timedelta(days=WINDOW_DAYS + 1)
 
 
-def close_due(now: datetime | None = None) -> int:
-    """Count every survey's days that are due and not yet counted; returns the days.
+def close_due(now: datetime | None = None, batch: int = 20) -> int:
+    """Count up to `batch` steps (each at most CHUNK_DAYS of one survey) of the days that
+    are due and not yet counted; returns the steps taken. Run by the worker.
 
-    Commits after each step (at most CHUNK_DAYS of one survey): this is the worker's
-    job, not part of a request.
+    The caller commits after each batch and calls again while it returns `batch`.
+    A step another worker took first is skipped, not counted again.
     """
     last = closable_through(now or utcnow())
-    counted = 0
+    steps = 0
     for survey_id in list(db.session.scalars(select(Survey.id).order_by(Survey.id))):
-        while (step := _next_step(survey_id, last)) is not None:
+        while steps < batch and (step := _next_step(survey_id, last)) is not None:
             previous, first, through = step
-            if _claim(survey_id, previous, through):
-                _count(survey_id, first, through)
-                counted += (through - first).days + 1
-            db.session.commit()
-    return counted
+            if not _claim(survey_id, previous, through):
+                break  # another worker is counting this survey
+            _count(survey_id, first, through)
+            steps += 1
+        if steps >= batch:
+            break
+    db.session.flush()
+    return steps
 
 
 def _next_step(survey_id: str, last: date) -> tuple[date | None, date, date] | None:

@@ -4,11 +4,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from api.extensions import db
-from api.reports import score_churn
 from tests.conftest import create_tenant
 from tests.test_reports import TEN, answer, at
-from tests.test_retention import seed_history
+from tests.test_retention import close_all, seed_history
 
 # Rendered size of every chart text the reader can see: its font size in the SVG's
 # units times the scale the SVG is drawn at.
@@ -24,9 +22,7 @@ def test_chart_text_is_readable_on_a_phone_and_a_desktop(api_app, api_server, pa
     survey_id = seed_history(api_app, tenant.id)
     for day in ("2025-06-02", "2025-06-09", "2025-06-16", "2025-06-23"):
         answer(api_app, survey_id, at(day), TEN)
-    with api_app.app_context():
-        score_churn.close_due()
-        db.session.commit()
+    close_all(api_app)
     program = {"enabled": True, "landing_url": "https://shop.example.com/"}
     assert tenant.put("/v1/referral-program", json=program).status_code == 200
     link = urlsplit(tenant.post(f"/v1/surveys/{survey_id}/report-links", json={}).get_json()["url"])
