@@ -25,11 +25,12 @@ lead or trial, or to no stage at all (a PUT without a stage, an erasure).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from api.scoring import Share, share
+from api.scoring import Share, queue_for, share
 
 STAGES = ("lead", "trial", "onboarding", "adopting", "customer", "advocate", "churned")
 CUSTOMER_STAGES = frozenset({"onboarding", "adopting", "customer", "advocate"})
@@ -252,4 +253,61 @@ def churned_after(
     return any(
         at < changed_at <= at + window and is_customer(before) and not is_customer(after)
         for changed_at, before, after in changes
+    )
+
+
+# --- detractor recovery --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One re-survey of an unhappy response: its status (scheduled, sent, cancelled),
+    the survey's kind, when the unhappy answer was given, and the contact's next
+    answer after the re-survey was sent (None until there is one)."""
+
+    status: str
+    kind: str
+    unhappy_at: datetime
+    next_category: str | None
+    next_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What became of re-surveys.
+
+    ``answered`` of the ``sent`` ones have a next answer; ``recovered`` of those were
+    no longer unhappy (NPS passive or promoter, CSAT neutral or satisfied, CES neutral
+    or easy: a category that opens no follow-up item). ``rate`` = recovered /
+    answered with its 95% interval: re-surveys not yet answered say nothing either
+    way, so they are not in it. ``median_days``: from the unhappy answer to the
+    recovering one, over the recovered (None without any).
+    """
+
+    scheduled: int
+    waiting: int
+    cancelled: int
+    sent: int
+    answered: int
+    recovered: int
+    rate: Share
+    median_days: float | None
+
+
+def recovery(asks: Iterable[Ask]) -> Recovery:
+    """Count ``asks`` (every re-survey scheduled in a period) as ``Recovery`` says."""
+    asks = list(asks)
+    sent = [ask for ask in asks if ask.status == "sent"]
+    answered = [ask for ask in sent if ask.next_category is not None]
+    recovered = [ask for ask in answered if queue_for(ask.kind, ask.next_category) != "follow_up"]
+    days = [(ask.next_at - ask.unhappy_at).total_seconds() / 86400 for ask in recovered]
+    return Recovery(
+        scheduled=len(asks),
+        waiting=sum(ask.status == "scheduled" for ask in asks),
+        cancelled=sum(ask.status == "cancelled" for ask in asks),
+        sent=len(sent),
+        answered=len(answered),
+        recovered=len(recovered),
+        rate=share(len(recovered), len(answered)),
+        median_days=statistics.median(days) if days else None,
     )

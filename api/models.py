@@ -16,7 +16,7 @@ from api.events.models import Event
 from api.http.idempotency import IdempotencyRecord
 from api.integrations.models import StripeEvent, StripeIntegration
 from api.jobs.models import Job
-from api.queues.models import QueueCount, QueueItem
+from api.queues.models import QueueCount, QueueItem, Resurvey
 from api.referrals.models import (
     Referral,
     ReferralClick,
@@ -58,6 +58,7 @@ __all__ = [
     "ReferralReward",
     "Response",
     "ResponseRollup",
+    "Resurvey",
     "ReviewClick",
     "ReviewRequest",
     "ScoreChurnProgress",

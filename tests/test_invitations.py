@@ -459,6 +459,7 @@ def test_each_invitation_is_an_event_and_counted(app, tenant):
         assert events[0].data == {
             "survey_id": survey["id"],
             "contact_id": answer["invitations"][0]["contact_id"],
+            "channel": "email",
         }
         rollup = db.session.scalar(
             select(func.sum(InvitationRollup.count)).where(

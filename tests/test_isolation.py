@@ -265,6 +265,7 @@ PATH_VALUES: dict[str, Callable[[Objects], list[str]]] = {
     "key_id": lambda a: [key["id"] for key in a.keys],
     "survey_id": lambda a: [a.made["survey"]["id"]],
     "response_id": lambda a: [a.made["response"]["id"]],
+    "invitation_id": lambda a: [a.made["response"]["invitation_id"]],
     "queue": lambda a: ["follow_up"],  # A's item is in it; B's must look empty
     "item_id": lambda a: [a.made["queue_item"]["id"]],
     "id_or_code": lambda a: [a.made["code"]["id"], a.made["code"]["code"]],
@@ -387,14 +388,23 @@ def fill(rule: str, a: Objects) -> list[str]:
     return paths
 
 
+# A survey or preference link is signed when it is shown (an invitation's links): its
+# signature carries that moment, so two readings of the same invitation differ there.
+SIGNED_LINK = re.compile(rb"(/[sp]/)[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-.]+")
+
+
 def snapshot(app, a: Objects) -> dict[str, tuple[int, bytes]]:
-    """A's answer on every GET route, filled with A's objects: status and raw bytes."""
+    """A's answer on every GET route, filled with A's objects: status and raw bytes
+    (signed links' tokens aside)."""
     taken = {}
     for rule, method, _params in v1_calls(app):
         if method == "GET":
             for path in fill(rule, a):
                 response = a.tenant.get(path)
-                taken[path] = (response.status_code, response.get_data())
+                taken[path] = (
+                    response.status_code,
+                    SIGNED_LINK.sub(rb"\1<token>", response.get_data()),
+                )
     return taken
 
 

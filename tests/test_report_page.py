@@ -374,3 +374,27 @@ def test_retention_section_without_customers(client, tenant, survey_id):
     section = retention_section(client.get(link_for(tenant, survey_id)).get_data(as_text=True))
     assert "Monthly churn: no customers in these months yet" in section
     assert section.count("No data yet</text>") == 4  # both charts, wide and narrow
+
+
+def test_recovery_is_told_in_words():
+    found = {
+        "scheduled": 4,
+        "waiting": 0,
+        "cancelled": 0,
+        "sent": 4,
+        "answered": 3,
+        "recovered": 2,
+        "rate": {"value": 2 / 3, "low": 0.2024, "high": 0.9437},
+        "median_days_to_recover": 22.5,
+    }
+    assert pages._recovery_text(found, "nps") == [
+        "4 asked again after their follow-up: 4 sent, 0 not yet due, 0 cancelled; "
+        "3 answered since.",
+        "Recovered (passive or promoter at their next answer): 2 of 3, 66.7%; "
+        "95% interval 20.2% to 94.4%.",
+        "Median time to recover: 22.5 days from the unhappy answer.",
+    ]
+    nobody = found | {"scheduled": 0}
+    assert pages._recovery_text(nobody, "nps") == [
+        "No follow-up item of this survey scheduled a re-survey in these months."
+    ]

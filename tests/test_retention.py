@@ -42,6 +42,7 @@ So promoters 1 of 3 churned, passives 1 of 2, detractors 2 of 3.
 """
 
 import math
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -289,3 +290,14 @@ def test_churned_after_counts_the_window_end_in():
     assert lifecycle.churned_after(moved, start + timedelta(days=1), window) is False
     assert lifecycle.churned_after([(start, None, "lead")], start, window) is None
     assert lifecycle.churned_after([], start, window) is None
+
+
+def test_the_worker_step_runs_from_the_command_line(app, tenant, seeded, runner):
+    result = runner.invoke(args=["retention", "count-churn", "--batch", "3"])
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"counted \d+ steps of days\n", result.output)
+    assert [c["churned"] for c in report(app, tenant)["churn_by_category"]["categories"]] == [
+        1,
+        1,
+        2,
+    ]

@@ -50,3 +50,39 @@ class QueueCount(db.Model):
     queue: Mapped[str] = mapped_column(String(16), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+RESURVEY_STATUSES = ("scheduled", "sent", "cancelled")
+
+
+class Resurvey(db.Model):
+    """An unhappy customer asked the same survey again, some days after their follow-up
+    item was resolved, on the channel they first answered on (api/queues/resurveys.py)."""
+
+    __tablename__ = "resurveys"
+    __table_args__ = (
+        Index("ix_resurveys_due", "status", "due_at"),
+        # The widget's throttle reads it per contact and survey (invitations.throttle_checks).
+        Index("ix_resurveys_contact_survey", "contact_id", "survey_id"),
+        Index("ix_resurveys_workspace_created", "workspace_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("rsv"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    queue_item_id: Mapped[str] = mapped_column(
+        ForeignKey("queue_items.id", ondelete="CASCADE"), index=True
+    )
+    # The unhappy response the item was about.
+    response_id: Mapped[str] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    survey_id: Mapped[str] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The invitation it became (email, link and api); a widget re-survey has none.
+    invitation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL")
+    )
+    cancelled_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,8 +11,8 @@ from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import not_found
 from api.http.pagination import page_of, paginate
-from api.queues import service
-from api.queues.models import QueueItem
+from api.queues import cli, resurveys, service
+from api.queues.models import QueueItem, Resurvey
 from api.queues.schemas import (
     ClaimSchema,
     DismissSchema,
@@ -29,6 +29,8 @@ bp = ApiBlueprint(
     url_prefix="/v1/queues",
     description="Follow-up and advocacy queues: claim, resolve, dismiss.",
 )
+# `flask queues send-resurveys`, for the worker.
+bp.cli.add_command(cli.send_resurveys)
 
 # The path names a queue as its items, events and reports do (`follow_up`); `follow-up`,
 # the spelling of the first release, still works for clients that have it.
@@ -42,6 +44,7 @@ class ItemView:
     response: Response | None
     contact: Contact | None
     agreed_to: list[str]
+    resurvey: Resurvey | None
 
     def __getattr__(self, name):
         return getattr(self.item, name)
@@ -59,12 +62,14 @@ def _with_details(items: list[QueueItem]) -> list[ItemView]:
     contacts = contacts_of(workspace_id, [item.contact_id for item in items])
     # What a promoter agreed to do (api/advocacy): the advocacy queue's work list.
     agreed = agreed_acts(workspace_id, list(contacts))
+    asked_again = resurveys.latest_of([item.id for item in items])
     return [
         ItemView(
             item,
             responses.get(item.response_id),
             contacts.get(item.contact_id),
             agreed.get(item.contact_id, []),
+            asked_again.get(item.id),
         )
         for item in items
     ]
@@ -115,8 +120,16 @@ class ResolveItem(MethodView):
     @bp.arguments(ResolveSchema)
     @bp.response(200, QueueItemSchema)
     def post(self, data, queue, item_id):
-        """Close an open or claimed item as done, with what was done."""
-        item = service.resolve(_found(queue, item_id), data["outcome"])
+        """Close an open or claimed item as done, with what was done.
+
+        With `resurvey_after_days`, a follow-up item's contact is asked the same survey
+        again that many days later, on the channel they answered on.
+        """
+        item = service.resolve(
+            _found(queue, item_id),
+            data["outcome"],
+            resurvey_after_days=data.get("resurvey_after_days"),
+        )
         return _with_details([item])[0]
 
 

@@ -1,7 +1,8 @@
 from marshmallow import Schema, fields, validate
 
 from api.http.pagination import PageArgs
-from api.queues.models import STATUSES
+from api.queues.models import RESURVEY_STATUSES, STATUSES
+from api.queues.resurveys import MAX_DAYS as MAX_RESURVEY_DAYS
 from api.responses.schemas import ContactBriefSchema
 
 MAX_NOTE = 5000
@@ -32,6 +33,15 @@ class ResolveSchema(Schema):
         validate=validate.Length(min=1, max=MAX_NOTE),
         metadata={"description": "What was done; kept on the item."},
     )
+    resurvey_after_days = fields.Integer(
+        validate=validate.Range(min=1, max=MAX_RESURVEY_DAYS),
+        metadata={
+            "description": "Follow-up items only: ask the contact the same survey again "
+            "this many days from now, on the channel they answered on (an invitation on "
+            "email, link or api; the widget shows it again). Their next answer tells "
+            "whether they recovered."
+        },
+    )
 
 
 class DismissSchema(Schema):
@@ -44,6 +54,25 @@ class ItemResponseSchema(Schema):
     category = fields.String()
     comment = fields.String(allow_none=True)
     created_at = fields.DateTime()
+
+
+class ResurveySchema(Schema):
+    id = fields.String()
+    channel = fields.String(metadata={"description": "The channel the contact answered on."})
+    status = fields.String(metadata={"description": f"{', '.join(RESURVEY_STATUSES)}."})
+    due_at = fields.DateTime()
+    sent_at = fields.DateTime(allow_none=True)
+    invitation_id = fields.String(
+        allow_none=True,
+        metadata={"description": "The invitation it became (email, link, api), once sent."},
+    )
+    cancelled_reason = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "unsubscribed, contact_erased, survey_inactive, widget_disabled, "
+            "stage_not_targeted or rescheduled (the item was resolved again)."
+        },
+    )
 
 
 class QueueItemSchema(Schema):
@@ -73,4 +102,9 @@ class QueueItemSchema(Schema):
             "description": "The acts of advocacy the contact opted in to (testimonial, review, "
             "referral, case_study, reference_call, advisory_board)."
         },
+    )
+    resurvey = fields.Nested(
+        ResurveySchema,
+        allow_none=True,
+        metadata={"description": "The item's latest re-survey, if one was scheduled."},
     )

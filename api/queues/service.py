@@ -13,6 +13,7 @@ from api.database import upsert_add, utcnow
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
+from api.queues import resurveys
 from api.queues.models import QueueCount, QueueItem
 from api.responses.models import Response
 from api.workspaces.models import Workspace
@@ -112,8 +113,17 @@ def claim(item: QueueItem, assignee: str, now: datetime | None = None) -> QueueI
     return item
 
 
-def resolve(item: QueueItem, outcome: str, now: datetime | None = None) -> QueueItem:
-    return _finish(item, DONE, outcome, now)
+def resolve(
+    item: QueueItem,
+    outcome: str,
+    now: datetime | None = None,
+    resurvey_after_days: int | None = None,
+) -> QueueItem:
+    """Close the item as done; a follow-up item can ask its contact again in n days."""
+    item = _finish(item, DONE, outcome, now)
+    if resurvey_after_days is not None:
+        resurveys.schedule(item, resurvey_after_days, now)
+    return item
 
 
 def dismiss(item: QueueItem, note: str, now: datetime | None = None) -> QueueItem:

@@ -234,7 +234,38 @@ def _retention_view(survey: Survey, until) -> dict:
             )
         ),
         "offsets": list(range(months)),
+        "recovery": _recovery_text(found["recovery"], survey.kind),
     }
+
+
+_RECOVERED = {
+    "nps": "passive or promoter",
+    "csat": "neutral or satisfied",
+    "ces": "neutral or easy",
+}
+
+
+def _recovery_text(found: dict, kind: str) -> list[str]:
+    """Sentences on the detractors asked again: how many, how many recovered, how fast."""
+    if not found["scheduled"]:
+        return ["No follow-up item of this survey scheduled a re-survey in these months."]
+    lines = [
+        f"{found['scheduled']} asked again after their follow-up: {found['sent']} sent, "
+        f"{found['waiting']} not yet due, {found['cancelled']} cancelled; "
+        f"{found['answered']} answered since."
+    ]
+    if found["answered"]:
+        lines.append(
+            f"Recovered ({_RECOVERED[kind]} at their next answer): {found['recovered']} of "
+            f"{found['answered']}, {number(_percent(found['rate']['value']))}%; "
+            f"{_share_interval_text(found['rate'])}."
+        )
+    if found["median_days_to_recover"] is not None:
+        lines.append(
+            f"Median time to recover: {number(found['median_days_to_recover'])} days "
+            "from the unhappy answer."
+        )
+    return lines
 
 
 def _share_interval_text(found: dict) -> str:

@@ -1,22 +1,27 @@
-"""The retention report: customers month by month, cohorts, and churn after a score.
+"""The retention report: customers month by month, cohorts, churn after a score, and
+what became of detractors asked again.
 
 Read from rollups only: `stage_rollups` (moved by every stage change) and
 `score_churn_rollups` (each day added once by the worker), so the report reads
 months x cohorts and months x categories rows, whatever the number of contacts,
-stage changes or responses. The statistics are api/lifecycle.py's.
+stage changes or responses; recovery reads the period's re-surveys. The statistics
+are api/lifecycle.py's.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from api import lifecycle, scoring
 from api.contacts.models import StageRollup
 from api.database import utcnow
 from api.domain_errors import Invalid
 from api.extensions import db
+from api.queues.models import Resurvey
 from api.reports import score_churn
 from api.reports.models import ScoreChurnProgress, ScoreChurnRollup
+from api.responses.models import Response
 from api.surveys.models import Survey
 
 DEFAULT_MONTHS = 12
@@ -76,6 +81,7 @@ def retention_report(
             if cohort.cohort <= this_month
         ],
         "churn_by_category": _churn_by_category(workspace_id, survey, start, end),
+        "recovery": _recovery(workspace_id, survey, start, end),
     }
 
 
@@ -197,3 +203,58 @@ def _churn_by_category(workspace_id: str, survey: Survey | None, start: date, en
         "counted_through": through,
         "categories": categories,
     }
+
+
+# --- detractor recovery --------------------------------------------------------------------
+
+
+def _recovery(workspace_id: str, survey: Survey | None, start: date, end: date) -> dict:
+    """What became of the re-surveys scheduled in the months (by the item's resolution).
+
+    Read from `resurveys`, a row per resolved item that asked again, each with one
+    look-up of the contact's next answer: the cost grows with the re-surveys of the
+    period, never with the responses.
+    """
+    unhappy, answer = aliased(Response), aliased(Response)
+    next_answer = (
+        select(Response.id)
+        .where(
+            Response.survey_id == Resurvey.survey_id,
+            Response.contact_id == Resurvey.contact_id,
+            Response.created_at >= Resurvey.sent_at,
+        )
+        .order_by(Response.created_at, Response.id)
+        .limit(1)
+        .correlate(Resurvey)
+        .scalar_subquery()
+    )
+    statement = (
+        select(Resurvey.status, Survey.kind, unhappy.created_at, answer.category, answer.created_at)
+        .join(Survey, Survey.id == Resurvey.survey_id)
+        .join(unhappy, unhappy.id == Resurvey.response_id)
+        .outerjoin(answer, answer.id == next_answer)
+        .where(
+            Resurvey.workspace_id == workspace_id,
+            Resurvey.created_at >= _first_moment(start),
+            Resurvey.created_at < _first_moment(lifecycle.add_months(end, 1)),
+        )
+    )
+    if survey is not None:
+        statement = statement.where(Resurvey.survey_id == survey.id)
+    found = lifecycle.recovery(lifecycle.Ask(*row) for row in db.session.execute(statement))
+    return {
+        "scheduled": found.scheduled,
+        "waiting": found.waiting,
+        "cancelled": found.cancelled,
+        "sent": found.sent,
+        "answered": found.answered,
+        "recovered": found.recovered,
+        "rate": _share(found.rate),
+        "median_days_to_recover": (
+            None if found.median_days is None else round(found.median_days, 1)
+        ),
+    }
+
+
+def _first_moment(month: date) -> datetime:
+    return datetime(month.year, month.month, 1, tzinfo=UTC)

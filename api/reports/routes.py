@@ -1,7 +1,7 @@
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import not_found
-from api.reports import retention, service
+from api.reports import cli, retention, service
 from api.reports.schemas import (
     ReportArgs,
     ReportLinkArgs,
@@ -26,6 +26,8 @@ retention_bp = ApiBlueprint(
     url_prefix="/v1/reports",
     description="Workspace reports: retention and churn, tied to scores.",
 )
+# `flask retention count-churn`, for the worker.
+retention_bp.cli.add_command(cli.count_churn)
 
 
 def _found(survey_id: str) -> Survey:

@@ -331,6 +331,33 @@ class ChurnByCategorySchema(Schema):
     categories = fields.List(fields.Nested(CategoryChurnSchema))
 
 
+class RecoverySchema(Schema):
+    scheduled = fields.Integer(
+        metadata={
+            "description": "Re-surveys scheduled by resolving a follow-up item in the period."
+        }
+    )
+    waiting = fields.Integer(metadata={"description": "Not yet due."})
+    cancelled = fields.Integer(
+        metadata={"description": "Not asked after all (unsubscribed, erased, rescheduled...)."}
+    )
+    sent = fields.Integer(metadata={"description": "Asked: an invitation, or the widget."})
+    answered = fields.Integer(metadata={"description": "Sent, and answered since."})
+    recovered = fields.Integer(
+        metadata={
+            "description": "Answered and no longer unhappy: NPS passive or promoter (CSAT "
+            "neutral or satisfied, CES neutral or easy)."
+        }
+    )
+    rate = fields.Nested(
+        ShareSchema, metadata={"description": "recovered / answered, with its interval."}
+    )
+    median_days_to_recover = fields.Float(
+        allow_none=True,
+        metadata={"description": "From the unhappy answer to the recovering one, in days."},
+    )
+
+
 class RetentionReportSchema(Schema):
     start = fields.Date(attribute="from", data_key="from")
     end = fields.Date(attribute="to", data_key="to")
@@ -345,3 +372,9 @@ class RetentionReportSchema(Schema):
     )
     cohorts = fields.List(fields.Nested(CohortSchema))
     churn_by_category = fields.Nested(ChurnByCategorySchema)
+    recovery = fields.Nested(
+        RecoverySchema,
+        metadata={
+            "description": "Detractors asked again after their follow-up (survey_id narrows)."
+        },
+    )

@@ -20,6 +20,7 @@ from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
+from api.queues.models import Resurvey
 from api.responses.models import InvitationRollup, Response
 from api.scoring import score_range
 from api.surveys import texts
@@ -83,7 +84,7 @@ def invite(
             skipped.append(Skipped(_ref_of(contact), reason))
         else:
             eligible.append(contact)
-    invitations = _create(survey, eligible, channel, now)
+    invitations = create(survey, eligible, channel, now)
     return list(zip(invitations, eligible, strict=True)), skipped
 
 
@@ -126,6 +127,7 @@ def stage_reason(survey: Survey, stage: str | None) -> str | None:
 
 _responses = Response.__table__.c
 _invitations = Invitation.__table__.c
+_resurveys = Resurvey.__table__.c
 
 
 def throttle_since(survey: Survey, now: datetime) -> tuple[datetime, datetime]:
@@ -135,13 +137,28 @@ def throttle_since(survey: Survey, now: datetime) -> tuple[datetime, datetime]:
 
 def throttle_checks(survey_id, contact_id, responded_since, declined_since) -> tuple:
     """Whether one contact answered, and whether they declined, one survey recently: two
-    SQL booleans for a SELECT's columns (`contact_id` may be the outer query's column)."""
+    SQL booleans for a SELECT's columns (`contact_id` may be the outer query's column).
+
+    An answer given before a widget re-survey became due no longer holds the contact
+    back: the re-survey asks them again (api/queues/resurveys.py)."""
+    asked_again = (
+        select(_resurveys.id)
+        .where(
+            _resurveys.contact_id == contact_id,
+            _resurveys.survey_id == survey_id,
+            _resurveys.channel == "widget",
+            _resurveys.status == "sent",
+            _resurveys.sent_at > _responses.created_at,
+        )
+        .exists()
+    )
     responded = (
         select(_responses.id)
         .where(
             _responses.survey_id == survey_id,
             _responses.contact_id == contact_id,
             _responses.created_at >= responded_since,
+            ~asked_again,
         )
         .exists()
     )
@@ -185,9 +202,15 @@ def throttle_reasons(survey: Survey, contact_ids: list[str], now: datetime) -> d
     }
 
 
-def _create(
-    survey: Survey, eligible: list[ContactRow], channel: str, now: datetime
+def create(
+    survey: Survey,
+    eligible: list[ContactRow],
+    channel: str,
+    now: datetime,
+    event_data: dict | None = None,
 ) -> list[NewInvitation]:
+    """Invitations for contacts already found eligible, with their `invitation.created`
+    events (`event_data` added to each event's data)."""
     if not eligible:
         return []
     expires_at = now + timedelta(days=survey.link_ttl_days)
@@ -204,10 +227,11 @@ def _create(
     ]
     insert_many(Invitation.__table__.insert(), rows, shared)
     upsert_add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, "count", len(rows))
+    shared_data = {"survey_id": survey.id, "channel": channel, **(event_data or {})}
     events.record_many(
         survey.workspace_id,
         "invitation.created",
-        [(row["id"], {"survey_id": survey.id, "contact_id": row["contact_id"]}) for row in rows],
+        [(row["id"], {**shared_data, "contact_id": row["contact_id"]}) for row in rows],
     )
     return [NewInvitation(**row, **shared) for row in rows]
 

@@ -7,6 +7,7 @@ from api.http.pagination import page_of, paginate
 from api.surveys import service
 from api.surveys.schemas import (
     InvitationBatchSchema,
+    InvitationLinksSchema,
     InvitationRequestSchema,
     SurveyCreateSchema,
     SurveyFilterArgs,
@@ -65,8 +66,9 @@ class Invitations(MethodView):
         """Invite one contact (`contact`) or a batch of up to 10,000 (`contacts`).
 
         Contacts given inline are created or updated first. Unsubscribed contacts,
-        those who responded within `resurvey_days` or declined within `decline_days`,
-        and unknown ones are not invited; `skipped` lists them with the reason.
+        those at a lifecycle stage the survey does not target, those who responded
+        within `resurvey_days` or declined within `decline_days`, and unknown ones are
+        not invited; `skipped` lists them with the reason.
 
         Each invitation carries its survey link `url` (`/s/<token>`, a signed token
         naming this invitation, valid until `expires_at`), one link per score
@@ -83,3 +85,16 @@ class Invitations(MethodView):
         batch = service.invite_contacts(survey, refs, data["channel"])
         # Already JSON (see InvitationBatch): flask-smorest passes a Response through as is.
         return current_app.response_class(batch.json(), 201, mimetype="application/json")
+
+
+@bp.get("/<survey_id>/invitations/<invitation_id>")
+@bp.response(200, InvitationLinksSchema)
+def invitation(survey_id, invitation_id):
+    """One invitation's links, email block and headers, as the batch answer gave them.
+
+    For invitations you did not make yourself, such as a re-survey that came due
+    (`invitation.created` with a `resurvey_id`): read it here and send it.
+    """
+    return service.invitation_links(
+        service.get_survey(current_workspace_id(), survey_id), invitation_id
+    )

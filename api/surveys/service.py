@@ -16,6 +16,7 @@ from markupsafe import escape
 from sqlalchemy import Select, select
 
 from api.bulk import gc_paused
+from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.contacts.service import ContactRow
 from api.database import utcnow
@@ -121,6 +122,23 @@ def preview(survey: Survey) -> dict:
         for name, value in texts.survey_texts(survey.kind, locale, survey.texts).items()
     }
     return {"locale": locale, "scale": {"min": scale.start, "max": scale.stop - 1}, **strings}
+
+
+def invitation_links(survey: Survey, invitation_id: str) -> dict:
+    """`invitations.links` of one of the survey's invitations; 404 for any other."""
+    invitation = db.session.scalar(
+        select(Invitation).where(
+            Invitation.survey_id == survey.id,
+            Invitation.workspace_id == survey.workspace_id,
+            Invitation.id == invitation_id,
+        )
+    )
+    if invitation is None:
+        raise not_found("invitation")
+    contact = None
+    if invitation.contact_id is not None:
+        contact = contacts.get_contact_by_id(survey.workspace_id, invitation.contact_id)
+    return invitations.links(survey, invitation, contact)
 
 
 def invite_contacts(

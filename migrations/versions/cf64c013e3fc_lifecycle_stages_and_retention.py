@@ -1,5 +1,5 @@
-"""lifecycle stages: stage history, the customer counts and churn-after-score counts
-retention reads, and surveys' target stages
+"""lifecycle stages and retention: stage history, the counts retention reads, surveys'
+target stages, re-surveys of resolved follow-up items
 
 Contacts that already have a stage get one history row (source `backfill`, at
 the contact's creation, the best time known) and are counted as having joined
@@ -78,6 +78,34 @@ def upgrade():
     sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_score_churn_rollups_survey_id_surveys'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('survey_id', 'month', 'category', name=op.f('pk_score_churn_rollups'))
     )
+    op.create_table('resurveys',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('workspace_id', sa.String(length=32), nullable=False),
+    sa.Column('queue_item_id', sa.String(length=32), nullable=False),
+    sa.Column('response_id', sa.String(length=32), nullable=False),
+    sa.Column('survey_id', sa.String(length=32), nullable=False),
+    sa.Column('contact_id', sa.String(length=32), nullable=False),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('due_at', api.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', api.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('invitation_id', sa.String(length=32), nullable=True),
+    sa.Column('cancelled_reason', sa.String(length=32), nullable=True),
+    sa.Column('created_at', api.database.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_resurveys_contact_id_contacts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['invitation_id'], ['invitations.id'], name=op.f('fk_resurveys_invitation_id_invitations'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['queue_item_id'], ['queue_items.id'], name=op.f('fk_resurveys_queue_item_id_queue_items'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['response_id'], ['responses.id'], name=op.f('fk_resurveys_response_id_responses'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_resurveys_survey_id_surveys'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_resurveys_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_resurveys'))
+    )
+    with op.batch_alter_table('resurveys', schema=None) as batch_op:
+        batch_op.create_index('ix_resurveys_contact_survey', ['contact_id', 'survey_id'], unique=False)
+        batch_op.create_index('ix_resurveys_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_resurveys_queue_item_id'), ['queue_item_id'], unique=False)
+        batch_op.create_index('ix_resurveys_workspace_created', ['workspace_id', 'created_at'], unique=False)
+
     # Surveys target every stage until told otherwise.
     json_type = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
     with op.batch_alter_table('surveys', schema=None) as batch_op:
@@ -183,4 +211,5 @@ def downgrade():
     op.drop_table('stage_rollups')
     op.drop_table('score_churn_rollups')
     op.drop_table('score_churn_progress')
+    op.drop_table('resurveys')
     # ### end Alembic commands ###
