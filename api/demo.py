@@ -22,6 +22,7 @@ from api.advocacy.models import AdvocacySettings
 from api.extensions import db
 from api.http.errors import ApiError
 from api.referrals import program as referral_program
+from api.reports import demo_history
 from api.surveys.models import Survey
 from api.webhooks import endpoints
 from api.webhooks.models import WebhookEndpoint
@@ -40,6 +41,7 @@ def ensure_demo_workspace() -> dict:
         demo = json.loads(path.read_text())
         if db.session.get(Workspace, demo["workspace_id"]) is not None and "survey_id" in demo:
             _ensure_advocacy(demo["workspace_id"], demo["demo_site"])
+            demo_history.ensure(demo["workspace_id"])
             db.session.commit()
             return demo
     workspace, secret, publishable = keys.create_workspace("Demo")
@@ -65,6 +67,8 @@ def ensure_demo_workspace() -> dict:
         },
     )
     _ensure_advocacy(workspace.id, demo_site)
+    # Customers of the past year, so the retention report shows churn per NPS category.
+    demo_history.ensure(workspace.id)
     db.session.commit()
     demo = {
         "workspace_id": workspace.id,

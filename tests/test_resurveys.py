@@ -130,7 +130,7 @@ def test_the_widget_asks_again_despite_the_resurvey_throttle(app, tenant):
 
 def test_only_follow_up_items_with_a_contact_and_a_sane_delay(app, tenant, detractor):
     _survey_id, item_id = detractor
-    for days in (0, 366, "soon"):
+    for days in (-1, 366, "soon"):
         response = tenant.post(
             f"{FOLLOW_UP}/{item_id}/resolve", json={"outcome": "x", "resurvey_after_days": days}
         )

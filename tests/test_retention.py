@@ -51,7 +51,7 @@ from api import lifecycle
 from api.contacts import service as contacts
 from api.contacts import stages
 from api.extensions import db
-from api.reports import retention, score_churn
+from api.reports import demo_history, retention, score_churn
 from api.responses import service as responses
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation
@@ -301,3 +301,19 @@ def test_the_worker_step_runs_from_the_command_line(app, tenant, seeded, runner)
         1,
         2,
     ]
+
+
+def test_the_demo_workspace_has_a_year_of_customers_to_show(app, tenant):
+    """What `make run` seeds: churn per category, detractors costing the most, and
+    detractors asked again, some recovered."""
+    with app.app_context():
+        demo_history.seed(tenant.id)
+        db.session.commit()
+    body = tenant.get("/v1/reports/retention").get_json()
+    promoters, passives, detractors = body["churn_by_category"]["categories"]
+    assert min(c["responses"] for c in (promoters, passives, detractors)) >= 10
+    assert detractors["value"] > passives["value"] > promoters["value"]
+    assert body["recovery"]["answered"] > 0 and body["recovery"]["recovered"] > 0
+    assert body["months"][-1]["customers_end"] > 0
+    waiting = tenant.get("/v1/queues/follow_up/items", query_string={"status": "open"})
+    assert waiting.get_json()["data"] == []  # every one was handled

@@ -46,8 +46,8 @@ def schedule(item, days: int, now: datetime | None = None) -> Resurvey:
     if item.contact_id is None:
         message = "This response has no contact to ask again."
         raise Invalid(message, fields={FIELD: [message]})
-    if not 1 <= days <= MAX_DAYS:
-        message = f"A re-survey is 1 to {MAX_DAYS} days away."
+    if not 0 <= days <= MAX_DAYS:
+        message = f"A re-survey is 0 to {MAX_DAYS} days away."
         raise Invalid(message, fields={FIELD: [message]})
     response = db.session.get(Response, item.response_id)
     for waiting in db.session.scalars(

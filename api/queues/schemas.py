@@ -34,12 +34,12 @@ class ResolveSchema(Schema):
         metadata={"description": "What was done; kept on the item."},
     )
     resurvey_after_days = fields.Integer(
-        validate=validate.Range(min=1, max=MAX_RESURVEY_DAYS),
+        validate=validate.Range(min=0, max=MAX_RESURVEY_DAYS),
         metadata={
             "description": "Follow-up items only: ask the contact the same survey again "
-            "this many days from now, on the channel they answered on (an invitation on "
-            "email, link or api; the widget shows it again). Their next answer tells "
-            "whether they recovered."
+            "this many days from now (0: at the worker's next run), on the channel they "
+            "answered on (an invitation on email, link or api; the widget shows it "
+            "again). Their next answer tells whether they recovered."
         },
     )
 
