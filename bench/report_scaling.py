@@ -24,16 +24,13 @@ import argparse
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import flask_migrate
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from api import create_app, scoring
+from api import scoring
 from api.contacts.models import Contact
 from api.extensions import db
 from api.queues.models import QueueCount, QueueItem
@@ -43,7 +40,7 @@ from api.responses.models import InvitationRollup, Response, ResponseRollup
 from api.surveys import invitations
 from api.surveys.models import Invitation, Survey
 from api.workspaces import keys
-from api.workspaces.models import Workspace
+from bench.fresh_database import fresh_database
 
 SMALL, LARGE = 10_000, 1_000_000
 DAYS = 90
@@ -66,23 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261123)
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="flipfunnel-report-bench-") as tmp:
-        overrides = {"ENV_NAME": "testing"}
-        if not args.postgres:
-            overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        app = create_app(overrides)
-        with app.app_context():
-            print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
-            flask_migrate.upgrade()
-            made: list[str] = []
-            try:
-                return run(args, made)
-            finally:
-                # On PostgreSQL the database outlives the run: remove what we made.
-                db.session.rollback()
-                if made:
-                    db.session.execute(delete(Workspace).where(Workspace.id.in_(made)))
-                    db.session.commit()
+    with fresh_database(args.postgres, "flipfunnel-report-bench-") as made:
+        return run(args, made)
 
 
 def run(args, made: list[str]) -> int:

@@ -34,16 +34,13 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import flask_migrate
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from api import create_app, lifecycle
+from api import lifecycle
 from api.contacts import stages
 from api.contacts.models import Contact, StageChange, StageRollup
 from api.extensions import db
@@ -51,8 +48,9 @@ from api.reports import retention, score_churn
 from api.responses.models import Response
 from api.scoring import classify
 from api.surveys.models import Invitation, Survey
+from api.worker import periodic
 from api.workspaces import keys
-from api.workspaces.models import Workspace
+from bench.fresh_database import fresh_database
 from bench.throughput import _machine_busy_seconds, _own_cpu_seconds
 
 SMALL, LARGE = 10_000, 1_000_000
@@ -73,25 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="flipfunnel-retention-bench-") as tmp:
-        # Building a million rows, and deleting them (cascading over 200,000 contacts),
-        # takes longer than a request's statement timeout.
-        overrides = {"ENV_NAME": "testing", "DATABASE_STATEMENT_TIMEOUT_SECONDS": 0}
-        if not args.postgres:
-            overrides["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        app = create_app(overrides)
-        with app.app_context():
-            print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
-            flask_migrate.upgrade()
-            made: list[str] = []
-            try:
-                return run(args, made)
-            finally:
-                # On PostgreSQL the database outlives the run: remove what we made.
-                db.session.rollback()
-                if made:
-                    db.session.execute(delete(Workspace).where(Workspace.id.in_(made)))
-                    db.session.commit()
+    # Building a million rows, and deleting them (cascading over 200,000 contacts), takes
+    # longer than a request's statement timeout.
+    with fresh_database(
+        args.postgres, "flipfunnel-retention-bench-", DATABASE_STATEMENT_TIMEOUT_SECONDS=0
+    ) as made:
+        return run(args, made)
 
 
 def run(args, made: list[str]) -> int:
@@ -108,10 +93,7 @@ def run(args, made: list[str]) -> int:
         workspace_id = new_workspace(f"bench {label}", made)
         histories = list(generate(rng, size, begins, now))
         bulk_insert(workspace_id, histories, rng, now)
-        steps = 0
-        while (done := score_churn.close_due(now)) > 0:  # as the worker does
-            db.session.commit()
-            steps += done
+        steps = periodic.drain(score_churn.close_due, now, 20)  # as the worker does
         check_totals(workspace_id, histories)
         changes = db.session.scalar(
             select(func.count())

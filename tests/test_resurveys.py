@@ -17,6 +17,7 @@ from api.reports import retention
 from api.responses import service as responses
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation
+from api.worker import periodic
 from tests.factories import make_survey, seed, submit
 from tests.test_widget_api import Widget
 
@@ -31,13 +32,7 @@ def item_of(app, response_id: str) -> str:
 def send_due(app, now=None) -> int:
     """The worker's step, as the worker runs it: until a batch is not full."""
     with app.app_context():
-        sent = 0
-        while True:
-            done = resurveys.send_due(now, batch=2)
-            db.session.commit()
-            sent += done
-            if done < 2:
-                return sent
+        return periodic.drain(resurveys.send_due, now or utcnow(), 2)
 
 
 def resurvey_of(app, item_id: str) -> Resurvey:

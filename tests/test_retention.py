@@ -50,11 +50,13 @@ import pytest
 from api import lifecycle
 from api.contacts import service as contacts
 from api.contacts import stages
+from api.database import utcnow
 from api.extensions import db
 from api.reports import demo_history, retention, score_churn
 from api.responses import service as responses
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation
+from api.worker import periodic
 from tests.factories import make_survey
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
@@ -131,13 +133,7 @@ def seeded(app, tenant):
 def close_all(app, now: datetime | None = None) -> int:
     """Run the worker's step until nothing is due, as the worker does; returns the steps."""
     with app.app_context():
-        steps = 0
-        while True:
-            done = score_churn.close_due(now, batch=4)
-            db.session.commit()
-            steps += done
-            if done < 4:
-                return steps
+        return periodic.drain(score_churn.close_due, now or utcnow(), 4)
 
 
 def report(app, tenant, **kwargs) -> dict:

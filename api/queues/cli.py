@@ -1,13 +1,15 @@
-"""`flask queues send-resurveys`: the worker's step that asks due re-surveys.
+"""`flask queues send-resurveys`: ask the re-surveys that are due, now.
 
-Registered on the queues blueprint's command group (routes.py).
+The worker does this every minute by itself (api/worker/periodic.py); this is the
+same step by hand. Registered on the queues blueprint's command group (routes.py).
 """
 
 import click
 from flask.cli import with_appcontext
 
-from api.extensions import db
+from api.database import utcnow
 from api.queues import resurveys
+from api.worker import periodic
 
 
 @click.command("send-resurveys")
@@ -15,12 +17,4 @@ from api.queues import resurveys
 @click.option("--batch", default=200, show_default=True, help="Re-surveys per transaction.")
 def send_resurveys(batch):
     """Ask the re-surveys that are due: invitations (and their events), or the widget."""
-    total = 0
-    while True:
-        sent = resurveys.send_due(batch=batch)
-        # One transaction per batch: the invitations and their events land together.
-        db.session.commit()
-        total += sent
-        if sent < batch:
-            break
-    click.echo(f"handled {total} due re-surveys")
+    click.echo(f"handled {periodic.drain(resurveys.send_due, utcnow(), batch)} due re-surveys")

@@ -1,13 +1,15 @@
-"""`flask retention count-churn`: the worker's step that counts churn after a score.
+"""`flask retention count-churn`: count churn after a score, now.
 
-Registered on the retention blueprint's command group (routes.py).
+The worker does this every hour by itself (api/worker/periodic.py); this is the
+same step by hand. Registered on the retention blueprint's command group (routes.py).
 """
 
 import click
 from flask.cli import with_appcontext
 
-from api.extensions import db
+from api.database import utcnow
 from api.reports import score_churn
+from api.worker import periodic
 
 
 @click.command("count-churn")
@@ -15,11 +17,4 @@ from api.reports import score_churn
 @click.option("--batch", default=20, show_default=True, help="Steps per transaction.")
 def count_churn(batch):
     """Count the days whose 90-day churn window has passed into the retention report."""
-    total = 0
-    while True:
-        steps = score_churn.close_due(batch=batch)
-        db.session.commit()
-        total += steps
-        if steps < batch:
-            break
-    click.echo(f"counted {total} steps of days")
+    click.echo(f"counted {periodic.drain(score_churn.close_due, utcnow(), batch)} steps of days")

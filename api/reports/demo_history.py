@@ -79,7 +79,8 @@ def seed(workspace_id: str, now: datetime | None = None) -> Survey:
                 stages.change(contact, "churned", "demo", left)
         elif response.category == "promoter" and rng.random() < 0.3:
             stages.change(contact, "advocate", "demo", answered + timedelta(days=20))
-    while score_churn.close_due(now) == 20:  # as the worker does
+    # Counted as the worker counts them, in this transaction: the demo lands whole or not.
+    while score_churn.close_due(now) == 20:
         pass
     db.session.flush()
     return survey
