@@ -197,3 +197,20 @@ def test_unknown_stage_is_refused(tenant):
     response = tenant.put("/v1/contacts/u-6", json={"stage": "vip"})
     assert response.status_code == 422
     assert "stage" in response.get_json()["error"]["fields"]
+
+
+def test_a_score_recorded_with_an_inline_contact_records_its_stage(app, tenant):
+    with app.app_context():
+        survey = make_survey(tenant.id)
+        db.session.commit()
+        survey_id = survey.id
+    response = tenant.post(
+        "/v1/responses",
+        json={
+            "survey_id": survey_id,
+            "contact": {"external_id": "u-7", "stage": "adopting"},
+            "score": 9,
+        },
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert history(tenant, "u-7") == [(None, "adopting", "api")]

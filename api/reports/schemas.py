@@ -204,8 +204,10 @@ class ReportLinkSchema(Schema):
 # --- retention ------------------------------------------------------------------------------
 
 
-class Month(fields.Field):
-    """A month as `YYYY-MM` (a `YYYY-MM-DD` day names its month); loads its first day."""
+class Month(fields.String):
+    """A month as `YYYY-MM` (a `YYYY-MM-DD` day names its month); loads its first day.
+
+    A string field underneath, so the OpenAPI document says what to send."""
 
     default_error_messages = {"invalid": "A month as YYYY-MM."}
 
@@ -217,9 +219,6 @@ class Month(fields.Field):
         except ValueError:
             raise self.make_error("invalid") from None
         return day.replace(day=1)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else value.isoformat()
 
 
 class RetentionArgs(Schema):
