@@ -1,5 +1,6 @@
-"""lifecycle stages and retention: stage history, the counts retention reads, surveys'
-target stages, re-surveys of resolved follow-up items
+"""lifecycle stages and retention, re-surveys of resolved follow-up items
+
+Stage history, the counts retention reads, surveys' target stages, re-surveys.
 
 Contacts that already have a stage get one history row (source `backfill`, at
 the contact's creation, the best time known) and are counted as having joined
