@@ -18,6 +18,7 @@ from api.responses import service as responses
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation
 from api.worker import periodic
+from api.worker.loop import Worker
 from tests.factories import make_survey, seed, submit
 from tests.test_widget_api import Widget
 
@@ -248,4 +249,14 @@ def test_the_worker_step_runs_from_the_command_line(app, tenant, detractor, runn
     result = runner.invoke(args=["queues", "send-resurveys"])
     assert result.exit_code == 0, result.output
     assert "handled 1 due re-surveys" in result.output
+    assert resurvey_of(app, item_id).status == "sent"
+
+
+def test_the_worker_asks_when_due_with_no_cli_call(app, tenant, detractor):
+    _survey_id, item_id = detractor
+    tenant.post(f"{FOLLOW_UP}/{item_id}/resolve", json={"outcome": "x", "resurvey_after_days": 3})
+    worker = Worker(app)
+    assert worker.run_once(utcnow()).periodic["resurveys.send_due"] == 0
+    done = worker.run_once(utcnow() + timedelta(days=3, minutes=1))
+    assert done.periodic["resurveys.send_due"] == 1
     assert resurvey_of(app, item_id).status == "sent"

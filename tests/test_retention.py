@@ -57,6 +57,7 @@ from api.responses import service as responses
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation
 from api.worker import periodic
+from api.worker.loop import Worker
 from tests.factories import make_survey
 
 NOW = datetime(2026, 1, 15, 12, tzinfo=UTC)
@@ -313,3 +314,10 @@ def test_the_demo_workspace_has_a_year_of_customers_to_show(app, tenant):
     assert body["months"][-1]["customers_end"] > 0
     waiting = tenant.get("/v1/queues/follow_up/items", query_string={"status": "open"})
     assert waiting.get_json()["data"] == []  # every one was handled
+
+
+def test_the_worker_counts_churn_after_scores_with_no_cli_call(app, tenant, seeded):
+    done = Worker(app).run_once(utcnow())
+    assert done.periodic["retention.count_churn"] > 0
+    found = report(app, tenant)["churn_by_category"]
+    assert [c["churned"] for c in found["categories"]] == [1, 1, 2]

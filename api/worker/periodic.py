@@ -55,7 +55,9 @@ def drain(step: Callable[[datetime, int], int], now: datetime, batch: int) -> in
 def tasks() -> list[Task]:
     from api.http import idempotency
     from api.jobs import queue as jobs
+    from api.queues import resurveys
     from api.referrals import rewards
+    from api.reports import score_churn
     from api.webhooks import deliveries
 
     config = current_app.config
@@ -63,6 +65,9 @@ def tasks() -> list[Task]:
     retention = timedelta(days=config["WORKER_RETENTION_DAYS"])
     return [
         Task("rewards.approve_due", timedelta(minutes=1), rewards.approve_due),
+        Task("resurveys.send_due", timedelta(minutes=1), resurveys.send_due, batch=200),
+        # A batch is 20 steps of up to 31 days of one survey's responses each.
+        Task("retention.count_churn", timedelta(hours=1), score_churn.close_due, batch=20),
         Task(
             "idempotency.purge_expired",
             timedelta(minutes=10),
