@@ -101,6 +101,9 @@ def test_the_widget_asks_again_despite_the_resurvey_throttle(app, tenant):
     answered = widget.post("responses", {"display": display, "score": 3})
     assert answered.status_code == 201
     assert widget.eligibility("u1").get_json()["reason"] == "recently_responded"
+    # Another contact answered too, before u1 is asked again: they stay held back.
+    other = widget.post("responses", {"display": widget.shown(user_id="u2"), "score": 9})
+    assert other.status_code == 201
     with app.app_context():
         item = db.session.scalar(select(QueueItem).where(QueueItem.survey_id == survey_id))
         # Resolved 20 days ago with a re-survey after 14: due 6 days ago.
@@ -113,11 +116,7 @@ def test_the_widget_asks_again_despite_the_resurvey_throttle(app, tenant):
     assert (asked.channel, asked.status, asked.invitation_id) == ("widget", "sent", None)
     again = widget.eligibility("u1").get_json()
     assert again["show"] is True and again["survey"]["id"] == survey_id
-    # Another survey's throttle, and another contact's, stay as they were.
-    assert (
-        widget.post("responses", {"display": widget.shown(user_id="u2"), "score": 9}).status_code
-        == 201
-    )
+    # Only u1 is asked again: u2, who answered before u1's re-survey was sent, is not.
     assert widget.eligibility("u2").get_json()["reason"] == "recently_responded"
     # Once they answer again, the throttle holds again.
     assert widget.post("responses", {"display": again["display"], "score": 9}).status_code == 201

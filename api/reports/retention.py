@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from api import lifecycle, scoring
+from api.bulk import matching
 from api.contacts.models import StageRollup
 from api.database import utcnow
 from api.domain_errors import Invalid
@@ -211,28 +212,22 @@ def _churn_by_category(workspace_id: str, survey: Survey | None, start: date, en
 def _recovery(workspace_id: str, survey: Survey | None, start: date, end: date) -> dict:
     """What became of the re-surveys scheduled in the months (by the item's resolution).
 
-    Read from `resurveys`, a row per resolved item that asked again, each with one
-    look-up of the contact's next answer: the cost grows with the re-surveys of the
-    period, never with the responses.
+    Reads the period's `resurveys`, then their contacts' answers by contact (a few
+    each, through the contact index): the cost grows with the re-surveys of the
+    period, never with a survey's responses.
     """
-    unhappy, answer = aliased(Response), aliased(Response)
-    next_answer = (
-        select(Response.id)
-        .where(
-            Response.survey_id == Resurvey.survey_id,
-            Response.contact_id == Resurvey.contact_id,
-            Response.created_at >= Resurvey.sent_at,
-        )
-        .order_by(Response.created_at, Response.id)
-        .limit(1)
-        .correlate(Resurvey)
-        .scalar_subquery()
-    )
+    unhappy = aliased(Response)
     statement = (
-        select(Resurvey.status, Survey.kind, unhappy.created_at, answer.category, answer.created_at)
+        select(
+            Resurvey.status,
+            Resurvey.survey_id,
+            Resurvey.contact_id,
+            Resurvey.sent_at,
+            Survey.kind,
+            unhappy.created_at,
+        )
         .join(Survey, Survey.id == Resurvey.survey_id)
         .join(unhappy, unhappy.id == Resurvey.response_id)
-        .outerjoin(answer, answer.id == next_answer)
         .where(
             Resurvey.workspace_id == workspace_id,
             Resurvey.created_at >= _first_moment(start),
@@ -241,7 +236,12 @@ def _recovery(workspace_id: str, survey: Survey | None, start: date, end: date) 
     )
     if survey is not None:
         statement = statement.where(Resurvey.survey_id == survey.id)
-    found = lifecycle.recovery(lifecycle.Ask(*row) for row in db.session.execute(statement))
+    asked = db.session.execute(statement).all()
+    answers = _answers_of(sorted({row.contact_id for row in asked if row.sent_at is not None}))
+    found = lifecycle.recovery(
+        lifecycle.Ask(status, kind, unhappy_at, *_next_answer(answers, contact_id, survey_id, sent))
+        for status, survey_id, contact_id, sent, kind, unhappy_at in asked
+    )
     return {
         "scheduled": found.scheduled,
         "waiting": found.waiting,
@@ -254,6 +254,30 @@ def _recovery(workspace_id: str, survey: Survey | None, start: date, end: date) 
             None if found.median_days is None else round(found.median_days, 1)
         ),
     }
+
+
+def _answers_of(contact_ids: list[str]) -> dict[str, list[tuple]]:
+    """Each contact's answers as (survey id, time, category), oldest first."""
+    found: dict[str, list[tuple]] = {}
+    for named in matching(Response.contact_id, contact_ids):
+        rows = db.session.execute(
+            select(Response.contact_id, Response.survey_id, Response.created_at, Response.category)
+            .where(named)
+            .order_by(Response.created_at, Response.id)
+        )
+        for contact_id, survey_id, created_at, category in rows:
+            found.setdefault(contact_id, []).append((survey_id, created_at, category))
+    return found
+
+
+def _next_answer(answers: dict, contact_id: str, survey_id: str, sent_at) -> tuple:
+    """(category, time) of the contact's first answer to the survey once asked again,
+    or (None, None)."""
+    if sent_at is not None:
+        for answered_survey, answered_at, category in answers.get(contact_id, ()):
+            if answered_survey == survey_id and answered_at >= sent_at:
+                return category, answered_at
+    return None, None
 
 
 def _first_moment(month: date) -> datetime:

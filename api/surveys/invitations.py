@@ -141,11 +141,13 @@ def throttle_checks(survey_id, contact_id, responded_since, declined_since) -> t
 
     An answer given before a widget re-survey became due no longer holds the contact
     back: the re-survey asks them again (api/queues/resurveys.py)."""
+    # Correlated to the answer below (not to `contact_id`, which may be a column two
+    # queries out, where SQLAlchemy would not correlate it).
     asked_again = (
         select(_resurveys.id)
         .where(
-            _resurveys.contact_id == contact_id,
-            _resurveys.survey_id == survey_id,
+            _resurveys.contact_id == _responses.contact_id,
+            _resurveys.survey_id == _responses.survey_id,
             _resurveys.channel == "widget",
             _resurveys.status == "sent",
             _resurveys.sent_at > _responses.created_at,

@@ -102,7 +102,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_resurveys'))
     )
     with op.batch_alter_table('resurveys', schema=None) as batch_op:
-        batch_op.create_index('ix_resurveys_contact_survey', ['contact_id', 'survey_id'], unique=False)
+        batch_op.create_index('ix_resurveys_contact_survey', ['contact_id', 'survey_id', 'channel', 'status', 'sent_at'], unique=False)
         batch_op.create_index('ix_resurveys_due', ['status', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_resurveys_queue_item_id'), ['queue_item_id'], unique=False)
         batch_op.create_index('ix_resurveys_workspace_created', ['workspace_id', 'created_at'], unique=False)
