@@ -149,7 +149,10 @@ def test_a_bad_row_never_stops_the_good_ones(app, tenant):
     found = {(e["line"], e["external_id"]): e["reason"] for e in job["errors"]}
     assert found == {
         (4, "c3"): "email: Not a valid email address.",
-        (6, "c5"): "stage: Must be one of: lead, trial, customer, churned.",
+        (
+            6,
+            "c5",
+        ): "stage: Must be one of: lead, trial, onboarding, adopting, customer, advocate, churned.",
         (10, "c1"): "The external_id repeats row 2.",
         (11, "c9"): "This row has 4 cells; the header has 3.",
         (12, "erased:c10"): "external_id: External ids starting with `erased:` are reserved.",
@@ -298,11 +301,11 @@ def test_an_import_resumes_after_the_last_committed_chunk(app, tenant, monkeypat
     real_upsert_many = service.contacts.upsert_many
     calls = []
 
-    def stop_in_the_second_chunk(workspace_id, rows):
+    def stop_in_the_second_chunk(workspace_id, rows, **options):
         calls.append(len(rows))
         if len(calls) == 2:
             raise RuntimeError("the worker was stopped")
-        return real_upsert_many(workspace_id, rows)
+        return real_upsert_many(workspace_id, rows, **options)
 
     monkeypatch.setattr(service.contacts, "upsert_many", stop_in_the_second_chunk)
     with app.app_context(), pytest.raises(RuntimeError):

@@ -13,6 +13,7 @@ from api.contacts import stages
 from api.contacts.models import Contact, StageChange, StageRollup
 from api.events.models import Event
 from api.extensions import db
+from api.worker.loop import Worker
 from tests.factories import make_survey
 
 
@@ -214,3 +215,22 @@ def test_a_score_recorded_with_an_inline_contact_records_its_stage(app, tenant):
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert history(tenant, "u-7") == [(None, "adopting", "api")]
+
+
+def test_a_csv_import_records_the_stages_it_sets(app, tenant):
+    """New contacts are inserted with their stage, existing ones updated: both recorded,
+    with the import as the source."""
+    post_stage(tenant, "old", "trial")
+    text = "external_id,stage\nnew,onboarding\nold,customer\nsame,\n"
+    response = tenant.post(
+        "/v1/contacts/imports", data=text.encode(), headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 202, response.get_data(as_text=True)
+    assert len(Worker(app).run_once().jobs) == 1
+    assert history(tenant, "new") == [(None, "onboarding", "import")]
+    assert history(tenant, "old") == [(None, "trial", "api"), ("trial", "customer", "import")]
+    assert history(tenant, "same") == []
+    sources = {(e[0], e[3]) for e in stage_events(app, tenant.id)}
+    assert sources == {("old", "api"), ("new", "import"), ("old", "import")}
+    month = date.today().replace(day=1)
+    assert rollup(app, tenant.id) == {(month, month): (2, 2, 0, 0)}

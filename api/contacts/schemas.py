@@ -90,8 +90,8 @@ class StageChangeSchema(Schema):
     )
     source = fields.String(
         metadata={
-            "description": "What made the change: `api`, `erasure`, or an integration "
-            "(`import`, `stripe`)."
+            "description": "What made the change: `api`, `import` (a CSV import), "
+            "`erasure`, `backfill` (a stage set before history was kept) or `demo`."
         }
     )
     changed_at = fields.DateTime()
