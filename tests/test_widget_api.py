@@ -124,6 +124,15 @@ def test_a_forged_user_hash_is_refused(widget):
     assert count(widget.app, Contact, workspace_id=widget.tenant.id) == 0
 
 
+def test_a_user_hash_that_is_not_ascii_is_refused_as_forged(widget):
+    """Found by the fuzzer: hmac.compare_digest raised a TypeError (a 500) on it."""
+    widget.survey()
+    query = {"key": widget.tenant.publishable_key, "user_id": "u1", "user_hash": "\u00a7\u00e3p"}
+    response = widget.client.get("/w/v1/eligibility", query_string=query)
+    assert response.status_code == 403, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "invalid_user_hash"
+
+
 def test_a_forged_hash_on_an_anonymous_survey_answers_anonymously(widget, app):
     widget.survey(allow_anonymous=True)
     display = widget.shown(user_id="victim", valid=False)

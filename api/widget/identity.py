@@ -35,6 +35,7 @@ def verify(workspace: Workspace, user_id: str, given_hash: str) -> bool:
     config = current_app.config
     for secret_key in [config["SECRET_KEY"], *config["SECRET_KEY_FALLBACKS"]]:
         expected = user_hash(_derive(secret_key, workspace), user_id)
-        if hmac.compare_digest(expected, given_hash.lower()):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+        if hmac.compare_digest(expected.encode(), given_hash.lower().encode()):
             return True
     return False
