@@ -105,3 +105,95 @@ def test_docs_page_is_self_contained(client):
 def test_docs_assets_stay_in_their_folder(client):
     assert client.get("/docs/assets/../../config/__init__.py").status_code == 404
     assert client.get("/docs/assets/%2e%2e/%2e%2e/wsgi.py").status_code == 404
+
+
+def test_the_document_is_valid_openapi(spec):
+    from openapi_spec_validator import OpenAPIV30SpecValidator
+
+    problems = [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message[:200]}"
+        for error in OpenAPIV30SpecValidator(spec).iter_errors()
+    ]
+    assert not problems, "\n".join(problems[:20])
+
+
+def _operations(spec: dict):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield path, method, operation
+
+
+def _resolve(spec: dict, value: dict) -> dict:
+    while "$ref" in value:
+        section, name = value["$ref"].removeprefix("#/components/").split("/")
+        value = spec["components"][section][name]
+    return value
+
+
+def test_every_error_is_documented_in_our_format(spec):
+    error = spec["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    detail = _resolve(spec, error["properties"]["error"])
+    assert set(detail["properties"]) == {"code", "message", "fields", "request_id"}
+    assert set(detail["required"]) == {"code", "message", "request_id"}
+    for path, method, operation in _operations(spec):
+        responses = operation["responses"]
+        assert "default" not in responses, (method, path)
+        for status, response in responses.items():
+            if int(status) < 400:
+                continue
+            content = _resolve(spec, response)["content"]
+            assert content == {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        # The hooks of the secret-key API: a key, the limits, the database; a body as JSON.
+        ("/v1/workspace", "get", {401, 403, 422, 429, 503}),
+        ("/v1/contacts/{external_id}", "patch", {400, 401, 403, 404, 413, 414, 415, 422, 429, 503}),
+        # POST adds Idempotency-Key: a malformed one (400), a twin running (409), reused (422).
+        ("/v1/surveys", "post", {400, 401, 403, 409, 413, 415, 422, 429, 503}),
+        # The widget API: a publishable key and an allowed origin (403).
+        ("/w/v1/eligibility", "get", {401, 403, 414, 422, 429, 503}),
+    ],
+)
+def test_the_statuses_an_operation_answers_come_from_its_hooks(spec, path, method, statuses):
+    responses = spec["paths"][path][method]["responses"]
+    assert {int(status) for status in responses if int(status) >= 400} == statuses
+
+
+def test_retry_after_and_www_authenticate_are_documented(spec):
+    responses = spec["components"]["responses"]
+    for name in ("TOO_MANY_REQUESTS", "SERVICE_UNAVAILABLE"):
+        assert _resolve(spec, responses[name]["headers"]["Retry-After"])["schema"]["type"] == (
+            "integer"
+        )
+    assert "WWW-Authenticate" in responses["UNAUTHORIZED"]["headers"]
+
+
+def test_idempotency_is_documented_on_every_post_of_the_secret_key_api(spec):
+    for path, method, operation in _operations(spec):
+        if method != "post" or not path.startswith("/v1/"):
+            continue
+        names = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+        assert ("header", "Idempotency-Key") in names, path
+        for status, response in operation["responses"].items():
+            if int(status) < 300:
+                assert "Idempotent-Replayed" in response["headers"], (path, status)
+
+
+def test_number_bounds_are_numbers(spec):
+    program = spec["components"]["schemas"]["RewardRule"]["properties"]["amount"]
+    # Dumped as a string ("10.00"), so a string; its bounds still numbers.
+    assert program["type"] == "string" and program["format"] == "decimal"
+    assert program["x-minimum"] == 0 and program["x-exclusiveMinimum"] is True
+    assert program["x-maximum"] == 1_000_000_000_000
+    conversion = spec["components"]["schemas"]["ConversionCreate"]["properties"]["amount"]
+    assert conversion["type"] == "number"
+    assert (conversion["minimum"], conversion["maximum"]) == (0, 1_000_000_000_000)
+    limit = spec["paths"]["/v1/contacts"]["get"]["parameters"]
+    assert {"minimum": 1, "maximum": 500}.items() <= next(
+        p["schema"] for p in limit if p["name"] == "limit"
+    ).items()

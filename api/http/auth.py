@@ -12,11 +12,14 @@ from api import recent
 from api.database import utcnow
 from api.extensions import db
 from api.http.errors import ApiError
+from api.http.openapi import answers
 from api.workspaces import keys
 
 _PUBLISHABLE = keys.KINDS[keys.PUBLISHABLE]
 
 
+# A key is looked up in the database.
+@answers(503)
 def identify_caller() -> None:
     g.api_key = None
     header = request.headers.get("Authorization", "")
@@ -75,10 +78,12 @@ def record_use(key: keys.ApiKey) -> None:
         db.session.commit()
 
 
+@answers(401, 403)  # the document's default security: a secret key
 def require_secret_key() -> None:
     _require(keys.SECRET)
 
 
+@answers(401, 403, security=[{"publishableKey": []}])
 def require_publishable_key() -> None:
     _require(keys.PUBLISHABLE)
 

@@ -8,17 +8,16 @@ declares them with `Uploads`.
 
 from dataclasses import dataclass
 
-import flask_smorest
 from flask import request
 
 from api.http import auth, idempotency, intake, ratelimit
 from api.http.errors import ApiError
+from api.http.openapi import BODY_METHODS, Blueprint, answers
 
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
 
-
+@answers(415, methods=BODY_METHODS)
 def require_json_body() -> None:
-    if request.method in _BODY_METHODS and request.content_length != 0:
+    if request.method in BODY_METHODS and request.content_length != 0:
         if request.content_length is None and not request.headers.get("Transfer-Encoding"):
             return
         if not request.is_json:
@@ -36,10 +35,11 @@ class Uploads:
     media_types: tuple[str, ...]
     max_bytes: int
 
+    @answers(413, 415, methods=BODY_METHODS)
     def check(self) -> None:
         if request.content_length is not None and request.content_length > self.max_bytes:
             raise ApiError(413, "payload_too_large", f"The body is over {self.max_bytes:,} bytes.")
-        if request.method in _BODY_METHODS and request.mimetype not in self.media_types:
+        if request.method in BODY_METHODS and request.mimetype not in self.media_types:
             raise ApiError(
                 415,
                 "unsupported_media_type",
@@ -47,7 +47,7 @@ class Uploads:
             )
 
 
-class ApiBlueprint(flask_smorest.Blueprint):
+class ApiBlueprint(Blueprint):
     def __init__(self, *args, uploads: Uploads | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         ratelimit.limit_blueprint(self, ratelimit.Rule("RATELIMIT_API", ratelimit.per_caller))

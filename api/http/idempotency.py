@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from api.database import JSONType, UTCDateTime, insert_ignore, utcnow
 from api.extensions import db
 from api.http.errors import ApiError
+from api.http.openapi import answers
 
 HEADER = "Idempotency-Key"
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -89,6 +90,28 @@ def _claim(workspace_id: str, key: str, fingerprint: str, now: datetime) -> bool
     return claimed
 
 
+@answers(
+    400,
+    409,
+    422,
+    methods=["POST"],
+    parameters=[
+        {
+            "in": "header",
+            "name": HEADER,
+            "required": False,
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "pattern": _VALID_KEY.pattern,
+            },
+            "description": "Makes the POST safe to retry: a retry with the same body gets the "
+            "first answer again; another body under the same key is a 422.",
+        }
+    ],
+    success_headers={"Idempotent-Replayed": "IDEMPOTENT_REPLAYED"},
+)
 def begin():
     """Before the view: claim the key, or answer for the request that holds it."""
     key = request.headers.get(HEADER)

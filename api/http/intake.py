@@ -27,6 +27,7 @@ import re
 from flask import current_app, request
 
 from api.http.errors import ApiError
+from api.http.openapi import BODY_METHODS, answers
 
 # NUL and the surrogate range: what no text field may hold once decoded.
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
@@ -148,6 +149,8 @@ def _refused_pairs(pairs) -> dict:
     return found
 
 
+@answers(422)
+@answers(413, methods=BODY_METHODS)
 def check_request() -> None:
     """The gate: ApiError 422 for what the rules above refuse, 413 past a size limit.
 

@@ -42,6 +42,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from api.http.openapi import answers
 from api.http.outages import Outage
 
 
@@ -279,6 +280,7 @@ class RateLimiter:
             self.hit(rule, route, rule.counted_by(api_key, address))
 
 
+@answers(429)
 def check_request() -> None:
     limiter().check(
         request.blueprint, request.endpoint or "<unmatched>", g.get("api_key"), request.remote_addr

@@ -1,4 +1,3 @@
-import flask_smorest
 from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import ValidationError
@@ -7,6 +6,7 @@ from api.extensions import db
 from api.http import auth, ratelimit
 from api.http.blueprint import ApiBlueprint, require_json_body
 from api.http.errors import ApiError
+from api.http.openapi import Blueprint, answers
 from api.surveys import texts
 from api.widget import cors, identity, service
 from api.widget.schemas import (
@@ -20,7 +20,7 @@ from api.widget.schemas import (
 from api.workspaces.models import Workspace
 
 
-class WidgetBlueprint(flask_smorest.Blueprint):
+class WidgetBlueprint(Blueprint):
     """Publishable key, per-workspace CORS, and limits per key and per visitor IP."""
 
     def __init__(self, *args, **kwargs):
@@ -36,6 +36,7 @@ class WidgetBlueprint(flask_smorest.Blueprint):
         self.after_request(cors.add_headers)
 
 
+@answers(403)  # an origin the workspace does not allow
 def _check_origin():
     workspace = service.widget_workspace(g.workspace_id)
     g.workspace = workspace
