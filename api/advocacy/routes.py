@@ -132,6 +132,7 @@ class Testimonials(MethodView):
 
     @bp.arguments(TestimonialCreateSchema)
     @bp.response(201, TestimonialSchema)
+    @bp.errors(404)  # the contact it names
     def post(self, data):
         """Add a testimonial collected elsewhere, with the consent record you kept.
 
@@ -155,6 +156,7 @@ class TestimonialById(MethodView):
 
     @bp.arguments(TestimonialModerateSchema)
     @bp.response(200, TestimonialSchema)
+    @bp.errors(409)  # consent withdrawn
     def patch(self, data, testimonial_id):
         """Moderate: `status` (pending, approved, rejected), `featured`, `tags`.
 
@@ -200,6 +202,7 @@ class ReviewRequests(MethodView):
 
     @bp.arguments(ReviewRequestCreateSchema)
     @bp.response(201, NewReviewRequestSchema)
+    @bp.errors(404)  # the contact it names
     def post(self, data):
         """Ask a contact for a review by your own email (or in your app): tracked links
         and a ready email block.
@@ -333,6 +336,7 @@ class AdvocacyActs(MethodView):
 
     @bp.arguments(ActCreateSchema)
     @bp.response(201, ActSchema)
+    @bp.errors(404)  # the contact it names
     def post(self, data):
         """Record an act done (a case study, a reference call, a review you know of).
 

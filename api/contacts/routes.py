@@ -15,6 +15,7 @@ from api.contacts.schemas import (
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import not_found
+from api.http.openapi import LOCATION
 from api.http.pagination import PageArgs, page_of, paginate
 
 bp = ApiBlueprint(
@@ -50,8 +51,8 @@ class Contacts(MethodView):
         return paginate(service.filter_contacts(current_workspace_id(), args), args)
 
     @bp.arguments(ContactUpsertSchema)
-    @bp.response(200, ContactSchema)
-    @bp.alt_response(201, schema=ContactSchema, description="Created")
+    @bp.response(200, ContactSchema, headers=LOCATION)
+    @bp.alt_response(201, schema=ContactSchema, description="Created", headers=LOCATION)
     def post(self, data):
         """Create or update by `external_id`; given fields change, attributes merge."""
         external_id = data.pop("external_id")
@@ -66,8 +67,8 @@ class ContactByExternalId(MethodView):
         return _found(external_id)
 
     @bp.arguments(ContactFieldsSchema)
-    @bp.response(200, ContactSchema)
-    @bp.alt_response(201, schema=ContactSchema, description="Created")
+    @bp.response(200, ContactSchema, headers=LOCATION)
+    @bp.alt_response(201, schema=ContactSchema, description="Created", headers=LOCATION)
     def put(self, data, external_id):
         """Create or replace: fields left out are cleared."""
         return _upserted(

@@ -72,6 +72,9 @@ HEADERS = {
     ),
 }
 
+# For `headers=` of a response that carries the object's URL.
+LOCATION = {"Location": "LOCATION"}
+
 # Why each error status is answered; the headers it carries.
 ERRORS = {
     400: ("The JSON body cannot be parsed, or a header is malformed.", {}),

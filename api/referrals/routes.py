@@ -90,6 +90,7 @@ class Codes(MethodView):
     @bp.arguments(CodeCreateSchema)
     @bp.response(200, CodeSchema)
     @bp.alt_response(201, schema=CodeSchema, description="Issued now")
+    @bp.errors(404)  # the contact it names
     def post(self, data):
         """The contact's code: issued on the first call (201), the same one after (200)."""
         workspace_id = current_workspace_id()

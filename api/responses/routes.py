@@ -7,6 +7,7 @@ from flask.views import MethodView
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import ApiError, not_found
+from api.http.openapi import LOCATION
 from api.http.pagination import page_of, paginate
 from api.responses import export, intake, service
 from api.responses.schemas import (
@@ -84,8 +85,9 @@ class Responses(MethodView):
         return page
 
     @bp.arguments(ResponseCreateSchema)
-    @bp.response(200, ResponseSchema)
-    @bp.alt_response(201, schema=ResponseSchema, description="Created")
+    @bp.response(200, ResponseSchema, headers=LOCATION)
+    @bp.alt_response(201, schema=ResponseSchema, description="Created", headers=LOCATION)
+    @bp.errors(404, 410)  # the invitation or contact it names; an expired invitation
     def post(self, data):
         """Record a score collected by your app: 201 when new, 200 when it changed the one
         response of that invitation.

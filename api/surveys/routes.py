@@ -3,6 +3,7 @@ from flask.views import MethodView
 
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
+from api.http.openapi import LOCATION
 from api.http.pagination import page_of, paginate
 from api.surveys import service
 from api.surveys.schemas import (
@@ -32,7 +33,7 @@ class Surveys(MethodView):
         return paginate(service.filter_surveys(current_workspace_id(), args), args)
 
     @bp.arguments(SurveyCreateSchema)
-    @bp.response(201, SurveySchema)
+    @bp.response(201, SurveySchema, headers=LOCATION)
     def post(self, data):
         """Create a survey: NPS (0-10), CSAT (1-5) or CES (1-7).
 
@@ -52,6 +53,7 @@ class SurveyById(MethodView):
 
     @bp.arguments(SurveyPatchSchema)
     @bp.response(200, SurveySchema)
+    @bp.errors(409)
     def patch(self, data, survey_id):
         """Change the given fields. `kind` cannot change once the survey has invitations
         (409 `survey_kind_immutable`)."""
