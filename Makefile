@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install browser run migrate demo test test-postgres lint format bench clean \
+.PHONY: install browser run migrate demo test test-postgres lint format bench clean fuzz \
 	widgets lint-js format-js
 
 install: $(VENV)/.installed
@@ -45,6 +45,13 @@ test: install browser
 
 test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/flipfunnel_test} $(BIN)/pytest
+
+# schemathesis against /openapi.json of the app running under gunicorn, on a scratch
+# database with a workspace made for the run (tests/fuzz.py): fails on any server error
+# and on any answer the document does not describe. FUZZ_SECONDS bounds its time.
+FUZZ_SECONDS ?= 75
+fuzz: install
+	$(BIN)/python -m tests.fuzz --max-time $(FUZZ_SECONDS)
 
 lint: install lint-js
 	$(BIN)/ruff check .
