@@ -107,10 +107,6 @@ def register_blueprints(app: Flask) -> None:
     from api.workspaces.routes import settings_bp
 
     for blueprint in (
-        health.bp,
-        pages_bp,
-        wall_bp,
-        report_pages_bp,
         referral_links_bp,
         widget_assets_bp,
         stripe_in_bp,
@@ -135,6 +131,10 @@ def register_blueprints(app: Flask) -> None:
         widget_bp,
         advocacy_bp,
         public_bp,
+        pages_bp,
+        wall_bp,
+        report_pages_bp,
+        health.bp,
     ):
         api.register_blueprint(blueprint)
     click_writer.init_app(app)

@@ -131,6 +131,9 @@ def _resolve(spec: dict, value: dict) -> dict:
     return value
 
 
+PAGE = {"schema": {"type": "string"}}
+
+
 def test_every_error_is_documented_in_our_format(spec):
     error = spec["components"]["schemas"]["Error"]
     assert error["required"] == ["error"]
@@ -144,7 +147,11 @@ def test_every_error_is_documented_in_our_format(spec):
             if int(status) < 400:
                 continue
             content = _resolve(spec, response)["content"]
-            assert content == {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            ours = {"schema": {"$ref": "#/components/schemas/Error"}}
+            if path.startswith(("/v1/", "/w/", "/public/")):
+                assert content == {"application/json": ours}, (method, path, status)
+            else:  # pages for people: the same facts as a page, to a browser
+                assert content == {"application/json": ours, "text/html": PAGE}, (path, status)
 
 
 @pytest.mark.parametrize(
@@ -197,3 +204,14 @@ def test_number_bounds_are_numbers(spec):
     assert {"minimum": 1, "maximum": 500}.items() <= next(
         p["schema"] for p in limit if p["name"] == "limit"
     ).items()
+
+
+def test_pages_are_documented_as_pages_and_take_no_key(spec):
+    survey = spec["paths"]["/s/{token}"]
+    assert survey["get"]["security"] == [] and survey["post"]["security"] == []
+    assert survey["get"]["responses"]["200"]["content"] == {"text/html": PAGE}
+    submitted = survey["post"]["responses"]["303"]
+    assert "Location" in submitted["headers"] and "content" not in submitted
+    one_click = spec["paths"]["/p/{token}"]["post"]["responses"]["200"]["content"]
+    assert one_click == {"text/plain": PAGE}
+    assert {"403", "404", "410"} <= set(survey["post"]["responses"])

@@ -98,6 +98,9 @@ ERRORS = {
 }
 
 
+PAGE = "PAGE_"  # the prefix of error responses that may be an HTML page
+
+
 def response_name(status: int) -> str:
     """The component a status's error response is, named as flask-smorest names them."""
     return http.HTTPStatus(status).name
@@ -153,6 +156,7 @@ class AnswersPlugin(BasePlugin):
             *app.before_request_funcs.get(None, ()),
             *app.before_request_funcs.get(blueprint, ()),
         ]
+        public = getattr(app.blueprints.get(blueprint), "public", False)
         for method, operation in operations.items():
             if method.upper() not in rule.methods:
                 continue
@@ -169,10 +173,12 @@ class AnswersPlugin(BasePlugin):
                 for answer in getattr(hook, "openapi_answers", ()):
                     if answer.methods is None or method.upper() in answer.methods:
                         _apply(answer, operation, statuses)
+            if public:
+                operation.setdefault("security", [])
             responses = operation.setdefault("responses", {})
             for status in sorted(statuses):
                 if status not in responses and str(status) not in responses:
-                    responses[status] = response_name(status)
+                    responses[status] = (PAGE if public else "") + response_name(status)
 
 
 def _apply(answer: Answer, operation: dict, statuses: set[int]) -> None:
@@ -184,7 +190,7 @@ def _apply(answer: Answer, operation: dict, statuses: set[int]) -> None:
         if (parameter["in"], parameter["name"]) not in names:
             operation.setdefault("parameters", []).append(dict(parameter))
     for status, response in operation.get("responses", {}).items():
-        if 200 <= int(status) < 300 and isinstance(response, dict):
+        if answer.success_headers and 200 <= int(status) < 300 and isinstance(response, dict):
             response.setdefault("headers", {}).update(answer.success_headers)
 
 
@@ -255,19 +261,53 @@ class Api(flask_smorest.Api):
             response = {"description": description, "schema": self.ERROR_SCHEMA}
             if headers:
                 response["headers"] = dict(headers)
+            page = {**response, "headers": dict(headers)} if headers else dict(response)
             prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
             self.spec.components.response(status.name, response, lazy=True)
+            # Outside the APIs a browser that asks for HTML gets the same facts as a page.
+            prepare_response(page, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            page["content"]["text/html"] = {"schema": {"type": "string"}}
+            self.spec.components.response(PAGE + status.name, page, lazy=True)
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """The base of every blueprint in the document."""
+    """The base of every blueprint in the document.
+
+    `public=True`: its routes take no key (the document's default is a secret key)
+    and answer errors as an HTML page to a browser that asks for one, as every
+    route outside the APIs does (see api.http.errors).
+    """
+
+    def __init__(self, *args, public: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.public = public
+
+    def page(self, status: int = 200, description: str = "An HTML page.") -> Callable:
+        """Document an answer that is a page for people."""
+        return self.content(status, "text/html", description)
+
+    def redirect(self, status: int, description: str) -> Callable:
+        """Document an answer that sends the browser on (303 after a form, 302 to a site)."""
+        return self.alt_response(status, success=True, description=description, headers=LOCATION)
+
+    def content(self, status: int, content_type: str, description: str, **kwargs) -> Callable:
+        """Document an answer that is not JSON: a page, a CSV file, a script, plain text."""
+        return self.alt_response(
+            status,
+            success=True,
+            content_type=content_type,
+            schema={"type": "string"},
+            description=description,
+            **kwargs,
+        )
 
     def errors(self, *statuses: int) -> Callable:
         """Document error statuses the view's services raise (409, 410, ...)."""
 
         def decorator(function):
             for status in statuses:
-                function = self.alt_response(status, response=response_name(status))(function)
+                name = (PAGE if self.public else "") + response_name(status)
+                function = self.alt_response(status, response=name)(function)
             return function
 
         return decorator

@@ -5,17 +5,18 @@ link. Every POST answers with a 303 to a GET page (Post/Redirect/Get), so a
 reload never resubmits, and the request still commits (303 < 400).
 """
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Response, redirect, render_template, request, url_for
 
 from api import domain_errors
 from api.advocacy import advocates, offers, reviews, testimonials
 from api.http import errors as http_errors
 from api.http.errors import ApiError
+from api.http.openapi import Blueprint
 from api.pages import errors, preferences, review_page, security, survey_page
 from api.responses import service as responses
 from api.surveys import texts
 
-bp = Blueprint("pages", __name__)
+bp = Blueprint("pages", __name__, public=True, description="Hosted pages for people.")
 bp.after_request(security.add_security_headers)
 http_errors.html_renderers[bp.name] = errors.render_error_page
 
@@ -29,6 +30,8 @@ def _page_context() -> dict:
 
 
 @bp.get("/s/<token>")
+@bp.page()
+@bp.errors(410)  # an expired link
 def survey(token: str):
     page = survey_page.open_page(token)
     response = responses.response_for_invitation(page.invitation.id)
@@ -46,6 +49,8 @@ def survey(token: str):
 
 
 @bp.post("/s/<token>")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def submit_score(token: str):
     security.refuse_cross_site()
     page = survey_page.open_page(token)
@@ -67,6 +72,8 @@ def submit_score(token: str):
 
 
 @bp.post("/s/<token>/comment")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def comment(token: str):
     security.refuse_cross_site()
     page = survey_page.open_page(token)
@@ -99,6 +106,8 @@ def _answered(token: str):
 
 
 @bp.post("/s/<token>/testimonial")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def give_testimonial(token: str):
     """A promoter agrees to be quoted: their words, their name, the consent checkbox."""
     page, response = _answered(token)
@@ -129,6 +138,8 @@ def give_testimonial(token: str):
 
 
 @bp.post("/s/<token>/review")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def reviewed(token: str):
     """Says "I left a review", under the review ask of the thank-you step."""
     _page, response = _answered(token)
@@ -139,6 +150,8 @@ def reviewed(token: str):
 
 
 @bp.post("/s/<token>/advocate")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def opt_in(token: str):
     """A promoter ticks the acts of advocacy they would do."""
     page, response = _answered(token)
@@ -150,12 +163,16 @@ def opt_in(token: str):
 
 
 @bp.get("/rv/<token>")
+@bp.page()
+@bp.errors(410)  # an expired link
 def review_request_page(token: str):
     page = review_page.open_page(token)
     return render_template("review.html", **page.context())
 
 
 @bp.post("/rv/<token>")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def review_request_done(token: str):
     """ "I left a review", from the page a review request email links to."""
     security.refuse_cross_site()
@@ -165,6 +182,8 @@ def review_request_done(token: str):
 
 
 @bp.get("/rv/<token>/<destination_id>")
+@bp.redirect(302, "To the review site (or back to the page).")
+@bp.errors(410)  # an expired link
 def review_click(token: str, destination_id: str):
     """A tracked link to one review site: counts the click, then redirects there.
 
@@ -177,12 +196,17 @@ def review_click(token: str, destination_id: str):
 
 
 @bp.get("/p/<token>")
+@bp.page()
+@bp.errors(410)  # an expired link
 def preference_page(token: str):
     page = preferences.open_page(token)
     return render_template("preferences.html", **page.context(request.args.get("done")))
 
 
 @bp.post("/p/<token>")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.content(200, "text/plain", "Unsubscribed by an RFC 8058 one-click POST.")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def preferences_post(token: str):
     """Unsubscribe: from our page's form, or an RFC 8058 one-click POST from a mail client.
 
@@ -205,6 +229,8 @@ def preferences_post(token: str):
 
 
 @bp.post("/p/<token>/testimonials/<testimonial_id>/withdraw")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def withdraw_testimonial(token: str, testimonial_id: str):
     """Withdraw consent to be quoted: the testimonial is never published again."""
     security.refuse_cross_site()
@@ -214,6 +240,8 @@ def withdraw_testimonial(token: str, testimonial_id: str):
 
 
 @bp.post("/p/<token>/advocacy")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def preferences_advocacy(token: str):
     """The acts of advocacy the contact would do: exactly the boxes ticked."""
     security.refuse_cross_site()
@@ -223,6 +251,8 @@ def preferences_advocacy(token: str):
 
 
 @bp.post("/p/<token>/resubscribe")
+@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
+@bp.errors(403, 410)  # a form posted from another site; an expired link
 def resubscribe(token: str):
     security.refuse_cross_site()
     page = preferences.open_page(token)

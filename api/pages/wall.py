@@ -6,16 +6,17 @@ withdrawal leaves it within that time. It may be framed by the workspace's
 allowed origins (the widget's), and by no one else.
 """
 
-from flask import Blueprint, g, render_template, request
+from flask import g, render_template, request
 
 from api.advocacy import testimonials
 from api.extensions import db
 from api.http import errors as http_errors
+from api.http.openapi import Blueprint
 from api.pages import errors, security
 from api.surveys import texts
 from api.workspaces.models import Workspace
 
-bp = Blueprint("wall", __name__)
+bp = Blueprint("wall", __name__, public=True, description="The hosted testimonial wall.")
 http_errors.html_renderers[bp.name] = errors.render_error_page
 
 # The most a wall shows: enough for a page people read.
@@ -35,6 +36,7 @@ def _headers(response):
 
 
 @bp.get("/wall/<workspace_id>")
+@bp.page()
 def wall_page(workspace_id: str):
     workspace = db.session.get(Workspace, workspace_id)
     locale = texts.pick_locale(

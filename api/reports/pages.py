@@ -9,12 +9,13 @@ nothing but our own nonce'd stylesheet and images from us or data: URLs.
 from collections.abc import Callable
 from functools import partial
 
-from flask import Blueprint, g, render_template, request
+from flask import g, render_template, request
 from marshmallow import EXCLUDE, ValidationError
 
 from api import lifecycle, signing
 from api.http import auth
 from api.http.errors import ApiError
+from api.http.openapi import Blueprint
 from api.pages import security
 from api.referrals import program as referral_program
 from api.referrals import stats as referral_stats
@@ -24,7 +25,7 @@ from api.surveys import texts
 from api.surveys.models import Survey
 from api.workspaces import keys
 
-bp = Blueprint("report_pages", __name__)
+bp = Blueprint("report_pages", __name__, public=True, description="Report pages for people.")
 
 # One message for every refusal, so a visitor cannot tell which part of a link failed.
 NOT_FOUND = "This report does not exist, or the link to it is not valid."
@@ -58,6 +59,8 @@ def _security_headers(response):
 
 
 @bp.get("/reports/<survey_id>")
+@bp.page(description="The report: a signed `token` in the query, or a secret key.")
+@bp.errors(410)  # an expired token
 def report_page(survey_id: str):
     try:
         survey = _survey_for_request(survey_id)
