@@ -126,8 +126,18 @@ def seed(client, secret: str) -> dict[str, list[str]]:
     )
     destination = {"name": "G2", "url": "https://fuzz.test/review"}
     settings = {"review_ask": "everyone", "review_destinations": [destination]}
-    call("PATCH", "/v1/advocacy-settings", settings)
-    call("POST", "/v1/review-requests", {"contact": {"external_id": "fuzz-1"}}, "review_request_id")
+    settings = call("PATCH", "/v1/advocacy-settings", settings)
+    ids["destination_id"] = [each["id"] for each in settings["review_destinations"]]
+    review = call(
+        "POST", "/v1/review-requests", {"contact": {"external_id": "fuzz-1"}}, "review_request_id"
+    )
+    # The hosted pages' signed tokens: the survey page, the preference page, the review ask.
+    body = {"contact": {"external_id": "fuzz-3", "email": "fuzz-3@fuzz.test"}, "channel": "link"}
+    (link,) = call("POST", f"/v1/surveys/{survey['id']}/invitations", body)["invitations"]
+    ids["token"] = [
+        url.rsplit("/", 1)[-1] for url in (link["url"], link["unsubscribe_url"], review["url"])
+    ]
+    ids["workspace_id"] = [call("GET", "/v1/workspace")["id"]]
     endpoint = call(
         "POST", "/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hook"}, "endpoint_id"
     )
