@@ -103,7 +103,7 @@ class Responses(MethodView):
 @bp.route("/export.csv")
 class ResponsesExport(MethodView):
     @bp.arguments(ResponseFilterArgs, location="query")
-    @bp.response(200, content_type="text/csv", description="CSV, one response a row.")
+    @bp.content(200, "text/csv", "CSV, one response a row.")
     def get(self, args):
         """Export responses as CSV, streamed; the same filters as the list.
 

@@ -29,7 +29,13 @@ from api.surveys import texts
 from api.surveys.models import Survey
 from api.widget import service
 from api.widget.routes import WidgetBlueprint, bp
-from api.widget.schemas import WidgetDisplaySchema
+from api.widget.schemas import (
+    WidgetAsksSchema,
+    WidgetDisplaySchema,
+    WidgetOptInResultSchema,
+    WidgetReviewedResultSchema,
+    WidgetTestimonialResultSchema,
+)
 
 # The strings the widget's asks show besides those the answer carries.
 ASK_UI_KEYS = (
@@ -113,6 +119,8 @@ def _asks(answered: Answered) -> dict:
 
 
 @bp.post("/asks")
+@bp.alt_response(200, success=True, schema=WidgetAsksSchema)
+@bp.errors(404, 409, 410)  # the display: unknown, not answered or anonymous, expired
 @bp.arguments(WidgetDisplaySchema)
 @bp.doc(security=[{"publishableKey": []}])
 def asks(data):
@@ -124,6 +132,9 @@ def asks(data):
 
 
 @bp.post("/testimonials")
+@bp.alt_response(200, success=True, schema=WidgetTestimonialResultSchema)
+@bp.alt_response(201, success=True, schema=WidgetTestimonialResultSchema)
+@bp.errors(404, 409, 410)  # the display: unknown, not answered or anonymous, expired
 @bp.arguments(WidgetTestimonialSchema)
 @bp.doc(security=[{"publishableKey": []}])
 def give_testimonial(data):
@@ -144,6 +155,8 @@ def give_testimonial(data):
 
 
 @bp.post("/reviews")
+@bp.alt_response(200, success=True, schema=WidgetReviewedResultSchema)
+@bp.errors(404, 409, 410)  # the display: unknown, not answered or anonymous, expired
 @bp.arguments(WidgetReviewedSchema)
 @bp.doc(security=[{"publishableKey": []}])
 def reviewed(data):
@@ -157,6 +170,8 @@ def reviewed(data):
 
 
 @bp.post("/advocates")
+@bp.alt_response(200, success=True, schema=WidgetOptInResultSchema)
+@bp.errors(404, 409, 410)  # the display: unknown, not answered or anonymous, expired
 @bp.arguments(WidgetOptInSchema)
 @bp.doc(security=[{"publishableKey": []}])
 def opt_in(data):

@@ -10,10 +10,16 @@ from api.http.openapi import Blueprint, answers
 from api.surveys import texts
 from api.widget import cors, identity, service
 from api.widget.schemas import (
+    WidgetAnswerResultSchema,
     WidgetAnswerSchema,
+    WidgetCommentResultSchema,
     WidgetCommentSchema,
+    WidgetDeclineResultSchema,
+    WidgetDisplayResultSchema,
     WidgetDisplaySchema,
     WidgetEligibilityArgs,
+    WidgetEligibilityResultSchema,
+    WidgetReferralSchema,
     WidgetSettingsSchema,
     parse_attributes,
 )
@@ -65,6 +71,7 @@ def _user(args: dict) -> service.User:
 
 
 @bp.get("/eligibility")
+@bp.alt_response(200, success=True, schema=WidgetEligibilityResultSchema)
 @bp.arguments(WidgetEligibilityArgs, location="query")
 @bp.doc(security=[{"publishableKey": []}])
 def eligibility(args):
@@ -80,6 +87,8 @@ def eligibility(args):
 
 
 @bp.get("/referral")
+@bp.alt_response(200, success=True, schema=WidgetReferralSchema)
+@bp.errors(404)  # no referral program, or the code is disabled
 @bp.arguments(WidgetEligibilityArgs, location="query")
 @bp.doc(security=[{"publishableKey": []}])
 def referral(args):
@@ -91,6 +100,8 @@ def referral(args):
 
 
 @bp.post("/displays")
+@bp.alt_response(200, success=True, schema=WidgetDisplayResultSchema)
+@bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetDisplaySchema)
 @bp.doc(security=[{"publishableKey": []}])
 def record_display(data):
@@ -100,6 +111,9 @@ def record_display(data):
 
 
 @bp.post("/responses")
+@bp.alt_response(200, success=True, schema=WidgetAnswerResultSchema)
+@bp.alt_response(201, success=True, schema=WidgetAnswerResultSchema)
+@bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetAnswerSchema)
 @bp.doc(security=[{"publishableKey": []}])
 def answer(data):
@@ -115,6 +129,8 @@ def answer(data):
 
 
 @bp.post("/comments")
+@bp.alt_response(200, success=True, schema=WidgetCommentResultSchema)
+@bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetCommentSchema)
 @bp.doc(security=[{"publishableKey": []}])
 def add_comment(data):
@@ -124,6 +140,8 @@ def add_comment(data):
 
 
 @bp.post("/declines")
+@bp.alt_response(200, success=True, schema=WidgetDeclineResultSchema)
+@bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetDisplaySchema)
 @bp.doc(security=[{"publishableKey": []}])
 def record_decline(data):

@@ -60,3 +60,80 @@ def parse_attributes(text: str | None) -> dict | None:
         raise ValidationError("attributes must be a JSON object.")
     attributes_fit(value)
     return value
+
+
+# --- answers, as documented (the views build them; these describe them) -------------
+
+
+class WidgetEligibilityResultSchema(Schema):
+    show = fields.Boolean(required=True)
+    reason = fields.String(metadata={"description": "Why not, when `show` is false."})
+    display = fields.String(
+        metadata={"description": "The display token the widget's later calls present."}
+    )
+    survey = fields.Dict(
+        metadata={"description": "What to show: kind, scale, labels and texts in the locale."}
+    )
+
+
+class WidgetReferralStatusSchema(Schema):
+    clicks = fields.Integer(required=True)
+    signups = fields.Integer(required=True)
+    conversions = fields.Integer(required=True)
+    rewards = fields.Integer(required=True)
+
+
+class WidgetReferralSchema(Schema):
+    code = fields.String(required=True)
+    url = fields.String(required=True)
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    share = fields.Dict(
+        keys=fields.String(), values=fields.String(), metadata={"description": "Share links."}
+    )
+    status = fields.Nested(WidgetReferralStatusSchema)
+    locale = fields.String()
+    ui = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class WidgetAnswerResultSchema(Schema):
+    response_id = fields.String(required=True)
+    category = fields.String(required=True)
+    referral = fields.Dict(
+        allow_none=True, metadata={"description": "For a promoter: their referral link, shown now."}
+    )
+
+
+class WidgetDisplayResultSchema(Schema):
+    display_id = fields.String(required=True)
+
+
+class WidgetDeclineResultSchema(WidgetDisplayResultSchema):
+    declined = fields.Boolean(required=True)
+
+
+class WidgetCommentResultSchema(Schema):
+    response_id = fields.String(required=True)
+
+
+class WidgetAsksSchema(Schema):
+    review = fields.Dict(allow_none=True, metadata={"description": "The review ask, or null."})
+    testimonial = fields.Dict(allow_none=True, metadata={"description": "The consent form."})
+    testimonial_given = fields.Dict(allow_none=True)
+    advocate = fields.Dict(allow_none=True, metadata={"description": "The opt-in, or null."})
+    agreed = fields.List(fields.String(), metadata={"description": "Acts opted in to."})
+    preferences_url = fields.String(allow_none=True)
+    ui = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class WidgetTestimonialResultSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class WidgetReviewedResultSchema(Schema):
+    reviewed = fields.Boolean(required=True)
+
+
+class WidgetOptInResultSchema(Schema):
+    acts = fields.List(fields.String(), required=True)
