@@ -70,6 +70,7 @@ def report_link(args, survey_id):
 @retention_bp.get("/retention")
 @retention_bp.arguments(RetentionArgs, location="query")
 @retention_bp.response(200, RetentionReportSchema)
+@retention_bp.errors(404)  # the survey it names
 def retention_report(args):
     """Customers month by month (at the start, joined, left, churned, retained, churn rate
     with its 95% interval), cohorts by the month their contacts became customers, and,

@@ -505,7 +505,8 @@ class InvitationRequestSchema(Schema):
 class InvitationLinksSchema(Schema):
     id = fields.String()
     contact_id = fields.String()
-    external_id = fields.String()
+    # A contact made from an email alone has no external id.
+    external_id = fields.String(allow_none=True)
     url = fields.String(
         metadata={
             "description": "The survey link: our hosted page `/s/<token>`. The token is "
