@@ -9,7 +9,6 @@ import os
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-ID_LENGTH = 32  # column size: the longest prefix (4) + "_" + 26
 # Two digits (10 bits) per step: a batch of 10,000 invitations makes 20,000 ids, and
 # 26 divmods each took 0.2 s of it.
 _PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]

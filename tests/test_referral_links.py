@@ -176,19 +176,6 @@ def test_disable_and_enable(app, tenant):
     assert types[-2:] == ["referral_code.disabled", "referral_code.enabled"]
 
 
-def test_code_for_contact_service_is_idempotent(app, tenant):
-    contact = tenant.post("/v1/contacts", json={"external_id": "promoter"}).get_json()
-    with app.app_context():
-        first = links.code_for_contact(tenant.id, contact["id"])
-        db.session.commit()
-        first_id, first_code = first.id, first.code
-    with app.app_context():
-        again = links.code_for_contact(tenant.id, contact["id"])
-        db.session.commit()
-        assert (again.id, again.code) == (first_id, first_code)
-    assert len(issued_events(app)) == 1
-
-
 def test_parallel_requests_for_one_contact_make_one_code(app, tenant):
     contact_id = tenant.post("/v1/contacts", json={"external_id": "race"}).get_json()["id"]
     threads_count = 20

@@ -16,7 +16,6 @@ from api.referrals.models import Referral, ReferralCode
 
 # In the order they are checked: the first that holds is the reason.
 HARD_RULES = ("self_referral", "already_referred", "already_customer", "cap_reached")
-SOFT_SIGNALS = ("disposable_email", "ip_burst", "code_burst", "paid_traffic")
 BURST_WINDOW = timedelta(hours=1)
 
 

@@ -118,14 +118,6 @@ def issue_for_contact(
     return found["code"], found["created"]
 
 
-def code_for_contact(workspace_id: str, contact_id: str) -> ReferralCode:
-    """The contact's code, issued now if it has none (the survey thank-you page calls this)."""
-    contact = contacts.get_contact_by_id(workspace_id, contact_id)
-    if contact is None:
-        raise not_found("contact")
-    return issue_for_contact(workspace_id, contact)[0]
-
-
 def promoter_link(workspace_id: str, contact_id: str) -> dict | None:
     """What the thank-you page shows a promoter: {"code", "url"}, issued on first call.
 

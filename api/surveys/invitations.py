@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.bulk import insert_many, matching
 from api.contacts import service as contacts
@@ -236,16 +236,6 @@ def create(
         [(row["id"], {**shared_data, "contact_id": row["contact_id"]}) for row in rows],
     )
     return [NewInvitation(**row, **shared) for row in rows]
-
-
-def invitations_in_period(survey_id: str, start, end) -> int:
-    return db.session.scalar(
-        select(func.coalesce(func.sum(InvitationRollup.count), 0)).where(
-            InvitationRollup.survey_id == survey_id,
-            InvitationRollup.day >= start,
-            InvitationRollup.day <= end,
-        )
-    )
 
 
 def links(
