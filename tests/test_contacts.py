@@ -1,6 +1,5 @@
 """Contacts: upsert by external id, replace vs merge, listing, erasure, races."""
 
-import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +8,7 @@ from sqlalchemy import func, select
 from api.contacts.models import Contact
 from api.extensions import db
 from tests.feed import wait_until_readable
+from tests.together import run_together
 
 FULL = {
     "email": "ann@example.com",
@@ -292,27 +292,13 @@ def test_delete_erases_personal_data(tenant, app):
 
 def test_concurrent_puts_make_one_contact(app, tenant):
     threads_count = 10
-    barrier = threading.Barrier(threads_count)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
 
-    def put(n: int) -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            response = client.put(
-                "/v1/contacts/race", json={"first_name": f"T{n}"}, headers=tenant.headers
-            )
-            statuses.append(response.status_code)
-        except BaseException as error:  # surfaced below, with the thread's failure
-            errors.append(error)
+    def put(client, n: int) -> int:
+        return client.put(
+            "/v1/contacts/race", json={"first_name": f"T{n}"}, headers=tenant.headers
+        ).status_code
 
-    threads = [threading.Thread(target=put, args=(n,)) for n in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors
+    statuses = run_together(app, threads_count, put)
     assert sorted(statuses) == [200] * (threads_count - 1) + [201], statuses
     with app.app_context():
         count = db.session.scalar(

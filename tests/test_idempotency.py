@@ -1,11 +1,10 @@
 """Idempotency-Key on POST: replay, reuse with another body, release on failure, races."""
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 import api.contacts.service
 from api.contacts.models import Contact
@@ -15,18 +14,14 @@ from api.http import idempotency
 from api.http.errors import ApiError
 from api.http.idempotency import IdempotencyRecord
 from tests.conftest import on_postgres
+from tests.db import count
+from tests.together import run_together
 
 BODY = {"external_id": "u-1", "email": "ann@example.com", "attributes": {"n": 1}}
 
 
 def with_key(key: str) -> dict:
     return {"Idempotency-Key": key}
-
-
-def count(app, model, **where) -> int:
-    with app.app_context():
-        statement = select(func.count()).select_from(model).filter_by(**where)
-        return db.session.scalar(statement)
 
 
 def records(app) -> list[IdempotencyRecord]:
@@ -227,27 +222,10 @@ def test_expired_record_is_forgotten(app, tenant):
 
 
 def concurrent_posts(app, tenant, key: str, count: int) -> list:
-    barrier = threading.Barrier(count)
-    responses, errors = [], []
-
-    def post():
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            responses.append(
-                client.post("/v1/contacts", json=BODY, headers={**tenant.headers, **with_key(key)})
-            )
-        except BaseException as error:  # reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=post) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors
-    assert len(responses) == count
-    return responses
+    headers = {**tenant.headers, **with_key(key)}
+    return run_together(
+        app, count, lambda client, _i: client.post("/v1/contacts", json=BODY, headers=headers)
+    )
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from api.responses import service as responses
 from api.responses.models import InvitationRollup
 from api.surveys import email_block, invitations, service, texts, tokens
 from api.surveys.models import Invitation, Survey
+from tests.db import count
 
 XSS = "<img src=x onerror=alert(1)>"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -40,11 +41,6 @@ def invite_one(tenant, survey_id: str, contact: dict, **kwargs) -> dict:
     answer = invite(tenant, survey_id, {"contact": contact, **kwargs})
     assert answer["counts"] == {"invited": 1, "skipped": 0}, answer
     return answer["invitations"][0]
-
-
-def count(app, model, **where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).filter_by(**where))
 
 
 def token_of(url: str, kind: str = "s") -> str:

@@ -4,8 +4,6 @@ Each test is named after its rule and drives it through the API where the API
 reaches (POST /v1/responses is the same `submit` the hosted page uses).
 """
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -14,7 +12,9 @@ from api.events.models import Event
 from api.extensions import db
 from api.queues.models import QueueItem
 from api.responses.models import Response, ResponseRollup
+from tests.db import count
 from tests.factories import seed
+from tests.together import run_together
 
 BOUNDARIES = {
     # kind: [(score, category)] at and around every cut-off, both ends of the scale
@@ -45,11 +45,6 @@ def post(tenant, survey_id, score, *, invitation_id=None, external_id=None, head
     if external_id:
         body["contact"] = {"external_id": external_id, "email": f"{external_id}@example.com"}
     return tenant.post("/v1/responses", json=body, headers=headers or {})
-
-
-def count(app, model, **where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).filter_by(**where))
 
 
 def queue_items(app, response_id) -> list[QueueItem]:
@@ -255,28 +250,6 @@ def test_idempotency_key_makes_post_responses_safe_to_retry(app, tenant):
 
 
 # --- concurrency ---------------------------------------------------------------
-
-
-def run_together(app, count: int, call) -> list:
-    """`call(client, index)` in `count` threads released at once; their answers."""
-    barrier = threading.Barrier(count)
-    answers, errors = [None] * count, []
-
-    def run(index):
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            answers[index] = call(client, index)
-        except BaseException as error:  # reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return answers
 
 
 def test_twenty_parallel_submits_of_one_invitation_make_one_response(app, tenant):

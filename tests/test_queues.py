@@ -2,7 +2,6 @@
 
 import base64
 import json
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from api.queues import service
 from api.queues.models import QueueItem
 from api.workspaces.models import Workspace
 from tests.factories import seed, submit
+from tests.together import run_together
 
 FOLLOW_UP = "/v1/queues/follow_up/items"
 ADVOCACY = "/v1/queues/advocacy/items"
@@ -277,32 +277,13 @@ def test_service_claim_and_resolve_directly(app, tenant, detractor):
 # --- races ----------------------------------------------------------------------------
 
 
-def race(app, tenant, count, url, body_of) -> list:
-    barrier = threading.Barrier(count)
-    answers, errors = [None] * count, []
-
-    def run(index):
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            answers[index] = client.post(url, json=body_of(index), headers=tenant.headers)
-        except BaseException as error:  # reported by the assertion below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return answers
-
-
 @pytest.mark.parametrize("action", ["resolve", "dismiss"])
 def test_parallel_closes_close_once(app, tenant, detractor, action):
     url = f"{FOLLOW_UP}/{detractor}/{action}"
     key = "outcome" if action == "resolve" else "note"
-    answers = race(app, tenant, 8, url, lambda i: {key: f"by {i}"})
+    answers = run_together(
+        app, 8, lambda client, i: client.post(url, json={key: f"by {i}"}, headers=tenant.headers)
+    )
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] + [409] * 7, [a.get_json() for a in answers]
     (winner,) = [a.get_json() for a in answers if a.status_code == 200]

@@ -1,7 +1,6 @@
 """Attribution of reported sign-ups: clicks and typed codes, the window, the model,
 the hard rules (rejected, stored, 422) and the soft signals (flagged)."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +12,7 @@ from api.extensions import db
 from api.http.errors import ApiError
 from api.referrals import attribution, clicks
 from api.referrals.models import Referral
+from tests.together import run_together
 
 LANDING = "https://shop.example.com/welcome"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -392,29 +392,15 @@ def test_another_workspaces_referral_is_404(tenant, make_tenant, program):
 def test_parallel_reports_of_one_friend_bind_once(app, tenant, program):
     codes = [advocate(tenant, f"a{n}")["code"] for n in range(4)]
     threads_count = 20
-    barrier = threading.Barrier(threads_count)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
 
-    def post(n: int) -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            response = client.post(
-                "/v1/referrals",
-                json={"code": codes[n % 4], "customer": {"external_id": "race"}},
-                headers=tenant.headers,
-            )
-            statuses.append(response.status_code)
-        except BaseException as error:  # surfaced below, with the thread's failure
-            errors.append(error)
+    def post(client, n: int) -> int:
+        return client.post(
+            "/v1/referrals",
+            json={"code": codes[n % 4], "customer": {"external_id": "race"}},
+            headers=tenant.headers,
+        ).status_code
 
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    statuses = run_together(app, threads_count, post)
     assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 422}, statuses
     with app.app_context():
         live = db.session.scalar(

@@ -1,24 +1,19 @@
 """Referral codes for contacts: idempotent issue, vanity rules, lookup, disabling, races."""
 
-import threading
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.events.models import Event
 from api.extensions import db
 from api.referrals import links
 from api.referrals.codes import ALPHABET, CODE_LENGTH
 from api.referrals.models import ReferralCode
+from tests.db import count
+from tests.together import run_together
 
 
 def issue(tenant, contact, **extra):
     return tenant.post("/v1/referral-codes", json={"contact": contact, **extra})
-
-
-def count_codes(app, **where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(ReferralCode).filter_by(**where))
 
 
 def issued_events(app) -> list[Event]:
@@ -52,7 +47,7 @@ def test_the_same_contact_gets_its_existing_code(app, tenant):
     assert again.get_json() == first
     by_id = issue(tenant, {"contact_id": first["contact_id"]})
     assert by_id.status_code == 200 and by_id.get_json()["id"] == first["id"]
-    assert count_codes(app) == 1
+    assert count(app, ReferralCode) == 1
     assert len(issued_events(app)) == 1
 
 
@@ -112,7 +107,7 @@ def test_vanity_rules_answer_the_machine_reason(app, tenant, vanity, reason):
     error = response.get_json()["error"]
     assert error["code"] == "invalid_vanity_code"
     assert error["fields"] == {"vanity": [reason]}
-    assert count_codes(app) == 0
+    assert count(app, ReferralCode) == 0
 
 
 def test_vanity_codes_are_unique_across_workspaces_and_case(tenant, make_tenant):
@@ -179,31 +174,18 @@ def test_disable_and_enable(app, tenant):
 def test_parallel_requests_for_one_contact_make_one_code(app, tenant):
     contact_id = tenant.post("/v1/contacts", json={"external_id": "race"}).get_json()["id"]
     threads_count = 20
-    barrier = threading.Barrier(threads_count)
-    results: list[tuple[int, str]] = []
-    errors: list[BaseException] = []
 
-    def post() -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            response = client.post(
-                "/v1/referral-codes",
-                json={"contact": {"contact_id": contact_id}},
-                headers=tenant.headers,
-            )
-            results.append((response.status_code, response.get_json().get("code")))
-        except BaseException as error:  # surfaced below, with the thread's failure
-            errors.append(error)
+    def post(client, _index) -> tuple[int, str]:
+        response = client.post(
+            "/v1/referral-codes",
+            json={"contact": {"contact_id": contact_id}},
+            headers=tenant.headers,
+        )
+        return response.status_code, response.get_json().get("code")
 
-    threads = [threading.Thread(target=post) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    results = run_together(app, threads_count, post)
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] * (threads_count - 1) + [201], results
     assert len({code for _, code in results}) == 1
-    assert count_codes(app) == 1
+    assert count(app, ReferralCode) == 1
     assert len(issued_events(app)) == 1

@@ -1,6 +1,5 @@
 """Conversions, refunds and the rewards ledger: once per order, once per referral and side."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,6 +9,7 @@ from api.events.models import Event
 from api.extensions import db
 from api.referrals import attribution, rewards
 from api.referrals.models import Referral, ReferralConversion, ReferralReward
+from tests.together import run_together
 
 LANDING = "https://shop.example.com/welcome"
 REFERRER_REWARD = {"kind": "money", "amount": 20, "currency": "EUR"}
@@ -251,29 +251,15 @@ def test_parallel_conversions_of_one_order(app, tenant):
     enable(tenant)
     referral = referred(tenant)
     threads_count = 20
-    barrier = threading.Barrier(threads_count)
-    statuses: list[int] = []
-    errors: list[BaseException] = []
 
-    def post() -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            response = client.post(
-                f"/v1/referrals/{referral['id']}/conversions",
-                json={"order_id": "o-race", "amount": "59.90", "currency": "EUR"},
-                headers=tenant.headers,
-            )
-            statuses.append(response.status_code)
-        except BaseException as error:  # surfaced below, with the thread's failure
-            errors.append(error)
+    def post(client, _index) -> int:
+        return client.post(
+            f"/v1/referrals/{referral['id']}/conversions",
+            json={"order_id": "o-race", "amount": "59.90", "currency": "EUR"},
+            headers=tenant.headers,
+        ).status_code
 
-    threads = [threading.Thread(target=post) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    statuses = run_together(app, threads_count, post)
     assert sorted(statuses) == [200] * (threads_count - 1) + [201], statuses
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ReferralConversion)) == 1

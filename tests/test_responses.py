@@ -15,6 +15,7 @@ from api.extensions import db
 from api.responses import export
 from api.responses.models import InvitationRollup, Response, ResponseRollup
 from api.surveys.models import Invitation, Survey
+from tests.db import count
 from tests.factories import seed, submit
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -22,11 +23,6 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def ids(page) -> list[str]:
     return [row["id"] for row in page.get_json()["data"]]
-
-
-def count(app, model, **where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).filter_by(**where))
 
 
 def event_count(app) -> int:

@@ -2,7 +2,6 @@
 `stripe` package, and turned into sign-ups, conversions, refunds and reviews."""
 
 import json
-import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +16,7 @@ from api.referrals.models import Referral, ReferralConversion, ReferralReward
 from tests import factories
 from tests.conftest import create_tenant, on_postgres
 from tests.tcp_proxy import TcpProxy
+from tests.together import run_together
 
 SECRET = "whsec_test_" + "k3y" * 10
 LANDING = "https://shop.example.com/welcome"
@@ -631,24 +631,7 @@ def test_the_same_event_at_the_same_moment_gives_one_conversion(app, shop):
         "checkout.session.completed", checkout_session(client_reference_id=shop.click())
     )
     count = 8
-    barrier = threading.Barrier(count)
-    answers: list = []
-    errors: list[BaseException] = []
-
-    def deliver() -> None:
-        client = app.test_client()
-        try:
-            barrier.wait(timeout=10)
-            answers.append(shop.send(event, client=client))
-        except BaseException as error:  # surfaced below
-            errors.append(error)
-
-    threads = [threading.Thread(target=deliver) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    answers = run_together(app, count, lambda client, _i: shop.send(event, client=client))
     assert [a.status_code for a in answers] == [200] * count, [a.get_data() for a in answers]
     assert sorted(a.get_json()["duplicate"] for a in answers) == [False] + [True] * (count - 1)
     with app.app_context():

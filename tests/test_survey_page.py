@@ -11,7 +11,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import itsdangerous.timed
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api import scoring, signing
 from api.contacts.models import Contact
@@ -22,6 +22,7 @@ from api.responses.models import Response
 from api.surveys import invitations, texts, tokens
 from api.surveys.models import Invitation, Survey
 from api.workspaces import keys
+from tests.db import count
 
 # What a browser sends; without it the one error format answers in JSON.
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -92,11 +93,6 @@ def response_of(app, invitation_id: str) -> Response | None:
         if response is not None:
             db.session.expunge(response)
         return response
-
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 class Elements(HTMLParser):

@@ -5,7 +5,7 @@ within the cache time)."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api import recent
@@ -15,6 +15,7 @@ from api.database import utcnow
 from api.extensions import db
 from tests.advocacy import BROWSER, SITE, Asker
 from tests.conftest import create_tenant
+from tests.db import count
 
 WORDS = "Acme saved our team a day a week."
 
@@ -60,11 +61,6 @@ def approve(asker, testimonial_id: str, **more) -> dict:
     )
     assert answer.status_code == 200, answer.get_json()
     return answer.get_json()
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 # --- giving one, with consent -----------------------------------------------------------

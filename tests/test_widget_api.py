@@ -4,7 +4,7 @@ from datetime import timedelta
 from time import monotonic
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.contacts.models import Contact
 from api.database import utcnow
@@ -14,6 +14,7 @@ from api.surveys.models import Invitation, Survey
 from api.widget import eligibility
 from api.widget.identity import user_hash
 from tests.conftest import create_tenant
+from tests.db import count
 
 SITE = "https://shop.example.com"
 
@@ -61,14 +62,6 @@ class Widget:
 @pytest.fixture
 def widget(app, tenant):
     return Widget(app, tenant)
-
-
-def count(app, model, **where):
-    with app.app_context():
-        statement = select(func.count()).select_from(model)
-        for name, value in where.items():
-            statement = statement.where(getattr(model, name) == value)
-        return db.session.scalar(statement)
 
 
 def test_eligible_user_gets_the_survey_in_their_locale(widget):

@@ -15,7 +15,8 @@ from api.http import auth
 from api.responses.models import Response
 from api.widget import fast_path, standing
 from tests.conftest import create_tenant
-from tests.test_widget_api import SITE, Widget, count
+from tests.db import count
+from tests.test_widget_api import SITE, Widget
 
 
 @pytest.fixture

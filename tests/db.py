@@ -1,0 +1,12 @@
+"""Reads of the test database that many test modules make."""
+
+from sqlalchemy import func, select
+
+from api.extensions import db
+
+
+def count(app, model, *where, **equal) -> int:
+    """Rows of `model` matching the `where` clauses and `column=value` pairs, in a fresh context."""
+    with app.app_context():
+        statement = select(func.count()).select_from(model).where(*where).filter_by(**equal)
+        return db.session.scalar(statement)
