@@ -1,4 +1,4 @@
-"""Batch invitations: 10,000 contacts in one call, end to end, under 2 s (PRODUCT.md).
+"""Batch invitations: 10,000 contacts in one call, end to end, under 2 s (bench/README.md).
 
 One HTTP call through Flask's test client against a freshly migrated database:
 parsing and validating the body, upserting the contacts, the eligibility

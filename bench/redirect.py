@@ -3,7 +3,7 @@
 Ours does the real work of a click: it looks the code up (joined with the
 program), inserts the click and its event, signs the click id and redirects
 with attribution, in a migrated SQLite database holding a real workspace,
-program and code. The baseline answers a constant 302. Target (PRODUCT.md):
+program and code. The baseline answers a constant 302. Target (bench/README.md):
 at least 0.70 of the baseline's throughput, as a median ratio over A B rounds.
 
     python -m bench.redirect [--duration 5] [--rounds 3] [--connections 32]

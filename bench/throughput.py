@@ -1,6 +1,6 @@
 """Throughput ratios and worker memory, measured with wrk against gunicorn.
 
-Method (PRODUCT.md, "How we measure"): our app and a bare-Flask baseline run
+Method (bench/README.md, "How we measure"): our app and a bare-Flask baseline run
 under the same `gunicorn.conf.py`, each on a free loopback port. Both servers
 stay up for the whole comparison, but only one is loaded at a time: one short
 warm-up each, then A B A B ... for `rounds`, the same wrk duration and

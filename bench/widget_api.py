@@ -5,7 +5,7 @@ identity, the survey choice and its throttles (eligibility), and recording the
 score for a display (submit: the same display each time, so after the first
 request every call is the idempotent re-submit a retrying widget makes). The
 database is a migrated SQLite file with a real workspace and widget survey.
-Target (PRODUCT.md): each at least 0.5 of the baseline, median ratio over rounds.
+PASS/FAIL against 0.5 for each, median ratio over rounds (targets: bench/README.md).
 `--postgres` runs ours on a scratch database next to DATABASE_URL's instead.
 
     python -m bench.widget_api [--duration 5] [--rounds 3] [--postgres]

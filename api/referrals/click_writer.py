@@ -1,6 +1,6 @@
 """Clicks reach the database in batches, written off the request that counted them.
 
-`/r/<code>` is the hottest public route (PRODUCT.md: 70% of a bare redirect's
+`/r/<code>` is the hottest public route (target: 70% of a bare redirect's
 throughput). A write transaction per click cost more than the rest of the
 request together, and on SQLite every worker queued for the one write lock. So
 the request hands its click (the IP already hashed, the id already signed into

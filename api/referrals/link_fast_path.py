@@ -1,7 +1,7 @@
 """`GET /r/<code>` answered in front of Flask's request dispatch.
 
 The tracked link is the hottest public route and must keep 70% of a bare Flask
-redirect's throughput (PRODUCT.md). Its own work (a remembered code, a signed
+redirect's throughput (bench/README.md). Its own work (a remembered code, a signed
 click id, a click handed to the batch writer) is a fraction of what Flask's
 request machinery around it costs: the request context, URL routing, every
 before/after hook, the response object. So this WSGI middleware answers a GET

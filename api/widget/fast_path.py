@@ -2,7 +2,7 @@
 
 Every page view of a customer's site asks `GET /w/v1/eligibility`, and every
 answer is a `POST /w/v1/responses` (retried by the widget until it lands).
-PRODUCT.md wants each at half a bare Flask endpoint's throughput. Flask's
+The target is half a bare Flask endpoint's throughput for each. Flask's
 request machinery around them (request context, routing, every hook, webargs
 and marshmallow reading five query arguments) cost more than the work itself.
 
