@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
 .PHONY: install browser run migrate demo test test-postgres lint format bench clean fuzz \
-	widgets lint-js format-js
+	widgets lint-js format-js messages
 
 install: $(VENV)/.installed
 
@@ -81,6 +81,18 @@ lint-js: node_modules/.installed
 
 format-js: node_modules/.installed
 	$(NODE_BIN)/prettier --write --log-level warn $(JS_SOURCES)
+
+# The gettext catalogs (README "Languages"): after adding or changing a string in the code,
+# `make messages` extracts them all (babel.cfg), merges them into every locale's .po and
+# compiles the .mo files, which are committed like widgets/dist; the tests fail while a
+# string is untranslated or a .mo differs from its .po.
+I18N := api/i18n
+messages: install
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --project=Flipfunnel -w 100 \
+	  -o $(I18N)/messages.pot .
+	$(BIN)/pybabel -q update -i $(I18N)/messages.pot -d $(I18N)/translations -w 100 \
+	  --ignore-obsolete
+	$(BIN)/pybabel compile -d $(I18N)/translations --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
