@@ -1,16 +1,19 @@
-"""Which of our locales to talk to someone in."""
+"""Which of our locales to talk to someone in.
+
+The browser's ``Accept-Language`` is read by werkzeug (the parser behind
+``request.accept_languages``) and matched to our locales by Babel's
+``negotiate_locale``; what is ours here is only the order of precedence.
+"""
 
 from __future__ import annotations
 
-import re
+from babel import negotiate_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from api.i18n.catalogs import DEFAULT_LOCALE, LOCALES
 
-__all__ = ["pick_locale"]
-
-# RFC 9110 language-range and weight; anything else in Accept-Language is ignored.
-_LANGUAGE_RANGE = re.compile(r"\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
-_WEIGHT = re.compile(r"[qQ]=(0(?:\.\d{0,3})?|1(?:\.0{0,3})?)")
+__all__ = ["browser_languages", "pick_locale"]
 
 
 def pick_locale(
@@ -24,35 +27,27 @@ def pick_locale(
     default), finally ``DEFAULT_LOCALE``. Only the language part counts
     (``"de-AT"``, ``"de_at"`` -> ``"de"``), since we have one text per language.
     """
-    for tag in (*candidates, *_accepted_languages(accept_language or ""), fallback):
+    for tag in (*candidates, *browser_languages(accept_language), fallback):
         language = _supported_language(tag)
         if language:
             return language
     return DEFAULT_LOCALE
 
 
+def browser_languages(header: str | None) -> list[str]:
+    """The language ranges of an ``Accept-Language`` header, most preferred first.
+
+    werkzeug orders them by weight (ties in header order) and drops malformed weights;
+    ``q=0`` means "not acceptable", so those are left out here.
+    """
+    accepted = parse_accept_header(header or "", LanguageAccept)
+    return [tag for tag, quality in accepted if quality > 0]
+
+
 def _supported_language(tag: str | None) -> str | None:
     if not tag:
         return None
-    language = re.split(r"[-_]", tag.strip(), maxsplit=1)[0].lower()
-    return language if language in LOCALES else None
-
-
-def _accepted_languages(header: str) -> list[str]:
-    """Language ranges from an Accept-Language header, most preferred first.
-
-    Ties keep header order; ``q=0`` means "not acceptable" and is dropped, as is any
-    malformed part (a bad tag or weight), so one broken entry cannot hide the rest.
-    """
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(header.split(",")):
-        tag, *params = (piece.strip() for piece in part.split(";"))
-        if not _LANGUAGE_RANGE.fullmatch(tag) or len(params) > 1:
-            continue
-        weight = _WEIGHT.fullmatch(params[0]) if params else None
-        if params and weight is None:
-            continue
-        q = float(weight.group(1)) if weight else 1.0
-        if q > 0:
-            ranked.append((-q, position, tag))
-    return [tag for _, _, tag in sorted(ranked)]
+    # Babel matches a region tag to its language ("de-AT" -> "de"), case-insensitively;
+    # contacts' locales come with either separator, so both are read as "-".
+    found = negotiate_locale([tag.strip().replace("_", "-")], LOCALES, sep="-")
+    return found.lower() if found else None
