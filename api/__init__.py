@@ -11,6 +11,7 @@ from api import database, demo
 from api.extensions import api, db, migrate
 from api.http import errors, intake, log_format, ratelimit, request_log
 from api.http.auth import identify_caller
+from api.i18n import templates as i18n_templates
 
 
 class NoCookieSessions(SessionInterface):
@@ -63,6 +64,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     ratelimit.init_app(app)
     api.init_app(app)
+    i18n_templates.init_app(app)
     errors.init_app(app)
 
 
