@@ -336,7 +336,7 @@ def test_retention_section_shows_the_workspaces_months_and_this_surveys_churn(ap
         as_text=True
     )
     section = retention_section(html)
-    assert "2024-07 to 2025-06 (UTC)" in section
+    assert "Jul 2024 to Jun 2025 (UTC)" in section  # months as the reader's locale writes them
     # 3 churns over 11 customer-months (tests/test_retention.py works them out).
     assert '<p class="headline">Monthly churn 27.3%</p>' in section
     assert "Customers now: 2" in section
@@ -398,3 +398,55 @@ def test_recovery_is_told_in_words():
     assert pages._recovery_text(nobody, "nps") == [
         "No follow-up item of this survey scheduled a re-survey in these months."
     ]
+
+
+# --- languages --------------------------------------------------------------------------------
+
+# Headings each locale must translate: none of these English words may be left on its page.
+ENGLISH_HEADINGS = ("Score distribution", "Queue items now", "Another period", "Detractor recovery")
+
+
+@pytest.mark.parametrize(
+    ("locale", "distribution", "interval", "period"),
+    [
+        ("de", "Verteilung der Bewertungen", "95\u00a0%-Intervall -19,1 bis 65,2", "01.03.2026"),
+        ("fr", "Répartition des notes", "intervalle à 95\u00a0% de -19,1 à 65,2", "1 mars 2026"),
+        (
+            "es",
+            "Distribución de las puntuaciones",
+            "intervalo del 95\u00a0% de -19,1 a 65,2",
+            "1 mar 2026",
+        ),
+    ],
+)
+def test_the_page_speaks_the_browsers_language(
+    client, tenant, survey_id, locale, distribution, interval, period
+):
+    page = client.get(
+        f"{link_for(tenant, survey_id)}&{PERIOD}",
+        headers={"Accept-Language": f"{locale}, en;q=0.5"},
+    )
+    html = page.get_data(as_text=True)
+    assert f'<html lang="{locale}">' in html
+    assert distribution in html
+    assert interval in html  # the locale's decimal mark and percent sign
+    assert period in html  # and its way of writing a date
+    assert not [heading for heading in ENGLISH_HEADINGS if heading in html]
+
+
+def test_the_locale_parameter_beats_the_browser_and_is_kept_by_the_form(client, tenant, survey_id):
+    page = client.get(
+        f"{link_for(tenant, survey_id)}&{PERIOD}&locale=fr", headers={"Accept-Language": "de"}
+    )
+    html = page.get_data(as_text=True)
+    assert '<html lang="fr">' in html and "Répartition des notes" in html
+    assert '<input type="hidden" name="locale" value="fr">' in html
+    english = client.get(f"{link_for(tenant, survey_id)}&locale=it").get_data(as_text=True)
+    assert '<html lang="en">' in english and "Score distribution" in english
+
+
+def test_a_refusal_speaks_the_readers_language(client, survey_id):
+    page = client.get(f"/reports/{survey_id}?token=nope", headers={"Accept-Language": "de"})
+    assert page.status_code == 404
+    html = page.get_data(as_text=True)
+    assert "Diesen Bericht gibt es nicht" in html and '<html lang="de">' in html

@@ -78,9 +78,7 @@ UI_KEYS = {
     "funnel_step",
     "funnel_count",
     "funnel_rate",
-    "funnel_percent",
     "funnel_viral",
-    "decimal_mark",
     # Advocacy: the asks after an answer, the preference page and the wall.
     "testimonial_title",
     "testimonial_text_label",

@@ -98,7 +98,6 @@ UI: dict[str, str] = dict(
         N_("funnel_step", "Step"),
         N_("funnel_count", "Number"),
         N_("funnel_rate", "Of the step before"),
-        N_("funnel_percent", "{value}%"),
         N_("funnel_viral", "Viral coefficient: {value} new customers per advocate"),
         # Advocacy (api/advocacy): the asks after an answer, the preference page and the wall.
         N_("testimonial_title", "May we quote you?"),
@@ -152,7 +151,6 @@ UI: dict[str, str] = dict(
         ),
         N_("wall_title", "What our customers say about {product}"),
         N_("wall_empty", "No testimonials yet."),
-        N_("decimal_mark", "."),
     )
 )
 

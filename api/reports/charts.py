@@ -13,6 +13,9 @@ phone, where ``WIDE`` would set 12 px text at about 6 px; a page shows the one t
 fits (api/reports/pages.py). All caller text is escaped (labels come from users: survey
 names, dates, funnel steps).
 
+Every chart speaks the ``locale`` it is given: its own words from the gettext catalogs,
+its numbers in the locale's conventions (``api.i18n.formatting``).
+
 Colours are chosen for at least 3:1 contrast against white, the WCAG 2.x minimum for
 graphical objects; text is dark grey (#374151, 10:1).
 """
@@ -26,6 +29,9 @@ from dataclasses import dataclass
 
 from markupsafe import escape
 
+from api.i18n import formatting
+from api.i18n.catalogs import DEFAULT_LOCALE, translations
+from api.i18n.placeholders import fill
 from api.scoring import CATEGORIES, Summary, classify, score_range, summarize
 
 __all__ = [
@@ -34,12 +40,14 @@ __all__ = [
     "IntervalBar",
     "TrendPoint",
     "bars_svg",
+    "category_name",
+    "confidence",
     "distribution_svg",
     "interval_bars_svg",
     "trend_svg",
 ]
 
-NO_DATA = "No data yet"
+NO_DATA = "No data yet"  # what an empty chart says, in English
 
 WIDE = 640  # a desktop card: 12 px text stays 11-13 px down to about 590 px of card
 NARROW = 360  # a phone: 12 px text stays at least 11.5 px on a 390 px screen
@@ -87,6 +95,7 @@ def trend_svg(
     title: str,
     measure: str = "NPS",
     width: int = WIDE,
+    locale: str = DEFAULT_LOCALE,
 ) -> str:
     """A line of ``value`` over the periods, with the interval as a shaded band.
 
@@ -99,7 +108,7 @@ def trend_svg(
     if y_max <= y_min:
         raise ValueError(f"y_max must be above y_min, got {y_min}..{y_max}")
     if all(p.value is None for p in points):
-        return _no_data(title, width)
+        return _no_data(title, width, locale)
     right = _right(width)
 
     def x(index: int) -> float:
@@ -111,7 +120,7 @@ def trend_svg(
         share = (min(max(value, y_min), y_max) - y_min) / (y_max - y_min)
         return _BOTTOM - share * (_BOTTOM - _TOP)
 
-    parts = [_y_axis(y_min, y_max, y, width)]
+    parts = [_y_axis(y_min, y_max, y, width, locale)]
     if y_min < 0 < y_max:
         parts.append(_hline(y(0), width, stroke="#6b7280", dashed=True))
     for run in _runs(points, lambda p: None not in (p.value, p.low, p.high)):
@@ -123,9 +132,9 @@ def trend_svg(
                 f'<polyline points="{coords}" fill="none" stroke="{_LINE}" stroke-width="2" '
                 'stroke-linejoin="round"/>'
             )
-    parts += [_trend_point(p, x(i), y(p.value), measure) for i, p in _valued(points)]
+    parts += [_trend_point(p, x(i), y(p.value), measure, locale) for i, p in _valued(points)]
     parts.append(_x_labels(points, x, width))
-    return _svg(width, _HEIGHT, title, _trend_desc(points, measure), "".join(parts))
+    return _svg(width, _HEIGHT, title, _trend_desc(points, measure, locale), "".join(parts))
 
 
 def _runs(points: Sequence[TrendPoint], keep: Callable[[TrendPoint], bool]) -> list[list[int]]:
@@ -158,40 +167,70 @@ def _band(points: Sequence[TrendPoint], run: list[int], x: _Scale, y: _Scale) ->
     )
 
 
-def _trend_point(point: TrendPoint, px: float, py: float, measure: str) -> str:
-    tooltip = escape(f"{point.label}: {_reading(point, measure)}")
+def _trend_point(point: TrendPoint, px: float, py: float, measure: str, locale: str) -> str:
+    tooltip = escape(_labelled(point.label, _reading(point, measure, locale), locale))
     return (
         f'<circle cx="{_c(px)}" cy="{_c(py)}" r="3.5" fill="{_LINE}">'
         f"<title>{tooltip}</title></circle>"
     )
 
 
-def _reading(point: TrendPoint, measure: str) -> str:
+def _reading(point: TrendPoint, measure: str, locale: str) -> str:
     """``"NPS 31, 95% interval 23 to 39 (n=120)"``.
 
     The interval's ends, not ``value ± margin``: intervals from ``api.scoring`` are
     adjusted Wald ones (NPS, CSAT), centred on an adjusted estimate, and clipped to the
     scale, so they are often not centred on ``value``.
     """
-    text = f"{measure} {_num(point.value)}"
-    if point.low is not None and point.high is not None:
-        text += f", 95% interval {_num(point.low)} to {_num(point.high)}"
-    return f"{text} (n={point.n})"
+    _ = translations(locale).gettext
+    values = {
+        "measure": measure,
+        "value": formatting.number(point.value, locale),
+        "n": formatting.count(point.n, locale),
+    }
+    if point.low is None or point.high is None:
+        return fill(_("{measure} {value} (n={n})"), values)
+    low, high = formatting.number(point.low, locale), formatting.number(point.high, locale)
+    return fill(
+        _("{measure} {value}, {confidence} interval {low} to {high} (n={n})"),
+        {**values, "low": low, "high": high, "confidence": confidence(locale)},
+    )
 
 
-def _trend_desc(points: Sequence[TrendPoint], measure: str) -> str:
-    valued = [p for _, p in _valued(points)]
+def _trend_desc(points: Sequence[TrendPoint], measure: str, locale: str) -> str:
+    _ = translations(locale).gettext
+    valued = [p for _i, p in _valued(points)]
     lowest = min(valued, key=lambda p: p.value)
     highest = max(valued, key=lambda p: p.value)
+    total = formatting.count(len(points), locale)
     sentences = [
-        f"{len(points)} periods from {points[0].label} to {points[-1].label}.",
-        f"Latest ({valued[-1].label}): {_reading(valued[-1], measure)}.",
-        f"Lowest {measure} {_num(lowest.value)} ({lowest.label}), "
-        f"highest {_num(highest.value)} ({highest.label}).",
+        fill(
+            _("{count} periods from {first} to {last}."),
+            {"count": total, "first": points[0].label, "last": points[-1].label},
+        ),
+        fill(
+            _("Latest ({label}): {reading}."),
+            {"label": valued[-1].label, "reading": _reading(valued[-1], measure, locale)},
+        ),
+        fill(
+            _("Lowest {measure} {low} ({low_label}), highest {high} ({high_label})."),
+            {
+                "measure": measure,
+                "low": formatting.number(lowest.value, locale),
+                "low_label": lowest.label,
+                "high": formatting.number(highest.value, locale),
+                "high_label": highest.label,
+            },
+        ),
     ]
     gaps = len(points) - len(valued)
     if gaps:
-        sentences.append(f"No responses in {gaps} of {len(points)} periods.")
+        sentences.append(
+            fill(
+                _("No responses in {gaps} of {count} periods."),
+                {"gaps": formatting.count(gaps, locale), "count": total},
+            )
+        )
     return " ".join(sentences)
 
 
@@ -199,7 +238,7 @@ def _valued(points: Sequence[TrendPoint]) -> list[tuple[int, TrendPoint]]:
     return [(i, p) for i, p in enumerate(points) if p.value is not None]
 
 
-def _y_axis(y_min: float, y_max: float, y: _Scale, width: int) -> str:
+def _y_axis(y_min: float, y_max: float, y: _Scale, width: int, locale: str) -> str:
     """Gridlines with value labels at evenly spaced ticks, ends included."""
     parts = []
     for step in range(_Y_TICKS):
@@ -208,7 +247,7 @@ def _y_axis(y_min: float, y_max: float, y: _Scale, width: int) -> str:
         parts.append(_hline(py, width, stroke=_GRID))
         parts.append(
             f'<text x="{_LEFT - 6}" y="{_c(py + 4)}" text-anchor="end" fill="{_TEXT}">'
-            f"{_num(value)}</text>"
+            f"{formatting.number(value, locale)}</text>"
         )
     return "".join(parts)
 
@@ -237,7 +276,14 @@ def _hline(py: float, width: int, *, stroke: str, dashed: bool = False) -> str:
 _LEGEND_Y = 16
 
 
-def distribution_svg(counts: Mapping[int, int], *, kind: str, title: str, width: int = WIDE) -> str:
+def distribution_svg(
+    counts: Mapping[int, int],
+    *,
+    kind: str,
+    title: str,
+    width: int = WIDE,
+    locale: str = DEFAULT_LOCALE,
+) -> str:
     """One vertical bar per score on the kind's scale, coloured by category.
 
     Scores without responses still get a (zero-height) bar so the scale reads
@@ -246,18 +292,26 @@ def distribution_svg(counts: Mapping[int, int], *, kind: str, title: str, width:
     """
     summary = summarize(kind, counts)
     if summary.n == 0:
-        return _no_data(title, width)
+        return _no_data(title, width, locale)
+    _ = translations(locale).gettext
     scale = score_range(kind)
     tallest = max(counts.values())
     slot = (_right(width) - _LEFT) / len(scale)
     plot_top, plot_bottom = _TOP + 34, _BOTTOM
-    parts = [_legend(kind)]
+    parts = [_legend(kind, locale)]
     for position, score in enumerate(scale):
         count = counts.get(score, 0)
         height = (plot_bottom - plot_top) * count / tallest
         bx = _LEFT + position * slot + slot * 0.15
         colour = _CATEGORY_COLOURS[CATEGORIES[kind].index(classify(kind, score))]
-        tooltip = f"{score}: {count} responses ({_percent(count, summary.n)})"
+        tooltip = fill(
+            _("{score}: {count} responses ({share})"),
+            {
+                "score": score,
+                "count": formatting.count(count, locale),
+                "share": _share(count, summary.n, locale),
+            },
+        )
         parts.append(
             f'<rect class="bar" x="{_c(bx)}" y="{_c(plot_bottom - height)}" '
             f'width="{_c(slot * 0.7)}" height="{_c(height)}" fill="{colour}">'
@@ -268,28 +322,67 @@ def distribution_svg(counts: Mapping[int, int], *, kind: str, title: str, width:
             f'fill="{_TEXT}">{score}</text>'
         )
     parts.append(_hline(plot_bottom, width, stroke=_TEXT))
-    return _svg(width, _HEIGHT, title, _distribution_desc(summary, counts), "".join(parts))
+    desc = _distribution_desc(summary, counts, locale)
+    return _svg(width, _HEIGHT, title, desc, "".join(parts))
 
 
-def _legend(kind: str) -> str:
+def _legend(kind: str, locale: str) -> str:
     """Category swatches, so the colours are explained and not the only cue."""
     parts, lx = [], _LEFT
     for category, colour in zip(CATEGORIES[kind], _CATEGORY_COLOURS, strict=True):
+        name = category_name(category, locale)
         parts.append(
             f'<rect x="{lx}" y="{_LEGEND_Y - 9}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{lx + 14}" y="{_LEGEND_Y}" fill="{_TEXT}">{category.capitalize()}</text>'
+            f'<text x="{lx + 14}" y="{_LEGEND_Y}" fill="{_TEXT}">{escape(name)}</text>'
         )
-        lx += 24 + 7 * len(category)
+        lx += 24 + 7 * len(name)
     return "".join(parts)
 
 
-def _distribution_desc(summary: Summary, counts: Mapping[int, int]) -> str:
+def _distribution_desc(summary: Summary, counts: Mapping[int, int], locale: str) -> str:
+    _ = translations(locale).gettext
     categories = ", ".join(
-        f"{category} {count} ({_percent(count, summary.n)})"
+        f"{category_name(category, locale, in_sentence=True)} {formatting.count(count, locale)} "
+        f"({_share(count, summary.n, locale)})"
         for category, count in summary.counts.items()
     )
-    scores = ", ".join(f"{score}: {counts.get(score, 0)}" for score in score_range(summary.kind))
-    return f"{summary.n} responses: {categories}. Responses per score: {scores}."
+    scores = ", ".join(
+        _labelled(str(score), formatting.count(counts.get(score, 0), locale), locale)
+        for score in score_range(summary.kind)
+    )
+    return fill(
+        _("{n} responses: {categories}. Responses per score: {scores}."),
+        {"n": formatting.count(summary.n, locale), "categories": categories, "scores": scores},
+    )
+
+
+def category_name(category: str, locale: str = DEFAULT_LOCALE, *, in_sentence: bool = False) -> str:
+    """A category's name for people: "Promoter" as a label, "promoter" inside a sentence
+    (each language capitalises its own way); an unknown one as it is stored."""
+    _ = translations(locale).gettext
+    if in_sentence:
+        names = {
+            "promoter": _("promoter"),
+            "passive": _("passive"),
+            "detractor": _("detractor"),
+            "satisfied": _("satisfied"),
+            "neutral": _("neutral"),
+            "unsatisfied": _("unsatisfied"),
+            "easy": _("easy"),
+            "hard": _("hard"),
+        }
+    else:
+        names = {
+            "promoter": _("Promoter"),
+            "passive": _("Passive"),
+            "detractor": _("Detractor"),
+            "satisfied": _("Satisfied"),
+            "neutral": _("Neutral"),
+            "unsatisfied": _("Unsatisfied"),
+            "easy": _("Easy"),
+            "hard": _("Hard"),
+        }
+    return names.get(category, category)
 
 
 # --- horizontal bars ----------------------------------------------------------------------
@@ -306,7 +399,12 @@ def _label_chars(width: int) -> int:
 
 
 def bars_svg(
-    rows: Sequence[tuple[str, float]], *, title: str, unit: str = "", width: int = WIDE
+    rows: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    unit: str = "",
+    width: int = WIDE,
+    locale: str = DEFAULT_LOCALE,
 ) -> str:
     """Horizontal bars, one per ``(label, value)`` row, in the given order.
 
@@ -318,7 +416,7 @@ def bars_svg(
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"bar {label!r} needs a finite value >= 0, got {value!r}")
     if not rows:
-        return _no_data(title, width)
+        return _no_data(title, width, locale)
     limit = _label_chars(width)
     longest = max(len(_shorten(label, limit)) for label, _ in rows)
     bar_left = 8 + _CHAR_PX * longest + 8
@@ -330,16 +428,23 @@ def bars_svg(
         top = 4 + position * _ROW_PX + (_ROW_PX - _BAR_PX) / 2
         length = room * value / largest
         text_y = _c(top + _BAR_PX / 2 + 4)
+        shown = formatting.number(value, locale) + unit
         parts.append(
             f'<text x="{bar_left - 8}" y="{text_y}" text-anchor="end" fill="{_TEXT}">'
             f"{escape(_shorten(label, limit))}</text>"
             f'<rect class="bar" x="{bar_left}" y="{_c(top)}" width="{_c(length)}" '
-            f'height="{_BAR_PX}" fill="{_LINE}"><title>{escape(f"{label}: {_num(value)}{unit}")}'
+            f'height="{_BAR_PX}" fill="{_LINE}"><title>{escape(_labelled(label, shown, locale))}'
             "</title></rect>"
             f'<text x="{_c(bar_left + length + 6)}" y="{text_y}" fill="{_TEXT}">'
-            f"{escape(f'{_num(value)}{unit}')}</text>"
+            f"{escape(shown)}</text>"
         )
-    desc = "; ".join(f"{label}: {_num(value)}{unit}" for label, value in rows) + "."
+    desc = (
+        "; ".join(
+            _labelled(label, formatting.number(value, locale) + unit, locale)
+            for label, value in rows
+        )
+        + "."
+    )
     return _svg(width, height, title, desc, "".join(parts))
 
 
@@ -354,7 +459,9 @@ class IntervalBar:
     n: int
 
 
-def interval_bars_svg(rows: Sequence[IntervalBar], *, title: str, width: int = WIDE) -> str:
+def interval_bars_svg(
+    rows: Sequence[IntervalBar], *, title: str, width: int = WIDE, locale: str = DEFAULT_LOCALE
+) -> str:
     """Horizontal bars of shares in percent, each with its interval as a whisker.
 
     Meant for churn per category: the whiskers say whether two bars differ at all.
@@ -362,7 +469,8 @@ def interval_bars_svg(rows: Sequence[IntervalBar], *, title: str, width: int = W
     A row without data (``value`` None) keeps its label and says "no data".
     """
     if all(row.value is None for row in rows):
-        return _no_data(title, width)
+        return _no_data(title, width, locale)
+    _ = translations(locale).gettext
     limit = _label_chars(width)
     longest = max(len(_shorten(row.label, limit)) for row in rows)
     bar_left = 8 + _CHAR_PX * longest + 8
@@ -380,7 +488,7 @@ def interval_bars_svg(rows: Sequence[IntervalBar], *, title: str, width: int = W
             f'<line x1="{_c(x(tick))}" y1="4" x2="{_c(x(tick))}" y2="{height - 22}" '
             f'stroke="{_GRID}" stroke-width="1"/>'
             f'<text x="{_c(x(tick))}" y="{height - 6}" text-anchor="middle" fill="{_TEXT}">'
-            f"{_num(100 * tick)}%</text>"
+            f"{formatting.percent(tick, locale)}</text>"
         )
     for position, row in enumerate(rows):
         top = 4 + position * _ROW_PX + (_ROW_PX - _BAR_PX) / 2
@@ -391,12 +499,12 @@ def interval_bars_svg(rows: Sequence[IntervalBar], *, title: str, width: int = W
             f"{escape(_shorten(row.label, limit))}</text>"
         )
         if row.value is None:
-            parts.append(f'<text x="{bar_left}" y="{text_y}" fill="{_TEXT}">no data</text>')
+            parts.append(f'<text x="{bar_left}" y="{text_y}" fill="{_TEXT}">{_("no data")}</text>')
             continue
         parts.append(
             f'<rect class="bar" x="{bar_left}" y="{_c(top)}" width="{_c(x(row.value) - bar_left)}" '
             f'height="{_BAR_PX}" fill="{_LINE}" fill-opacity="0.75">'
-            f"<title>{escape(_share_reading(row))}</title></rect>"
+            f"<title>{escape(_share_reading(row, locale))}</title></rect>"
         )
         end = x(row.value)
         if row.low is not None and row.high is not None:
@@ -409,20 +517,38 @@ def interval_bars_svg(rows: Sequence[IntervalBar], *, title: str, width: int = W
             end = max(end, x(row.high))
         parts.append(
             f'<text x="{_c(end + 6)}" y="{text_y}" fill="{_TEXT}">'
-            f"{escape(f'{_num(100 * row.value)}% (n={row.n})')}</text>"
+            f"{escape(_share_of(row, locale))}</text>"
         )
-    desc = "; ".join(f"{row.label}: {_share_reading(row)}" for row in rows) + "."
+    desc = "; ".join(_labelled(row.label, _share_reading(row, locale), locale) for row in rows)
+    desc += "."
     return _svg(width, height, title, desc, "".join(parts))
 
 
-def _share_reading(row: IntervalBar) -> str:
+def _share_reading(row: IntervalBar, locale: str) -> str:
     """``"33.3%, 95% interval 9.7% to 70% (n=3)"``; ``"no data"`` without one."""
+    _ = translations(locale).gettext
     if row.value is None:
-        return "no data"
-    text = f"{_num(100 * row.value)}%"
-    if row.low is not None and row.high is not None:
-        text += f", 95% interval {_num(100 * row.low)}% to {_num(100 * row.high)}%"
-    return f"{text} (n={row.n})"
+        return _("no data")
+    if row.low is None or row.high is None:
+        return _share_of(row, locale)
+    return fill(
+        _("{value}, {confidence} interval {low} to {high} (n={n})"),
+        {
+            "confidence": confidence(locale),
+            "value": formatting.percent(row.value, locale),
+            "low": formatting.percent(row.low, locale),
+            "high": formatting.percent(row.high, locale),
+            "n": formatting.count(row.n, locale),
+        },
+    )
+
+
+def _share_of(row: IntervalBar, locale: str) -> str:
+    """``"33.3% (n=3)"``."""
+    return fill(
+        translations(locale).gettext("{value} (n={n})"),
+        {"value": formatting.percent(row.value, locale), "n": formatting.count(row.n, locale)},
+    )
 
 
 def _shorten(label: str, limit: int) -> str:
@@ -449,23 +575,28 @@ def _svg(width: int, height: int, title: str, desc: str, body: str) -> str:
     )
 
 
-def _no_data(title: str, width: int) -> str:
+def _no_data(title: str, width: int, locale: str) -> str:
     height = 80
+    words = translations(locale).gettext("No data yet")
     body = (
         f'<text x="{width / 2:g}" y="{height / 2 + 5:g}" text-anchor="middle" '
-        f'fill="{_TEXT}" font-size="14">{NO_DATA}</text>'
+        f'fill="{_TEXT}" font-size="14">{escape(words)}</text>'
     )
-    return _svg(width, height, title, f"{NO_DATA}.", body)
+    return _svg(width, height, title, f"{words}.", body)
 
 
-def _num(value: float) -> str:
-    """A number for people: at most one decimal, no trailing ".0", never "-0"."""
-    text = f"{round(value, 1) + 0.0:.1f}"  # + 0.0 turns -0.0 into 0.0
-    return text.removesuffix(".0")
+def confidence(locale: str) -> str:
+    """The intervals' confidence level, "95%", written as the locale writes a percentage."""
+    return formatting.percent(0.95, locale)
 
 
-def _percent(part: int, total: int) -> str:
-    return f"{_num(100 * part / total)}%"
+def _labelled(label: str, value: str, locale: str) -> str:
+    """``"Clicks: 4"``, with the locale's spacing around the colon."""
+    return fill(translations(locale).gettext("{label}: {value}"), {"label": label, "value": value})
+
+
+def _share(part: int, total: int, locale: str) -> str:
+    return formatting.percent(part / total, locale)
 
 
 def _c(coordinate: float) -> str:

@@ -4,6 +4,10 @@ Opened with a signed link from POST /v1/surveys/<id>/report-links, or with a
 secret key in `Authorization: Bearer sk_...` (for scripts and internal tools).
 Server-rendered with inline SVG charts: no JavaScript, and a CSP that allows
 nothing but our own nonce'd stylesheet and images from us or data: URLs.
+
+It speaks the reader's language: the `locale` parameter, else the browser's
+(README "Languages"); its words come from the gettext catalogs, its numbers and
+dates are written in that locale's conventions (api.i18n.formatting).
 """
 
 from collections.abc import Callable
@@ -16,6 +20,8 @@ from api import lifecycle, signing
 from api.http import auth
 from api.http.errors import ApiError
 from api.http.openapi import Blueprint
+from api.i18n import formatting
+from api.i18n.catalogs import DEFAULT_LOCALE, translations
 from api.pages import security
 from api.referrals import program as referral_program
 from api.referrals import stats as referral_stats
@@ -27,18 +33,9 @@ from api.workspaces import keys
 
 bp = Blueprint("report_pages", __name__, public=True, description="Report pages for people.")
 
-# One message for every refusal, so a visitor cannot tell which part of a link failed.
-NOT_FOUND = "This report does not exist, or the link to it is not valid."
-EXPIRED = "This report link has expired. Ask whoever shared it for a new one."
-
-_QUEUE_LABELS = {"follow_up": "Follow-up", "advocacy": "Advocacy"}
-
 # The funnel counts from a moment until now (stats.funnel takes a named period, not
 # the report's dates), so the page shows a rolling period and says which.
 FUNNEL_PERIOD = "30d"
-# Every other string on this page is English; the funnel follows it so the page
-# never mixes languages. Localising the page means choosing the locale here.
-_LOCALE = texts.DEFAULT_LOCALE
 
 
 class _Refused(Exception):
@@ -62,6 +59,10 @@ def _security_headers(response):
 @bp.page(description="The report: a signed `token` in the query, or a secret key.")
 @bp.errors(410)  # an expired token
 def report_page(survey_id: str):
+    locale = texts.pick_locale(
+        request.args.get("locale"), accept_language=request.headers.get("Accept-Language")
+    )
+    g.page_locale = locale  # the template's _() and any error page speak it too
     try:
         survey = _survey_for_request(survey_id)
         args = _parse_args()
@@ -78,13 +79,34 @@ def report_page(survey_id: str):
         return _error_page(error.status, error.message)
     return render_template(
         "report.html",
+        lang=locale,
         report=report,
-        view=_view(report),
-        retention=_retention_view(survey, report["to"]),
-        funnel=_funnel_view(survey.workspace_id, _LOCALE),
-        number=number,
+        view=_view(report, locale),
+        retention=_retention_view(survey, report["to"], locale),
+        funnel=_funnel_view(survey.workspace_id, locale),
+        number=partial(number, locale=locale),
+        percent=partial(formatting.percent, locale=locale),
+        count=partial(formatting.count, locale=locale),
+        month=partial(formatting.month, locale=locale),
+        category_name=partial(charts.category_name, locale=locale),
+        between=partial(_between, locale=locale),
+        interval_heading=texts.fill(
+            translations(locale).gettext("{confidence} interval"),
+            {"confidence": charts.confidence(locale)},
+        ),
         token=request.args.get("token", "") if g.get("api_key") is None else "",
+        locale_param=request.args.get("locale", ""),
     )
+
+
+def _refusal(status: int) -> _Refused:
+    # One message for every refusal, so a visitor cannot tell which part of a link failed.
+    _ = translations(g.page_locale).gettext
+    if status == 410:
+        return _Refused(
+            410, _("This report link has expired. Ask whoever shared it for a new one.")
+        )
+    return _Refused(404, _("This report does not exist, or the link to it is not valid."))
 
 
 def _survey_for_request(survey_id: str) -> Survey:
@@ -93,41 +115,64 @@ def _survey_for_request(survey_id: str) -> Survey:
         auth.require_secret_key()  # records the key's use, like any API call
         survey = service.get_survey(key.workspace_id, survey_id)
         if survey is None:
-            raise _Refused(404, NOT_FOUND)
+            raise _refusal(404)
         return survey
     token = request.args.get("token", "")
     if not token:
-        raise _Refused(404, NOT_FOUND)
+        raise _refusal(404)
     try:
         return service.survey_for_token(survey_id, token)
     except signing.TokenInvalid:
-        raise _Refused(404, NOT_FOUND) from None
+        raise _refusal(404) from None
     except signing.TokenExpired:
-        raise _Refused(410, EXPIRED) from None
+        raise _refusal(410) from None
 
 
 def _parse_args() -> dict:
     try:
-        # EXCLUDE: the page's own parameters (token) sit next to the report's.
+        # EXCLUDE: the page's own parameters (token, locale) sit next to the report's.
         return ReportArgs(unknown=EXCLUDE).load(request.args)
     except ValidationError as error:
         messages = error.messages if isinstance(error.messages, dict) else {}
         text = " ".join(
             f"{field}: {' '.join(map(str, problems))}" for field, problems in messages.items()
         )
-        raise _Refused(422, text or "The report parameters are not valid.") from None
+        fallback = translations(g.page_locale).gettext("The report parameters are not valid.")
+        raise _Refused(422, text or fallback) from None
 
 
 def _error_page(status: int, message: str):
     body = {"message": message, "request_id": g.get("request_id")}
-    return render_template("error.html", status=status, error=body), status
+    return render_template("error.html", status=status, error=body, lang=g.page_locale), status
 
 
 # --- what the template shows --------------------------------------------------------------
 
 
-def _view(report: dict) -> dict:
+def _interval_name(interval: str, locale: str) -> str:
+    _ = translations(locale).gettext
+    return {"day": _("day"), "week": _("week"), "month": _("month")}.get(interval, interval)
+
+
+def _queue_label(queue: str, status: str, locale: str) -> str:
+    """``"Follow-up open"``: a queue and one of its statuses."""
+    _ = translations(locale).gettext
+    queues = {"follow_up": _("Follow-up"), "advocacy": _("Advocacy")}
+    statuses = {
+        "open": _("open"),
+        "claimed": _("claimed"),
+        "done": _("done"),
+        "dismissed": _("dismissed"),
+    }
+    return texts.fill(
+        _("{queue} {status}"),
+        {"queue": queues.get(queue, queue), "status": statuses.get(status, status)},
+    )
+
+
+def _view(report: dict, locale: str) -> dict:
     """Charts and sentences for the template; the numbers stay those of the report."""
+    _ = translations(locale).gettext
     kind, measure = report["kind"], report["measure"]
     unit = "%" if kind == "csat" else ""
     points = [
@@ -141,48 +186,85 @@ def _view(report: dict) -> dict:
         for point in report["trend"]
     ]
     queue_rows = [
-        (f"{_QUEUE_LABELS.get(queue, queue)} {status}", count)
+        (_queue_label(queue, status, locale), count)
         for queue, statuses in report["queues"].items()
         for status, count in statuses.items()
     ]
     name = report["survey_name"]
+    interval = _interval_name(report["interval"], locale)
+    chart = partial(_drawn, locale=locale)
     return {
         "unit": unit,
-        "headline": _headline(measure, report["totals"], unit),
-        "interval_text": _interval_text(report["totals"], unit),
-        "rate_text": _rate_text(report["response_rate"]),
-        "change_text": _change_text(report["previous_period"], unit),
-        "trend_svg": _drawn(
+        "score": partial(_with_unit, unit=unit, locale=locale),
+        "title": texts.fill(_("{survey} · {measure} report"), {"survey": name, "measure": measure}),
+        "period": texts.fill(
+            _("{measure} report, {start} to {end} (UTC), per {interval}"),
+            {
+                "measure": measure,
+                "start": formatting.day(report["from"], locale),
+                "end": formatting.day(report["to"], locale),
+                "interval": interval,
+            },
+        ),
+        "responses_text": texts.fill(
+            _("n = {n} responses"), {"n": formatting.count(report["totals"]["n"], locale)}
+        ),
+        "headline": _headline(measure, report["totals"], unit, locale),
+        "interval_text": _interval_text(report["totals"], unit, locale),
+        "rate_text": _rate_text(report["response_rate"], locale),
+        "change_text": _change_text(report["previous_period"], unit, locale),
+        "trend_heading": texts.fill(
+            _("Trend with its {confidence} interval"), {"confidence": charts.confidence(locale)}
+        ),
+        "segments_heading": (
+            texts.fill(_("By {attribute}"), {"attribute": report["segments"]["attribute"]})
+            if report.get("segments")
+            else ""
+        ),
+        "trend_svg": chart(
             partial(
                 charts.trend_svg,
                 points,
                 y_min=report["value_min"],
                 y_max=report["value_max"],
-                title=f"{measure} per {report['interval']}: {name}",
+                title=texts.fill(
+                    _("{measure} per {interval}: {name}"),
+                    {"measure": measure, "interval": interval, "name": name},
+                ),
                 measure=measure,
             )
         ),
-        "distribution_svg": _drawn(
+        "distribution_svg": chart(
             partial(
                 charts.distribution_svg,
                 {row["score"]: row["count"] for row in report["distribution"]},
                 kind=kind,
-                title=f"Responses per score: {name}",
+                title=texts.fill(_("Responses per score: {name}"), {"name": name}),
             )
         ),
-        "queues_svg": _drawn(partial(charts.bars_svg, queue_rows, title=f"Queue items: {name}")),
+        "queues_svg": chart(
+            partial(
+                charts.bars_svg,
+                queue_rows,
+                title=texts.fill(_("Queue items: {name}"), {"name": name}),
+            )
+        ),
     }
 
 
-def _drawn(chart: Callable[..., str]) -> dict[str, str]:
+def _drawn(chart: Callable[..., str], locale: str = DEFAULT_LOCALE) -> dict[str, str]:
     """A chart drawn for a desktop card and for a phone; the page's CSS shows the one
     that fits, so its text is never scaled down to unreadable."""
-    return {"wide": chart(width=charts.WIDE), "narrow": chart(width=charts.NARROW)}
+    return {
+        "wide": chart(width=charts.WIDE, locale=locale),
+        "narrow": chart(width=charts.NARROW, locale=locale),
+    }
 
 
-def _retention_view(survey: Survey, until) -> dict:
+def _retention_view(survey: Survey, until, locale: str = DEFAULT_LOCALE) -> dict:
     """The workspace's retention over the 12 months to the report's last, and churn after
     this survey's scores: charts, the cohort table and sentences."""
+    _ = translations(locale).gettext
     end = lifecycle.month_of(until)
     start = lifecycle.add_months(end, 1 - retention.DEFAULT_MONTHS)
     found = retention.retention_report(survey.workspace_id, start=start, end=end, survey=survey)
@@ -201,81 +283,159 @@ def _retention_view(survey: Survey, until) -> dict:
     by_category = found["churn_by_category"]
     bars = [
         charts.IntervalBar(
-            row["category"].capitalize(), row["value"], row["low"], row["high"], row["responses"]
+            charts.category_name(row["category"], locale),
+            row["value"],
+            row["low"],
+            row["high"],
+            row["responses"],
         )
         for row in by_category["categories"]
     ]
     window = by_category["window_days"]
     pooled = found["churn_rate"]
     months = len(found["months"])
+    period = texts.fill(
+        _("{period} (UTC)"),
+        {
+            "period": _between(
+                formatting.month(start, locale), formatting.month(end, locale), locale
+            )
+        },
+    )
+    stages = ", ".join(found["customer_stages"])
+    counted = by_category["counted_through"]
+    counted_text = (
+        texts.fill(_("through {date}"), {"date": formatting.day(counted, locale)})
+        if counted
+        else _("none yet")
+    )
     return {
         "report": found,
-        "period": f"{start.strftime('%Y-%m')} to {end.strftime('%Y-%m')} (UTC)",
-        "headline": (
-            f"Monthly churn {number(_percent(pooled['value']))}%"
-            if pooled["value"] is not None
-            else "Monthly churn: no customers in these months yet"
+        "period": texts.fill(
+            _("{period}; customers are contacts at a paying stage ({stages})"),
+            {"period": period, "stages": stages},
         ),
-        "interval_text": _share_interval_text(pooled),
-        "customers_now": found["months"][-1]["customers_end"],
+        "headline": (
+            texts.fill(
+                _("Monthly churn {value}"), {"value": formatting.percent(pooled["value"], locale)}
+            )
+            if pooled["value"] is not None
+            else _("Monthly churn: no customers in these months yet")
+        ),
+        "interval_text": _share_interval_text(pooled, locale),
+        "customers_now": texts.fill(
+            _("Customers now: {n}"),
+            {"n": formatting.count(found["months"][-1]["customers_end"], locale)},
+        ),
         "churn_svg": _drawn(
             partial(
                 charts.trend_svg,
                 points,
                 y_min=0,
                 y_max=next(top for top in (5, 10, 25, 50, 100) if highest <= top),
-                title="Monthly churn rate, % of the customers at the month's start",
-                measure="Churn %",
-            )
+                title=_("Monthly churn rate, as a share of the customers at the month's start"),
+                measure=_("Churn %"),
+            ),
+            locale,
         ),
-        "category_heading": f"Churn within {window} days of a response, by category",
+        "category_heading": texts.fill(
+            _("Churn within {days} days of a response, by category"), {"days": window}
+        ),
         "category_svg": _drawn(
             partial(
                 charts.interval_bars_svg,
                 bars,
-                title=f"Customers who left within {window} days of answering: {survey.name}",
-            )
+                title=texts.fill(
+                    _("Customers who left within {days} days of answering: {name}"),
+                    {"days": window, "name": survey.name},
+                ),
+            ),
+            locale,
+        ),
+        "category_note": texts.fill(
+            _(
+                "Responses given by customers of this survey in these months, counted once "
+                "{days} days have passed ({counted})."
+            ),
+            {"days": window, "counted": counted_text},
         ),
         "offsets": list(range(months)),
-        "recovery": _recovery_text(found["recovery"], survey.kind),
+        "recovery": _recovery_text(found["recovery"], survey.kind, locale),
     }
 
 
-_RECOVERED = {
-    "nps": "passive or promoter",
-    "csat": "neutral or satisfied",
-    "ces": "neutral or easy",
-}
+def _recovered(kind: str, locale: str) -> str:
+    """What a detractor counts as recovered at, in words, per kind."""
+    _ = translations(locale).gettext
+    return {
+        "nps": _("passive or promoter"),
+        "csat": _("neutral or satisfied"),
+        "ces": _("neutral or easy"),
+    }[kind]
 
 
-def _recovery_text(found: dict, kind: str) -> list[str]:
+def _recovery_text(found: dict, kind: str, locale: str = DEFAULT_LOCALE) -> list[str]:
     """Sentences on the detractors asked again: how many, how many recovered, how fast."""
+    _ = translations(locale).gettext
     if not found["scheduled"]:
-        return ["No follow-up item of this survey scheduled a re-survey in these months."]
+        return [_("No follow-up item of this survey scheduled a re-survey in these months.")]
+    counts = {
+        name: formatting.count(found[name], locale)
+        for name in ("scheduled", "sent", "waiting", "cancelled", "answered", "recovered")
+    }
     lines = [
-        f"{found['scheduled']} asked again after their follow-up: {found['sent']} sent, "
-        f"{found['waiting']} not yet due, {found['cancelled']} cancelled; "
-        f"{found['answered']} answered since."
+        texts.fill(
+            _(
+                "{scheduled} asked again after their follow-up: {sent} sent, {waiting} not yet "
+                "due, {cancelled} cancelled; {answered} answered since."
+            ),
+            counts,
+        )
     ]
     if found["answered"]:
         lines.append(
-            f"Recovered ({_RECOVERED[kind]} at their next answer): {found['recovered']} of "
-            f"{found['answered']}, {number(_percent(found['rate']['value']))}%; "
-            f"{_share_interval_text(found['rate'])}."
+            texts.fill(
+                _(
+                    "Recovered ({recovered_at} at their next answer): {recovered} of {answered}, "
+                    "{rate}; {interval}."
+                ),
+                {
+                    **counts,
+                    "recovered_at": _recovered(kind, locale),
+                    "rate": formatting.percent(found["rate"]["value"], locale),
+                    "interval": _share_interval_text(found["rate"], locale),
+                },
+            )
         )
     if found["median_days_to_recover"] is not None:
         lines.append(
-            f"Median time to recover: {number(found['median_days_to_recover'])} days "
-            "from the unhappy answer."
+            texts.fill(
+                _("Median time to recover: {days} days from the unhappy answer."),
+                {"days": number(found["median_days_to_recover"], locale)},
+            )
         )
     return lines
 
 
-def _share_interval_text(found: dict) -> str:
+def _share_interval_text(found: dict, locale: str) -> str:
     """A share's interval by its ends, in percent (see _interval_text for why)."""
     if found["low"] is None:
         return ""
-    return f"95% interval {number(_percent(found['low']))}% to {number(_percent(found['high']))}%"
+    return texts.fill(
+        translations(locale).gettext("{confidence} interval {low} to {high}"),
+        {
+            "confidence": charts.confidence(locale),
+            "low": formatting.percent(found["low"], locale),
+            "high": formatting.percent(found["high"], locale),
+        },
+    )
+
+
+def _between(start: str, end: str, locale: str) -> str:
+    """``"Mar 1, 2026 to Mar 31, 2026"``, ``"-19.1 to 65.2"``: a range by its ends."""
+    return texts.fill(
+        translations(locale).gettext("{start} to {end}"), {"start": start, "end": end}
+    )
 
 
 def _percent(fraction: float | None) -> float | None:
@@ -295,77 +455,114 @@ def _funnel_view(workspace_id: str, locale: str) -> dict | None:
     steps = [
         {
             "label": label,
-            "count": count,
-            "rate": _local_percent(count, counts[position - 1][1], words) if position else "",
+            "count": formatting.count(count, locale),
+            "rate": _step_rate(count, counts[position - 1][1], locale) if position else "",
         }
         for position, (label, count) in enumerate(counts)
     ]
     heading = texts.fill(words["funnel_heading"], {"days": referral_stats.PERIODS[FUNNEL_PERIOD]})
-    viral = f"{numbers['viral_coefficient']:.2f}".replace(".", words["decimal_mark"])
+    viral = formatting.decimal(numbers["viral_coefficient"], 2, locale)
     return {
         "heading": heading,
-        "svg": _drawn(partial(charts.bars_svg, counts, title=heading)),
+        "svg": _drawn(partial(charts.bars_svg, counts, title=heading), locale),
         "steps": steps,
         "columns": {column: words[f"funnel_{column}"] for column in ("step", "count", "rate")},
         "viral_text": texts.fill(words["funnel_viral"], {"value": viral}),
     }
 
 
-def _local_percent(part: int, whole: int, words: dict) -> str:
+def _step_rate(part: int, whole: int, locale: str) -> str:
     """``part`` as a share of the step before; a dash when that step is empty.
 
     Not capped at 100%: sign-ups may come from a typed code without a click, and an
     advocate's link may be clicked many times.
     """
-    if not whole:
-        return number(None)
-    value = number(100 * part / whole).replace(".", words["decimal_mark"])
-    return texts.fill(words["funnel_percent"], {"value": value})
+    return formatting.percent(part / whole if whole else None, locale)
 
 
-def number(value: float | None) -> str:
-    """At most one decimal, no trailing .0, never -0; a dash for no value."""
-    if value is None:
-        return "\u2013"  # an en dash
-    return f"{round(value, 1) + 0.0:.1f}".removesuffix(".0")
+def number(value: float | None, locale: str = DEFAULT_LOCALE) -> str:
+    """At most one decimal, no trailing zero, never -0; a dash for no value."""
+    return formatting.number(value, locale)
 
 
-def _headline(measure: str, totals: dict, unit: str) -> str:
+def _headline(measure: str, totals: dict, unit: str, locale: str) -> str:
+    _ = translations(locale).gettext
     if not totals["n"]:
-        return f"{measure}: no responses in this period"
-    return f"{measure} {number(totals['value'])}{unit}"
+        return texts.fill(_("{measure}: no responses in this period"), {"measure": measure})
+    return texts.fill(
+        _("{measure} {value}"),
+        {"measure": measure, "value": _with_unit(totals["value"], unit, locale)},
+    )
 
 
-def _interval_text(totals: dict, unit: str) -> str:
+def _with_unit(value: float | None, unit: str, locale: str) -> str:
+    """A score in its unit: CSAT's is a percentage (given as 0..100), NPS and CES have none."""
+    if unit == "%" and value is not None:
+        return formatting.percent(value / 100, locale)
+    return number(value, locale)
+
+
+def _interval_text(totals: dict, unit: str, locale: str) -> str:
     """The interval by its ends. Not as ``value ± margin``: for NPS and CSAT it is an
     adjusted Wald interval, centred on an adjusted estimate (and clipped to the scale),
     so ``value ± margin`` would name other ends than the interval's own."""
     if totals["low"] is None:
         return ""
-    return f"95% interval {number(totals['low'])}{unit} to {number(totals['high'])}{unit}"
-
-
-def _rate_text(rate: dict) -> str:
-    if rate["rate"] is None:
-        return f"{rate['responses']} responses; no invitations were sent in this period."
-    return (
-        f"{number(rate['rate'] * 100)}% ({rate['responses']} responses to "
-        f"{rate['invitations']} invitations sent in this period)"
+    return texts.fill(
+        translations(locale).gettext("{confidence} interval {low} to {high}"),
+        {
+            "confidence": charts.confidence(locale),
+            "low": _with_unit(totals["low"], unit, locale),
+            "high": _with_unit(totals["high"], unit, locale),
+        },
     )
 
 
-def _change_text(previous: dict, unit: str) -> str:
-    period = f"{previous['from'].isoformat()} to {previous['to'].isoformat()}"
+def _rate_text(rate: dict, locale: str) -> str:
+    _ = translations(locale).gettext
+    responses = formatting.count(rate["responses"], locale)
+    if rate["rate"] is None:
+        return texts.fill(
+            _("{responses} responses; no invitations were sent in this period."),
+            {"responses": responses},
+        )
+    return texts.fill(
+        _("{rate} ({responses} responses to {invitations} invitations sent in this period)"),
+        {
+            "rate": formatting.percent(rate["rate"], locale),
+            "responses": responses,
+            "invitations": formatting.count(rate["invitations"], locale),
+        },
+    )
+
+
+def _change_text(previous: dict, unit: str, locale: str) -> str:
+    _ = translations(locale).gettext
+    period = _between(
+        formatting.day(previous["from"], locale), formatting.day(previous["to"], locale), locale
+    )
     if previous["change"] is None:
-        return f"No comparison: one of the two periods has no responses (previous: {period})."
+        return texts.fill(
+            _("No comparison: one of the two periods has no responses (previous: {period})."),
+            {"period": period},
+        )
     change = previous["change"]
     sign = "+" if change > 0 else ""
     verdict = (
-        "significant (the 95% intervals do not overlap)"
+        texts.fill(
+            _("significant (the {confidence} intervals do not overlap)"),
+            {"confidence": charts.confidence(locale)},
+        )
         if previous["significant"]
-        else "not significant (within the margins of error)"
+        else _("not significant (within the margins of error)")
     )
-    return (
-        f"{sign}{number(change)}{unit} against the previous period ({period}, "
-        f"{number(previous['value'])}{unit}, n = {previous['n']}): {verdict}."
+    return texts.fill(
+        _("{change} against the previous period ({period}, {value}, n = {n}): {verdict}."),
+        {
+            "change": sign + _with_unit(change, unit, locale),
+            "period": period,
+            "value": _with_unit(previous["value"], unit, locale),
+            "n": formatting.count(previous["n"], locale),
+            "verdict": verdict,
+        },
     )
