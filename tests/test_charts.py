@@ -406,3 +406,23 @@ def test_interval_bars_keep_a_row_without_data_and_escape_labels():
     assert NASTY in texts(root) and "no data" in texts(root)
     assert len(bars(root)) == 1
     assert root[1].text.endswith("Passive: no data.")
+
+
+# --- languages ------------------------------------------------------------------------------
+
+
+def test_a_chart_speaks_its_locale():
+    empty = parse(bars_svg([], title="t", locale="de"))
+    assert texts(empty) == ["Noch keine Daten"]
+    distribution = parse(distribution_svg({0: 1, 8: 1, 10: 2}, kind="nps", title="t", locale="fr"))
+    assert {"Promoteurs", "Passifs", "Détracteurs"} <= set(texts(distribution))
+    assert distribution[1].text.startswith("4 réponses\u00a0: promoteurs 2 (50\u00a0%)")
+    points = [
+        TrendPoint("2026-03", -3.0, None, None, 1),
+        TrendPoint("2026-04", 12.5, 2.3, 20.0, 40),
+    ]
+    trend = parse(trend_svg(points, title="t", measure="NPS", locale="de"))
+    assert "NPS 12,5, 95\u00a0%-Intervall 2,3 bis 20 (n=40)" in trend[1].text
+    shares = [IntervalBar("Promoter", 0.125, 0.05, 0.3, 8)]
+    bars = parse(interval_bars_svg(shares, title="t", locale="es"))
+    assert "12,5\u00a0% (n=8)" in texts(bars)
