@@ -56,7 +56,10 @@ def _security_headers(response):
 
 
 @bp.get("/reports/<survey_id>")
-@bp.page(description="The report: a signed `token` in the query, or a secret key.")
+@bp.page(
+    description="The report: a signed `token` in the query, or a secret key. `locale` (else "
+    "Accept-Language) picks its language."
+)
 @bp.errors(410)  # an expired token
 def report_page(survey_id: str):
     locale = texts.pick_locale(
