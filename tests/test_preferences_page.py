@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
+from api.contacts.erasure import erase
 from api.contacts.models import Contact
-from api.contacts.service import erase_contact
 from api.events.models import Event
 from api.extensions import db
 from api.surveys import invitations, tokens
@@ -114,7 +114,7 @@ def test_erased_contact_and_wrong_tokens_are_not_found(app, client):
     assert_page(client.get(f"/p/{case.preferences_token}x", headers=BROWSER), 404)
     with app.app_context():
         assert client.get(f"/p/{tokens.preferences_token('con_nobody')}").status_code == 404
-        erase_contact(db.session.get(Contact, case.contact_id))
+        erase(db.session.get(Contact, case.contact_id))
         db.session.commit()
     assert_page(client.get(f"/p/{case.preferences_token}", headers=BROWSER), 404)
     assert client.post(f"/p/{case.preferences_token}", data=ONE_CLICK).status_code == 404

@@ -247,6 +247,16 @@ def test_self_referral_by_the_same_normalised_email(tenant, program, friend_emai
         assert response.status_code == 201
 
 
+def test_erasing_the_friend_forgets_the_mailbox_key_and_keeps_the_referral(app, tenant, program):
+    code = advocate(tenant, "adv")
+    referral = signup(tenant, "friend", email="Jane.Doe@gmail.com", code=code["code"]).get_json()
+    (before,) = stored(app, id=referral["id"])
+    assert before.email_key
+    assert tenant.delete("/v1/contacts/friend").status_code == 204
+    (after,) = stored(app, id=referral["id"])
+    assert after.email_key is None and after.status == before.status
+
+
 def test_an_existing_customer_cannot_be_referred(tenant, program):
     code = advocate(tenant)
     tenant.post("/v1/contacts", json={"external_id": "cust", "stage": "customer"})

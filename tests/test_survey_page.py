@@ -435,9 +435,9 @@ def test_closed_survey_says_so(app, client):
 def test_erased_contact_link_is_not_found(app, client):
     case = make_case(app)
     with app.app_context():
-        from api.contacts.service import erase_contact
+        from api.contacts.erasure import erase
 
-        erase_contact(db.session.get(Contact, case.contact_id))
+        erase(db.session.get(Contact, case.contact_id))
         db.session.commit()
     assert_page(client.get(case.url, headers=BROWSER), 404)
 

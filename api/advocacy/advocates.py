@@ -16,7 +16,6 @@ from api.advocacy.counts import acts_done
 from api.advocacy.models import ACTS, AdvocacyAct, AdvocacyAsk, AdvocateOptIn
 from api.advocacy.settings import settings_of
 from api.contacts.models import Contact
-from api.contacts.service import on_erase
 from api.database import insert_ignore, utcnow
 from api.domain_errors import Invalid
 from api.events import service as events
@@ -231,8 +230,7 @@ def _next(when: datetime | None, now: datetime) -> datetime | None:
     return when if when is not None and when > now else None
 
 
-@on_erase
-def _forget_advocacy(contact: Contact) -> None:
+def forget_advocacy(contact: Contact) -> None:
     """Erasure withdraws every opt-in and forgets asks; acts stay, counted anonymously,
     without the free-text note that may name the person."""
     db.session.execute(delete(AdvocateOptIn).where(AdvocateOptIn.contact_id == contact.id))

@@ -23,7 +23,6 @@ from api import recent, scoring
 from api.advocacy import advocates
 from api.advocacy.models import TESTIMONIAL_STATUSES, Testimonial, TestimonialTag
 from api.contacts.models import Contact
-from api.contacts.service import on_erase
 from api.database import insert_ignore, utcnow
 from api.domain_errors import Conflict, Invalid, NotFound
 from api.events import service as events
@@ -396,8 +395,7 @@ def _load_public(workspace_id: str, tag: str | None, survey_id: str | None, limi
     ]
 
 
-@on_erase
-def _forget_testimonials(contact: Contact) -> None:
+def forget_testimonials(contact: Contact) -> None:
     """Erasure deletes the person's testimonials: their words and names are theirs."""
     for testimonial in db.session.scalars(
         select(Testimonial).where(Testimonial.contact_id == contact.id)

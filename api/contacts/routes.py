@@ -2,7 +2,7 @@ from urllib.parse import quote
 
 from flask.views import MethodView
 
-from api.contacts import service, stages
+from api.contacts import erasure, service, stages
 from api.contacts.imports import cli as imports_cli
 from api.contacts.models import Contact
 from api.contacts.schemas import (
@@ -84,7 +84,7 @@ class ContactByExternalId(MethodView):
     @bp.response(204)
     def delete(self, external_id):
         """Erase the contact's personal data; anonymous aggregates stay."""
-        service.erase_contact(_found(external_id))
+        erasure.erase(_found(external_id))
 
 
 @bp.route("/<external_id>/stages")

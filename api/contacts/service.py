@@ -1,6 +1,5 @@
 """Contact rules: upsert by external id, attribute merge, erasure."""
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -19,14 +18,6 @@ from api.ids import new_id
 
 _FIELDS = ("email", "first_name", "last_name", "locale")
 _SCALARS = (*_FIELDS, "stage")  # the stage changes through api/contacts/stages.py
-
-# Other areas register here to erase what they hold about a contact (comments, ...).
-_erasers: list[Callable[[Contact], None]] = []
-
-
-def on_erase(func: Callable[[Contact], None]) -> Callable[[Contact], None]:
-    _erasers.append(func)
-    return func
 
 
 def live_contacts(workspace_id: str) -> Select:
@@ -156,13 +147,12 @@ def set_unsubscribed(
     return True
 
 
-def erase_contact(contact: Contact) -> None:
-    """Forget who the contact is; keep the row so anonymous aggregates still add up.
+def forget_identity(contact: Contact) -> None:
+    """The contact's part of erasure (`api.contacts.erasure.erase`, which callers use):
+    forget who the contact is, and keep the row so anonymous aggregates still add up.
 
     The external id is freed, so the partner can create a new contact with it.
     """
-    for eraser in _erasers:
-        eraser(contact)
     now = utcnow()
     for name in _FIELDS:
         setattr(contact, name, None)

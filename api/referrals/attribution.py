@@ -314,8 +314,7 @@ def flag_for_review(referral: Referral, flag: str, now: datetime | None = None) 
     return True
 
 
-@contacts.on_erase
-def _forget_email(contact: Contact) -> None:
+def forget_email(contact: Contact) -> None:
     """An erased contact's mailbox key goes with its address."""
     for referral in db.session.scalars(
         select(Referral).where(Referral.referred_contact_id == contact.id)

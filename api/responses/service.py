@@ -12,7 +12,6 @@ from sqlalchemy import Select, bindparam, select
 
 from api import scoring
 from api.contacts.models import Contact
-from api.contacts.service import on_erase
 from api.database import insert_ignore, upsert_add, utcnow
 from api.events import service as events
 from api.extensions import db
@@ -243,8 +242,7 @@ def filter_responses(workspace_id: str, filters: dict) -> Select:
     return statement
 
 
-@on_erase
-def _forget_comments(contact: Contact) -> None:
+def forget_comments(contact: Contact) -> None:
     """Erasure keeps scores (anonymous aggregates) and drops what the person wrote."""
     for response in db.session.scalars(select(Response).where(Response.contact_id == contact.id)):
         response.comment = None

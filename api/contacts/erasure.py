@@ -1,0 +1,22 @@
+"""Erasing a contact: every area that holds something of the person forgets it.
+
+One function names each area's part, called in the request's transaction, so
+what erasure covers is read here and does not depend on which modules happen
+to have been imported (it was a registry that modules joined as a side effect
+of their import). An area that starts keeping personal data adds its call here.
+"""
+
+from api.advocacy import advocates, testimonials
+from api.contacts import service as contacts
+from api.contacts.models import Contact
+from api.referrals import attribution
+from api.responses import service as responses
+
+
+def erase(contact: Contact) -> None:
+    """Scores, acts and counts stay, anonymous; what names or describes the person goes."""
+    responses.forget_comments(contact)
+    attribution.forget_email(contact)
+    testimonials.forget_testimonials(contact)
+    advocates.forget_advocacy(contact)
+    contacts.forget_identity(contact)
