@@ -19,8 +19,8 @@ from flask.cli import with_appcontext
 
 from api.advocacy import settings as advocacy_settings
 from api.advocacy.models import AdvocacySettings
+from api.domain_errors import DomainError
 from api.extensions import db
-from api.http.errors import ApiError
 from api.referrals import program as referral_program
 from api.reports import demo_history
 from api.surveys.models import Survey
@@ -101,7 +101,7 @@ def ensure_demo_webhook(demo: dict) -> str | None:
         endpoint, secret = endpoints.create(
             demo["workspace_id"], {"url": url, "event_types": ["*"], "format": "standard"}
         )
-    except ApiError as refused:
+    except DomainError as refused:
         click.echo(f"No demo webhook endpoint: {refused.message}", err=True)
         return None
     db.session.commit()

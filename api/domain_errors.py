@@ -48,3 +48,8 @@ class Forbidden(DomainError):
     """The caller is known but may not do this (a wrong user hash)."""
 
     code = "forbidden"
+
+
+def not_found(what: str) -> NotFound:
+    """The one wording of a missing object: "No such reward."."""
+    return NotFound(f"No such {what}.")

@@ -7,9 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select, text
 
+from api.domain_errors import DomainError
 from api.events.models import Event
 from api.extensions import db
-from api.http.errors import ApiError
 from api.referrals import attribution, clicks
 from api.referrals.models import Referral
 from tests.together import run_together
@@ -64,7 +64,7 @@ def report(app, tenant, data: dict, when: datetime, ip=None):
     with app.app_context():
         try:
             referral, _ = attribution.report_signup(tenant.id, data, ip=ip, now=when)
-        except ApiError as error:
+        except DomainError as error:
             db.session.rollback()
             return "error", error.code, None
         db.session.commit()

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from api.database import utcnow
+from api.domain_errors import Conflict
 from api.extensions import db
 from api.http import idempotency
-from api.http.errors import ApiError
 from api.http.idempotency import IdempotencyRecord
 from api.jobs import queue as jobs
 from api.jobs.models import Job
@@ -134,7 +134,7 @@ def _steps(run: jobs.JobRun) -> dict:
         if run.payload.get("fail_at") == step:
             raise RuntimeError("a bug, with a secret: sk_do_not_show")
         if run.payload.get("refuse_at") == step:
-            raise ApiError(409, "endpoint_disabled", "Enable the endpoint first.")
+            raise Conflict("Enable the endpoint first.", code="endpoint_disabled")
         run.checkpoint(done=step + 1)
     return {"counted": run.payload["to"]}
 

@@ -11,9 +11,9 @@ from api.contacts import stages
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
 from api.contacts.schemas import attributes_fit
 from api.database import dialect_insert, insert_ignore, utcnow
+from api.domain_errors import Invalid
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError
 from api.ids import new_id
 
 _FIELDS = ("email", "first_name", "last_name", "locale")
@@ -48,7 +48,7 @@ def upsert_contact(
     """
     problem = external_id_problem(external_id)
     if problem:
-        raise ApiError(422, "validation_error", problem, {"external_id": [problem]})
+        raise Invalid(problem, fields={"external_id": [problem]})
     created = insert_ignore(
         Contact,
         {"workspace_id": workspace_id, "external_id": external_id},
@@ -88,11 +88,8 @@ def update_contact(
         try:  # the merged result must fit too, or growing a contact by PATCH has no limit
             attributes_fit(base)
         except ValidationError as error:
-            raise ApiError(
-                422,
-                "validation_error",
-                "Some fields are missing or invalid.",
-                {"attributes": error.messages},
+            raise Invalid(
+                "Some fields are missing or invalid.", fields={"attributes": error.messages}
             ) from None
         contact.attributes = base
     if "unsubscribed" in data:

@@ -162,9 +162,12 @@ DOMAIN_STATUS = {
 }
 
 
+def domain_status(error: domain.DomainError) -> int:
+    return next(s for kind, s in DOMAIN_STATUS.items() if isinstance(error, kind))
+
+
 def handle_domain_error(error: domain.DomainError):
-    status = next(s for kind, s in DOMAIN_STATUS.items() if isinstance(error, kind))
-    return error_response(status, error.code, error.message, error.fields)
+    return error_response(domain_status(error), error.code, error.message, error.fields)
 
 
 def handle_unexpected(error: Exception):

@@ -22,7 +22,6 @@ from api.database import insert_ignore, utcnow
 from api.domain_errors import DomainError, Invalid
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError
 from api.ids import new_id
 from api.integrations import stripe_objects, stripe_setup
 from api.integrations.models import StripeEvent, StripeIntegration
@@ -32,8 +31,6 @@ from api.referrals.models import Referral, ReferralConversion
 
 # Most sales were never referred: an event that names no referrer is kept, not announced.
 QUIETLY_UNMATCHED = ("no_referral", "no_conversion")
-# What the referral services raise when a rule says no (ApiError until they move over).
-REFUSED = (ApiError, DomainError)
 
 
 class Unverified(Invalid):
@@ -94,7 +91,7 @@ def receive(
             # A rule that says no undoes only its own part; the event is answered and kept.
             with db.session.begin_nested():
                 result = handle(workspace_id, payment, moment)
-        except REFUSED as error:
+        except DomainError as error:
             result = Outcome("unmatched", reason=error.code, order_id=payment.order_id)
     for name, value in vars(result).items():
         if value is not None:  # the order id read from the object stays unless replaced
@@ -227,7 +224,7 @@ def _referral_for(workspace_id: str, payment: Payment, moment):
             referral, _ = attribution.report_signup(
                 workspace_id, {**fields, "customer": customer}, now=moment
             )
-        except REFUSED as error:
+        except DomainError as error:
             if error.code == "no_attribution":
                 continue  # forged, foreign, expired or unknown: try the next way
             raise

@@ -26,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from api.database import utcnow
+from api.domain_errors import DomainError
 from api.extensions import db
 from api.http.errors import ApiError
 from api.jobs.models import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
@@ -143,7 +144,7 @@ def run_job(job: Job, lease_seconds: float, stopping: Callable[[], bool]) -> Non
     function = _HANDLERS.get(job.kind)
     try:
         if function is None:
-            raise ApiError(500, "unknown_kind", f"No handler for job kind {job.kind!r}.")
+            raise DomainError(f"No handler for job kind {job.kind!r}.", code="unknown_kind")
         result = function(run)
     except Interrupted:
         db.session.rollback()
@@ -156,7 +157,9 @@ def run_job(job: Job, lease_seconds: float, stopping: Callable[[], bool]) -> Non
         db.session.commit()
         log.info("job=%s kind=%s stopped at its checkpoint; queued again", job.id, job.kind)
         return
-    except ApiError as error:  # a domain refusal: its message is meant for the caller
+    # A refusal by our rules: its message is meant for the caller. (ApiError while the
+    # survey services still raise it.)
+    except (DomainError, ApiError) as error:
         db.session.rollback()
         _finish(
             db.session.get(Job, job.id),

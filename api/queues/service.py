@@ -10,9 +10,9 @@ from sqlalchemy import Select, select, update
 
 from api import scoring
 from api.database import upsert_add, utcnow
+from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError
 from api.queues import resurveys
 from api.queues.models import QueueCount, QueueItem
 from api.responses.models import Response
@@ -102,11 +102,10 @@ def claim(item: QueueItem, assignee: str, now: datetime | None = None) -> QueueI
     ).rowcount
     db.session.refresh(item)
     if not won:
-        raise ApiError(
-            409,
-            "already_claimed" if item.status == CLAIMED else "not_open",
+        raise Conflict(
             f"This item is {item.status}"
             + (f" by {item.assignee}." if item.status == CLAIMED else "."),
+            code="already_claimed" if item.status == CLAIMED else "not_open",
         )
     _recount(item, (item.queue, OPEN))
     _event(item, "queue_item.claimed")
@@ -141,7 +140,7 @@ def _finish(item: QueueItem, status: str, note: str | None, now: datetime | None
         db.session.refresh(item)
         before = (item.queue, item.status)
         if item.status not in ACTIVE:
-            raise ApiError(409, "not_open", f"This item is already {item.status}.")
+            raise Conflict(f"This item is already {item.status}.", code="not_open")
         # Conditional on the status we read, so the counts move from the right one.
         won = db.session.execute(
             update(QueueItem)
@@ -151,7 +150,7 @@ def _finish(item: QueueItem, status: str, note: str | None, now: datetime | None
         if won:
             break
     else:
-        raise ApiError(409, "conflict", "This item keeps changing; retry.")
+        raise Conflict("This item keeps changing; retry.")
     db.session.refresh(item)
     _recount(item, before)
     _event(item, "queue_item.resolved" if status == DONE else "queue_item.dismissed")

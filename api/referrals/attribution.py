@@ -21,9 +21,9 @@ from api import lifecycle, signing
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import insert_ignore, utcnow
+from api.domain_errors import Conflict, Invalid, not_found
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError, not_found
 from api.ids import new_id
 from api.referrals import click_writer, clicks, fraud, links, rewards
 from api.referrals import program as programs
@@ -138,17 +138,16 @@ def report_signup(
     now = now or utcnow()
     program = programs.enabled_program(workspace_id)
     if program is None:
-        raise ApiError(
-            422, "program_disabled", "The referral program is not enabled for this workspace."
+        raise Invalid(
+            "The referral program is not enabled for this workspace.", code="program_disabled"
         )
     tokens = [t for t in [data.get("click_id"), *(data.get("click_ids") or [])] if t]
     touch = choose_touch(program, tokens, data.get("code"), now)
     if touch is None:
-        raise ApiError(
-            422,
-            "no_attribution",
+        raise Invalid(
             "No valid click inside the attribution window and no known code.",
-            {"click_id": ["no_attribution"]},
+            code="no_attribution",
+            fields={"click_id": ["no_attribution"]},
         )
     customer = dict(data["customer"])
     external_id = customer.pop("external_id")
@@ -274,7 +273,7 @@ def review(referral: Referral, decision: str, note: str | None, now=None) -> Ref
     """A person's verdict on a flagged referral: approve releases its rewards, reject voids them."""
     now = now or utcnow()
     if referral.status != "flagged":
-        raise ApiError(409, "not_flagged", "Only flagged referrals are reviewed.")
+        raise Conflict("Only flagged referrals are reviewed.", code="not_flagged")
     referral.review_note = note
     referral.reviewed_at = now
     referral.updated_at = now

@@ -18,9 +18,9 @@ from decimal import Decimal
 from sqlalchemy import Select, select
 
 from api.database import insert_ignore, utcnow
+from api.domain_errors import Conflict, not_found
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError, not_found
 from api.ids import new_id
 from api.referrals import program as programs
 from api.referrals.models import (
@@ -167,7 +167,7 @@ def record_conversion(
     now = now or utcnow()
     workspace_id = referral.workspace_id
     if referral.status == "rejected":
-        raise ApiError(409, "referral_rejected", "A rejected referral cannot convert.")
+        raise Conflict("A rejected referral cannot convert.", code="referral_rejected")
     program = programs.program_or_defaults(workspace_id)
     amount, currency = data["amount"], data["currency"]
     qualified = qualifies(program, referral, amount, currency, now)
@@ -198,11 +198,10 @@ def record_conversion(
             or existing.amount != amount
             or existing.currency != currency
         ):
-            raise ApiError(
-                409,
-                "order_conflict",
+            raise Conflict(
                 "This order id was reported already with another referral, amount or currency.",
-                {"order_id": ["conflict"]},
+                code="order_conflict",
+                fields={"order_id": ["conflict"]},
             )
         return existing, False
     conversion = db.session.get(ReferralConversion, conversion_id)
@@ -292,7 +291,7 @@ def approve(reward: ReferralReward, now: datetime | None = None) -> ReferralRewa
     if reward.status == "approved":
         return reward
     if reward.status != "pending":
-        raise ApiError(409, "invalid_state", f"A {reward.status} reward cannot be approved.")
+        raise Conflict(f"A {reward.status} reward cannot be approved.", code="invalid_state")
     _approve(reward, now)
     db.session.flush()
     return reward
@@ -312,8 +311,8 @@ def mark_paid(reward: ReferralReward, reference: str, now: datetime | None = Non
     if reward.status == "paid" and reward.payout_reference == reference:
         return reward
     if reward.status != "approved":
-        raise ApiError(
-            409, "invalid_state", f"Only approved rewards can be paid; this one is {reward.status}."
+        raise Conflict(
+            f"Only approved rewards can be paid; this one is {reward.status}.", code="invalid_state"
         )
     reward.status = "paid"
     reward.paid_at = now

@@ -17,8 +17,9 @@ from flask import g, render_template, request
 from marshmallow import EXCLUDE, ValidationError
 
 from api import lifecycle, signing
+from api.domain_errors import DomainError
 from api.http import auth
-from api.http.errors import ApiError
+from api.http.errors import ApiError, domain_status
 from api.http.openapi import Blueprint
 from api.i18n import formatting
 from api.i18n.catalogs import DEFAULT_LOCALE, translations
@@ -80,6 +81,8 @@ def report_page(survey_id: str):
         return _error_page(refused.status, refused.message)
     except ApiError as error:
         return _error_page(error.status, error.message)
+    except DomainError as error:  # a report the service refuses (an unknown segment)
+        return _error_page(domain_status(error), error.message)
     return render_template(
         "report.html",
         lang=locale,

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from api import scoring, signing
 from api.database import utcnow
+from api.domain_errors import Invalid
 from api.extensions import db
-from api.http.errors import ApiError
 from api.queues.models import QUEUES, STATUSES, QueueCount
 from api.responses.models import InvitationRollup, ResponseRollup
 from api.surveys.models import Survey
@@ -122,7 +122,7 @@ def _check_segment(survey: Survey, attribute: str) -> None:
             f"`{attribute}` is not a segment attribute of this survey (it has: {known}). "
             "Add it to the survey's segment_attributes; responses are counted by it from then on."
         )
-        raise ApiError(422, "validation_error", message, {"segment": [message]})
+        raise Invalid(message, fields={"segment": [message]})
 
 
 # --- reading the rollup -------------------------------------------------------------------
@@ -336,7 +336,7 @@ def report_link(survey: Survey, expires_in_days: int, now: datetime | None = Non
     limit = current_app.config["REPORT_LINK_MAX_AGE_DAYS"]
     if not 1 <= expires_in_days <= limit:
         message = f"A report link lives 1 to {limit} days."
-        raise ApiError(422, "validation_error", message, {"expires_in_days": [message]})
+        raise Invalid(message, fields={"expires_in_days": [message]})
     now = now or utcnow()
     expires_at = (now + timedelta(days=expires_in_days)).replace(microsecond=0)
     token = signing.sign(

@@ -20,9 +20,9 @@ from sqlalchemy import Select, delete, select, update
 
 from api.bulk import insert_many
 from api.database import utcnow
+from api.domain_errors import Conflict, Invalid, not_found
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError, not_found
 from api.jobs import queue as jobs
 from api.webhooks import endpoints
 from api.webhooks.models import (
@@ -277,8 +277,8 @@ def _queued_again(now: datetime) -> dict:
 
 def _enabled(endpoint: WebhookEndpoint) -> None:
     if not endpoint.enabled:
-        raise ApiError(
-            409, "endpoint_disabled", "The endpoint is disabled: enable it first (PATCH)."
+        raise Conflict(
+            "The endpoint is disabled: enable it first (PATCH).", code="endpoint_disabled"
         )
 
 
@@ -286,7 +286,7 @@ def retry(delivery: WebhookDelivery, now: datetime) -> WebhookDelivery:
     """Send it again now, whatever became of it, with the schedule from the start."""
     _enabled(db.session.get(WebhookEndpoint, delivery.endpoint_id))
     if delivery.lease_until is not None and delivery.lease_until > now:
-        raise ApiError(409, "in_flight", "This delivery is being sent right now; retry after.")
+        raise Conflict("This delivery is being sent right now; retry after.", code="in_flight")
     for name, value in _queued_again(now).items():
         setattr(delivery, name, value)
     db.session.flush()
@@ -298,7 +298,7 @@ def recover(endpoint: WebhookEndpoint, since: datetime, until: datetime):
     _enabled(endpoint)
     if until <= since:
         message = "`until` must be after `since`."
-        raise ApiError(422, "validation_error", message, {"until": [message]})
+        raise Invalid(message, fields={"until": [message]})
     return jobs.enqueue(
         RECOVER,
         endpoint.workspace_id,

@@ -6,9 +6,9 @@ from flask import current_app
 from sqlalchemy import Select, select, update
 
 from api.database import utcnow
+from api.domain_errors import Conflict, Invalid, not_found
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError, not_found
 from api.webhooks import secrets, ssrf
 from api.webhooks.models import (
     DISABLED_MANUALLY,
@@ -48,7 +48,7 @@ def check_url(url: str) -> None:
             allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
         )
     except ssrf.Refused as refused:
-        raise ApiError(422, "validation_error", refused.reason, {"url": [refused.reason]}) from None
+        raise Invalid(refused.reason, fields={"url": [refused.reason]}) from None
 
 
 def in_workspace(workspace_id: str) -> Select:
@@ -149,7 +149,7 @@ def rotate_secret(endpoint: WebhookEndpoint, grace: timedelta) -> str:
 def ping(endpoint: WebhookEndpoint) -> WebhookDelivery:
     """A `webhook.ping` event and its one delivery, to this endpoint alone, due now."""
     if not endpoint.enabled:
-        raise ApiError(409, "endpoint_disabled", "Enable the endpoint before pinging it.")
+        raise Conflict("Enable the endpoint before pinging it.", code="endpoint_disabled")
     now = utcnow()
     event = events.record(endpoint.workspace_id, PING, endpoint.id, {"endpoint_id": endpoint.id})
     delivery = WebhookDelivery(

@@ -31,6 +31,7 @@ from flask import Flask
 from marshmallow import Schema, validate
 
 from api import database
+from api.domain_errors import DomainError
 from api.http import auth, ratelimit, request_log
 from api.http.errors import ApiError
 from api.widget import cors, service
@@ -170,7 +171,7 @@ class WidgetCalls:
             auth.record_use(key)
             status, body = answer(environ, workspace, data, request_id)
             database.end_work(succeeded=True)
-        except (_Handover, ratelimit.RateLimited, ApiError):
+        except (_Handover, ratelimit.RateLimited, ApiError, DomainError):
             database.end_work(succeeded=False)
             raise _Handover from None
         except Exception:

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from api.database import utcnow
+from api.domain_errors import Conflict
 from api.extensions import db
-from api.http.errors import ApiError
 from api.workspaces.models import ApiKey, Workspace
 
 SECRET = "secret"  # noqa: S105  a key kind, not a password
@@ -101,7 +101,7 @@ def revoke(key: ApiKey) -> ApiKey:
 def rotate(key: ApiKey, grace: timedelta) -> tuple[ApiKey, str]:
     """A new key of the same kind; the old one keeps working for `grace`, then expires."""
     if not key.is_live(utcnow()):
-        raise ApiError(409, "key_not_live", "Only a live key can be rotated; create a new key.")
+        raise Conflict("Only a live key can be rotated; create a new key.", code="key_not_live")
     new_key, raw = create_key(key.workspace_id, key.kind, key.name)
     expires = utcnow() + grace
     if key.expires_at is None or key.expires_at > expires:
