@@ -108,6 +108,16 @@ def test_minimum_purchase(tenant):
     assert exactly["qualified"] is True and len(ledger(tenant)) == 2
 
 
+def test_each_purchase_is_one_event_named_by_whether_it_qualifies(app, tenant):
+    enable(tenant, min_purchase_amount="50", min_purchase_currency="EUR")
+    referral = referred(tenant)
+    before = len(event_types(app))
+    convert(tenant, referral["id"], order_id="o-small", amount="10.00")
+    convert(tenant, referral["id"], order_id="o-big", amount="60.00")
+    purchases = [t for t in event_types(app)[before:] if t.startswith("referral.")]
+    assert purchases == ["referral.purchase", "referral.converted"]
+
+
 def test_the_qualification_window(app, tenant):
     enable(tenant, qualification_window_days=30)
     late, in_time = referred(tenant, "late"), referred(tenant, "in-time", advocate="adv-2")
