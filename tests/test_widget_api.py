@@ -238,6 +238,27 @@ def test_anonymous_visitors_only_where_allowed(widget):
     assert widget.eligibility(user_id=None).get_json()["reason"] == "anonymous_not_allowed"
 
 
+def test_an_anonymous_visitor_keeps_one_sampling_draw_across_page_views(widget):
+    widget.survey(allow_anonymous=True, sampling_percent=50)
+    visitors = [f"visitor-{n:02d}-0123456789" for n in range(30)]
+
+    def draw(visitor):
+        return widget.eligibility(user_id=None, anonymous_id=visitor).get_json()["show"]
+
+    first = [draw(visitor) for visitor in visitors]
+    assert [draw(visitor) for visitor in visitors] == first
+    assert [draw(visitor) for visitor in visitors] == first
+    assert True in first and False in first  # a real draw, not all in or all out
+
+
+@pytest.mark.parametrize("anonymous_id", ["short", "x" * 65, "has space 0123456789", "é" * 20])
+def test_an_anonymous_id_is_bounded(widget, anonymous_id):
+    widget.survey(allow_anonymous=True)
+    answer = widget.eligibility(user_id=None, anonymous_id=anonymous_id)
+    assert answer.status_code == 422
+    assert set(answer.get_json()["error"]["fields"]) == {"anonymous_id"}
+
+
 @pytest.mark.parametrize(
     ("rules", "url", "shown"),
     [

@@ -1,7 +1,9 @@
 """May we ask this widget user now, and which survey? Decided here, on the server.
 
-Clearing the browser's storage changes nothing: every input is server state
-(responses, declines, the contact's first-seen time) or the signed identity.
+For an identified user, clearing the browser's storage changes nothing: every
+input is server state (responses, declines, the contact's first-seen time) or the
+signed identity. An anonymous visitor has no identity to sign: the sampling draw
+follows the random id the widget keeps in that browser (`anonymous_key`).
 """
 
 import hashlib

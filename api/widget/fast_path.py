@@ -70,7 +70,7 @@ def _query(environ) -> dict[str, str] | None:
     Arguments it does not read are ignored, as webargs ignores them."""
     found: dict[str, str] = {}
     for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
-        if name == "attributes" or name in found:
+        if name in ("attributes", "anonymous_id") or name in found:  # the route validates these
             return None
         if name in _QUERY_FIELDS:
             if not _fits(value, _QUERY_FIELDS[name]):

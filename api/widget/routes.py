@@ -82,7 +82,8 @@ def eligibility(args):
         url=args.get("url"),
         locale=args.get("locale"),
         accept_language=request.headers.get("Accept-Language"),
-        anonymous_key=g.request_id,
+        # Without an id (an older widget, a bare call) each request is its own draw.
+        anonymous_key=args.get("anonymous_id") or g.request_id,
     )
 
 

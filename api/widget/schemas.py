@@ -16,6 +16,15 @@ class WidgetEligibilityArgs(Schema):
     user_hash = fields.String(validate=validate.Length(max=128))
     url = fields.String(validate=validate.Length(max=2000))
     locale = fields.String(validate=validate.Length(max=16))
+    anonymous_id = fields.String(
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_-]{16,64}$", error="16 to 64 letters, digits, '-' or '_'."
+        ),
+        metadata={
+            "description": "A visitor without user_id: a random id the widget keeps in the "
+            "browser, so the survey's sampling draws once per visitor, not per page view."
+        },
+    )
     attributes = fields.String(
         metadata={
             "description": "JSON object of contact attributes; only used with a valid user_hash."

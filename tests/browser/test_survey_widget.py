@@ -2,6 +2,7 @@
 
 import json
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -278,6 +279,28 @@ def test_the_throttle_holds_after_clearing_storage_and_cookies(embed, page, cont
     assert answer.value.json()["show"] is False
     assert page.evaluate(f"{SHADOW_JS} === null")
     assert len(embed.responses()) == 1
+
+
+def test_an_anonymous_visitor_is_drawn_once_not_on_every_page_view(embed, page):
+    embed.survey(allow_anonymous=True, sampling_percent=50)
+    url = embed.page(init={"key": embed.tenant.publishable_key})
+    draws = set()
+    for _page_view in range(3):
+        with page.expect_response(eligibility) as answer:
+            page.goto(url)
+        (anonymous_id,) = parse_qs(urlsplit(answer.value.url).query)["anonymous_id"]
+        draws.add((anonymous_id, answer.value.json()["show"]))
+    ((anonymous_id, _show),) = draws  # one id and one draw for the three page views
+    assert re.fullmatch(r"[0-9a-f]{32}", anonymous_id)
+    assert page.evaluate("localStorage.getItem('flipfunnel:anonymous')") == anonymous_id
+
+
+def test_an_identified_user_sends_no_anonymous_id(embed, page):
+    embed.survey()
+    with page.expect_response(eligibility) as answer:
+        page.goto(embed.page())
+    assert "anonymous_id" not in parse_qs(urlsplit(answer.value.url).query)
+    assert page.evaluate("localStorage.getItem('flipfunnel:anonymous')") is None
 
 
 def test_a_failed_submit_is_delivered_once_on_the_next_page_load(embed, page):

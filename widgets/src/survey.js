@@ -3,9 +3,10 @@
  * The server decides whether to ask (GET /w/v1/eligibility) and sends every text; this
  * renders it in an open shadow root (our CSS cannot leak out, the page's cannot leak
  * in), as a modal dialog (top layer, focus trap, Escape declines, focus restored) or
- * inline. Text goes in as text only. Storage holds one thing: answers whose submit
+ * inline. Text goes in as text only. Storage holds two things: answers whose submit
  * failed, sent again on the next page load with the same display token, so the server
- * never counts one twice.
+ * never counts one twice; and, for a visitor the site does not identify, a random id,
+ * so the survey's sampling draws once per visitor rather than on every page view.
  */
 import * as kit from './kit.js';
 import SURVEY_CSS from './survey.css';
@@ -13,6 +14,7 @@ import SURVEY_CSS from './survey.css';
 const { element, callApi, identity, isTemporary } = kit;
 
 const RETRY_KEY = 'flipfunnel:retry';
+const ANONYMOUS_KEY = 'flipfunnel:anonymous';
 const RETRY_LIMIT = 20;
 // A display token expires after a week, and an answer with it then.
 const RETRY_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
@@ -59,7 +61,8 @@ function start() {
     }
     asking = true;
     const url = (askedUrl = location.href);
-    const answer = await callApi(hub.api, 'eligibility', identity(config, { url }));
+    const query = identity(config, { url, ...anonymousId(config) });
+    const answer = await callApi(hub.api, 'eligibility', query);
     asking = false;
     if (askAgain) {
       askAgain = false;
@@ -467,7 +470,27 @@ function focusedElement() {
   return focused;
 }
 
-// --- answers whose submit failed: the only thing this widget keeps in storage --------
+// --- storage: an anonymous visitor's id, and answers whose submit failed -------------
+
+/**
+ * `{anonymous_id}` for a visitor without `userId`: 32 random hex digits made once and
+ * kept in this browser; it names no one. Where storage is refused, nothing: the
+ * server then draws on every page view, as it does for any call without one.
+ */
+function anonymousId(config) {
+  if (config.userId) return {};
+  try {
+    let id = localStorage.getItem(ANONYMOUS_KEY);
+    if (!/^[0-9a-f]{32}$/.test(id)) {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      id = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+      localStorage.setItem(ANONYMOUS_KEY, id);
+    }
+    return { anonymous_id: id };
+  } catch {
+    return {};
+  }
+}
 
 function storedAnswers() {
   try {
