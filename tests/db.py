@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from api.events.models import Event
 from api.extensions import db
 
 
@@ -10,3 +11,10 @@ def count(app, model, *where, **equal) -> int:
     with app.app_context():
         statement = select(func.count()).select_from(model).where(*where).filter_by(**equal)
         return db.session.scalar(statement)
+
+
+def event_types(app, *where, **equal) -> list[str]:
+    """The types of the events matching, in the order they were written."""
+    with app.app_context():
+        statement = select(Event.type).where(*where).filter_by(**equal).order_by(Event.id)
+        return list(db.session.scalars(statement))

@@ -10,6 +10,7 @@ from api.contacts.models import Contact
 from api.events.models import Event
 from api.extensions import db
 from api.worker.loop import Worker
+from tests.db import event_types
 
 
 def upload(tenant, text: str | bytes, *, encoding="utf-8", query=None, **headers):
@@ -42,11 +43,6 @@ def imported(app, tenant, text, **kwargs) -> dict:
 
 def contacts_of(tenant) -> dict[str, dict]:
     return {c["external_id"]: c for c in tenant.get("/v1/contacts?limit=500").get_json()["data"]}
-
-
-def event_types(app) -> list[str]:
-    with app.app_context():
-        return list(db.session.scalars(select(Event.type).order_by(Event.id)))
 
 
 def test_every_column(app, tenant):

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from api.contacts.models import Contact
 from api.extensions import db
+from tests.db import event_types
 from tests.feed import wait_until_readable
 from tests.together import run_together
 
@@ -332,14 +333,10 @@ def test_a_cursor_with_values_of_the_wrong_type_is_a_422(tenant):
 
 
 def test_unsubscribing_through_the_api_is_an_event_once(app, tenant):
-    from api.events.models import Event
-
     tenant.put("/v1/contacts/u1", json={"email": "u1@example.com"})
     for _ in range(2):
         assert tenant.patch("/v1/contacts/u1", json={"unsubscribed": True}).status_code == 200
-    with app.app_context():
-        kinds = db.session.scalars(select(Event.type).where(Event.workspace_id == tenant.id))
-        assert list(kinds).count("contact.unsubscribed") == 1
+    assert event_types(app, workspace_id=tenant.id).count("contact.unsubscribed") == 1
 
 
 def test_resubscribing_through_the_api_is_an_event_once(app, tenant):

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from api.domain_errors import DomainError
-from api.events.models import Event
 from api.extensions import db
 from api.referrals import attribution, clicks
 from api.referrals.models import Referral
+from tests.db import event_types
 from tests.together import run_together
 
 LANDING = "https://shop.example.com/welcome"
@@ -98,9 +98,7 @@ def test_a_click_attributes_the_sign_up(app, client, tenant, program):
     friend = tenant.get("/v1/contacts/friend").get_json()
     assert body["referred_contact_id"] == friend["id"] and friend["email"] == "friend@example.com"
     assert tenant.get(f"/v1/referrals/{body['id']}").get_json() == body
-    with app.app_context():
-        types = list(db.session.scalars(select(Event.type).where(Event.subject_id == body["id"])))
-    assert types == ["referral.created"]
+    assert event_types(app, subject_id=body["id"]) == ["referral.created"]
 
 
 def test_a_typed_code_counts_without_a_click(tenant, program):
@@ -217,9 +215,7 @@ def test_one_referral_per_friend(app, tenant, program):
         (rejected_id, "already_referred", b["id"])
     ]
     assert len(stored(app, status="signed_up")) == 1
-    with app.app_context():
-        types = list(db.session.scalars(select(Event.type).where(Event.subject_id == rejected_id)))
-    assert types == ["referral.rejected"]
+    assert event_types(app, subject_id=rejected_id) == ["referral.rejected"]
 
 
 def test_self_referral_by_the_same_contact(tenant, program):

@@ -8,7 +8,7 @@ from api.extensions import db
 from api.referrals import links
 from api.referrals.codes import ALPHABET, CODE_LENGTH
 from api.referrals.models import ReferralCode
-from tests.db import count
+from tests.db import count, event_types
 from tests.together import run_together
 
 
@@ -166,9 +166,7 @@ def test_disable_and_enable(app, tenant):
     assert tenant.get("/v1/referral-codes?disabled=false").get_json()["data"] == []
     enabled = tenant.patch(f"/v1/referral-codes/{code['code']}", json={"disabled": False})
     assert enabled.get_json()["disabled"] is False and enabled.get_json()["disabled_at"] is None
-    with app.app_context():
-        types = list(db.session.scalars(select(Event.type).order_by(Event.id)))
-    assert types[-2:] == ["referral_code.disabled", "referral_code.enabled"]
+    assert event_types(app)[-2:] == ["referral_code.disabled", "referral_code.enabled"]
 
 
 def test_parallel_requests_for_one_contact_make_one_code(app, tenant):

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from api.events.models import Event
 from api.extensions import db
 from api.referrals import attribution, rewards
 from api.referrals.models import Referral, ReferralConversion, ReferralReward
+from tests.db import event_types
 from tests.together import run_together
 
 LANDING = "https://shop.example.com/welcome"
@@ -46,11 +46,6 @@ def convert(tenant, referral_id, order_id="o-1", amount="59.90", currency="EUR")
 def ledger(tenant, **query) -> list[dict]:
     params = "&".join(f"{k}={v}" for k, v in query.items())
     return tenant.get(f"/v1/rewards?{params}").get_json()["data"]
-
-
-def event_types(app) -> list[str]:
-    with app.app_context():
-        return list(db.session.scalars(select(Event.type).order_by(Event.id)))
 
 
 def test_a_purchase_converts_and_creates_both_rewards_pending(app, tenant):

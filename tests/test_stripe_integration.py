@@ -15,6 +15,7 @@ from api.integrations.models import StripeEvent, StripeIntegration
 from api.referrals.models import Referral, ReferralConversion, ReferralReward
 from tests import factories
 from tests.conftest import create_tenant, on_postgres
+from tests.db import event_types
 from tests.tcp_proxy import TcpProxy
 from tests.together import run_together
 
@@ -132,8 +133,7 @@ class Shop:
             return found
 
     def event_types(self) -> list[str]:
-        with self.app.app_context():
-            return list(db.session.scalars(select(Event.type).order_by(Event.id)))
+        return event_types(self.app)
 
 
 @pytest.fixture
