@@ -56,6 +56,12 @@ def _currency(obj: dict) -> str | None:
     return value.upper() if value and len(value) == 3 else None
 
 
+def _amount(obj: dict, key: str) -> Decimal | None:
+    """The object's `key` amount in its currency; None when either is missing or odd."""
+    minor_units, currency = obj.get(key), _currency(obj)
+    return amount(minor_units, currency) if isinstance(minor_units, int) and currency else None
+
+
 @dataclass
 class Payment:
     """A purchase (a completed Checkout Session, a paid invoice) or a refund or dispute."""
@@ -122,15 +128,13 @@ def promotion_code_refs(obj: dict) -> list:
 def checkout_session(obj: dict) -> Payment:
     """A subscription's first payment is both this session and its invoice: the invoice
     is the order then, so `invoice.paid` for the same payment adds nothing."""
-    currency = _currency(obj)
-    total = obj.get("amount_total")
     invoice = ref(obj.get("invoice"))
     details = obj.get("customer_details") if isinstance(obj.get("customer_details"), dict) else {}
     return Payment(
         object_id=ref(obj),
         order_id=invoice or ref(obj),
-        amount=amount(total, currency) if isinstance(total, int) and currency else None,
-        currency=currency,
+        amount=_amount(obj, "amount_total"),
+        currency=_currency(obj),
         # "unpaid": a delayed payment method; async_payment_succeeded follows when it is.
         paid=obj.get("payment_status") != "unpaid",
         customer_id=ref(obj.get("customer")),
@@ -144,15 +148,13 @@ def checkout_session(obj: dict) -> Payment:
 
 
 def invoice(obj: dict) -> Payment:
-    currency = _currency(obj)
-    paid = obj.get("amount_paid")
     subscription = obj.get("subscription_details") or {}
     parent = (obj.get("parent") or {}).get("subscription_details") or {}
     return Payment(
         object_id=ref(obj),
         order_id=ref(obj),
-        amount=amount(paid, currency) if isinstance(paid, int) and currency else None,
-        currency=currency,
+        amount=_amount(obj, "amount_paid"),
+        currency=_currency(obj),
         customer_id=ref(obj.get("customer")),
         email=_text(obj.get("customer_email")),
         # A subscription's metadata reaches each of its invoices; the invoice's own wins.
@@ -170,12 +172,10 @@ def invoice(obj: dict) -> Payment:
 
 def charge(obj: dict) -> Payment:
     """A refunded charge: `amount` is what was refunded so far."""
-    currency = _currency(obj)
-    refunded = obj.get("amount_refunded")
     return Payment(
         object_id=ref(obj),
-        amount=amount(refunded, currency) if isinstance(refunded, int) and currency else None,
-        currency=currency,
+        amount=_amount(obj, "amount_refunded"),
+        currency=_currency(obj),
         customer_id=ref(obj.get("customer")),
         payment_intent_id=ref(obj.get("payment_intent")),
         charge_id=ref(obj),
@@ -184,12 +184,10 @@ def charge(obj: dict) -> Payment:
 
 
 def dispute(obj: dict) -> Payment:
-    currency = _currency(obj)
-    disputed = obj.get("amount")
     return Payment(
         object_id=ref(obj),
-        amount=amount(disputed, currency) if isinstance(disputed, int) and currency else None,
-        currency=currency,
+        amount=_amount(obj, "amount"),
+        currency=_currency(obj),
         payment_intent_id=ref(obj.get("payment_intent")),
         charge_id=ref(obj.get("charge")),
     )
