@@ -20,9 +20,7 @@ ratio (1M / 10k) are printed, PASS when under 2x.
 
 from __future__ import annotations
 
-import argparse
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -40,9 +38,9 @@ from api.responses.models import InvitationRollup, Response, ResponseRollup
 from api.surveys import invitations
 from api.surveys.models import Invitation, Survey
 from api.workspaces import keys
+from bench import scaling
 from bench.fresh_database import fresh_database
 
-SMALL, LARGE = 10_000, 1_000_000
 DAYS = 90
 MAX_RATIO = 2.0
 CHUNK = 20_000
@@ -55,13 +53,7 @@ STATUS_WEIGHTS = {"done": 70, "dismissed": 10, "open": 15, "claimed": 5}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.report_scaling")
-    parser.add_argument("--repeat", type=int, default=15, help="timed runs per case")
-    parser.add_argument("--small", type=int, default=SMALL)
-    parser.add_argument("--large", type=int, default=LARGE)
-    parser.add_argument("--postgres", action="store_true", help="use DATABASE_URL's database")
-    parser.add_argument("--seed", type=int, default=20261123)
-    args = parser.parse_args(argv)
+    args = scaling.options("python -m bench.report_scaling", seed=20261123).parse_args(argv)
 
     with fresh_database(args.postgres, "flipfunnel-report-bench-") as made:
         return run(args, made)
@@ -98,21 +90,17 @@ def run(args, made: list[str]) -> int:
             f"{rollup_rows:,} rollup rows, built in {time.perf_counter() - began:.1f} s"
         )
         surveys[label] = survey
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(db.text("ANALYZE"))
-        db.session.commit()
+    scaling.analyze()
 
     verdict = True
     for interval in ("day", "week"):
         medians = {}
         for part in PARTS:
-            times: dict[str, list[float]] = {label: [] for label in surveys}
-            for survey in surveys.values():  # warm-up: caches, query plans
-                timed(part, survey, start, end, interval)
-            for _ in range(args.repeat):
-                for label, survey in surveys.items():  # alternating, A B A B
-                    times[label].append(timed(part, survey, start, end, interval))
-            medians[part] = {label: statistics.median(values) for label, values in times.items()}
+
+            def measure(survey: Survey, part: str = part, interval: str = interval) -> float:
+                return timed(part, survey, start, end, interval)
+
+            medians[part] = scaling.alternating_medians(surveys, measure, args.repeat)
         for part, title in PARTS.items():
             small, large = medians[part]["10k"], medians[part]["1M"]
             ratio = large / small

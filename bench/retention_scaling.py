@@ -29,10 +29,8 @@ when under 2x.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -50,10 +48,10 @@ from api.scoring import classify
 from api.surveys.models import Invitation, Survey
 from api.worker import periodic
 from api.workspaces import keys
+from bench import scaling
 from bench.fresh_database import fresh_database
 from bench.throughput import _machine_busy_seconds, _own_cpu_seconds
 
-SMALL, LARGE = 10_000, 1_000_000
 MONTHS = 36
 MAX_RATIO = 2.0
 CHUNK = 20_000
@@ -63,13 +61,7 @@ SCORE_WEIGHTS = {0: 2, 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 8, 7: 12, 8: 18, 9: 22, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.retention_scaling")
-    parser.add_argument("--repeat", type=int, default=15, help="timed runs per case")
-    parser.add_argument("--small", type=int, default=SMALL)
-    parser.add_argument("--large", type=int, default=LARGE)
-    parser.add_argument("--postgres", action="store_true", help="use DATABASE_URL's database")
-    parser.add_argument("--seed", type=int, default=20261201)
-    args = parser.parse_args(argv)
+    args = scaling.options("python -m bench.retention_scaling", seed=20261201).parse_args(argv)
 
     # Building a million rows, and deleting them (cascading over 200,000 contacts), takes
     # longer than a request's statement timeout.
@@ -119,22 +111,19 @@ def run(args, made: list[str]) -> int:
             f"{time.perf_counter() - began:.1f} s"
         )
         workspaces[label] = workspace_id
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(db.text("ANALYZE"))
-        db.session.commit()
+    scaling.analyze()
 
     verdict = True
     this_month = lifecycle.month_of(now)
     busy_before, own_before, wall_before = _machine_busy_seconds(), _own_cpu_seconds(), time.time()
     for months in (12, MONTHS):
         start = lifecycle.add_months(this_month, 1 - months)
-        times: dict[str, list[float]] = {label: [] for label in workspaces}
-        for workspace_id in workspaces.values():  # warm-up: caches, query plans
-            timed(workspace_id, start, this_month, now)
-        for _ in range(args.repeat):
-            for label, workspace_id in workspaces.items():  # alternating, A B A B
-                times[label].append(timed(workspace_id, start, this_month, now))
-        small, large = (statistics.median(times[label]) for label in ("10k", "1M"))
+
+        def measure(workspace_id: str, start: date = start) -> float:
+            return timed(workspace_id, start, this_month, now)
+
+        medians = scaling.alternating_medians(workspaces, measure, args.repeat)
+        small, large = medians["10k"], medians["1M"]
         ratio = large / small
         ok = ratio < MAX_RATIO
         verdict &= ok

@@ -1,0 +1,45 @@
+"""What the scaling benchmarks share: their options, and timing a small and a large
+case alternately so that a change in the machine's load falls on both alike."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Callable
+from typing import TypeVar
+
+from api.extensions import db
+
+SMALL, LARGE = 10_000, 1_000_000
+Case = TypeVar("Case")
+
+
+def options(prog: str, seed: int) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs per case")
+    parser.add_argument("--small", type=int, default=SMALL)
+    parser.add_argument("--large", type=int, default=LARGE)
+    parser.add_argument("--postgres", action="store_true", help="use DATABASE_URL's database")
+    parser.add_argument("--seed", type=int, default=seed)
+    return parser
+
+
+def analyze() -> None:
+    """PostgreSQL plans from statistics: without them it would plan for empty tables."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+
+
+def alternating_medians(
+    cases: dict[str, Case], measure: Callable[[Case], float], repeat: int
+) -> dict[str, float]:
+    """The median of `repeat` runs of `measure` per case, after one warm-up run each
+    (caches, query plans), the cases taking turns: A B A B ..."""
+    for case in cases.values():
+        measure(case)
+    times: dict[str, list[float]] = {label: [] for label in cases}
+    for _ in range(repeat):
+        for label, case in cases.items():
+            times[label].append(measure(case))
+    return {label: statistics.median(values) for label, values in times.items()}
