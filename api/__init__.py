@@ -69,13 +69,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def wrap_wsgi(app: Flask) -> None:
-    """WSGI middleware, innermost first."""
-    from api.referrals import link_fast_path
-    from api.widget import fast_path as widget_fast_path
-
-    # Inside ProxyFix: both count (clicks, rate limits) by the address ProxyFix sets.
-    link_fast_path.init_app(app)
-    widget_fast_path.init_app(app)
+    """WSGI middleware. Every request then goes through Flask's routing and its hooks."""
     if app.config["PROXY_COUNT"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1, x_host=1)
 

@@ -7,6 +7,7 @@ event row, an idempotency record and the change they describe land together.
 
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import psycopg
 from sqlalchemy import JSON, DateTime, event
@@ -149,6 +150,28 @@ def end_work(succeeded: bool) -> None:
         db.session.commit()
     else:
         db.session.rollback()
+
+
+def plain_read(statement, params: dict):
+    """The first row of a read that need not see this request's writes, or None.
+
+    On a pooled connection of its own in autocommit, outside the request's session:
+    on most widget page views this read is all the database work there is, and a
+    session transaction around it (its begin, its commit, and on PostgreSQL BEGIN and
+    ROLLBACK sent to the server) cost more than the read."""
+    with _autocommit(db.engine).connect() as connection:
+        return connection.execute(statement, params).first()
+
+
+@lru_cache(maxsize=8)
+def _autocommit(engine: Engine) -> Engine:
+    """PostgreSQL: an Engine sharing `engine`'s pool, each checkout in autocommit (reset at
+    checkin), so the read is one round trip, without BEGIN and ROLLBACK. SQLite's driver
+    begins no transaction for a SELECT anyway, and its isolation level is a PRAGMA sent
+    at each checkout and checkin: two more statements than the read itself."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def commit_request(response):

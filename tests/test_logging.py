@@ -126,7 +126,7 @@ def test_error_body_names_the_request_id(tenant):
     assert response.get_json()["error"]["request_id"] == "trace-abc-123"
 
 
-def test_the_referral_link_fast_path_logs_and_echoes_the_request_id(client, request_log):
+def test_the_referral_link_logs_and_echoes_the_request_id(client, request_log):
     response = client.get(
         "/r/NOSUCHCODE?email=ann@example.com", headers={"X-Request-ID": "link-1234"}
     )

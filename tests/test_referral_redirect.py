@@ -208,7 +208,7 @@ def test_a_failure_still_lands_on_our_base_url_without_a_trace(
         raise RuntimeError("database unavailable")
 
     monkeypatch.setattr("api.referrals.clicks.visit", broken)
-    with caplog.at_level(logging.ERROR, logger="api.referrals.link_fast_path"):
+    with caplog.at_level(logging.ERROR, logger="api.referrals.redirect"):
         response = visit(client, f"/r/{code['code']}")
     assert response.status_code == 302
     assert response.headers["Location"] == app.config["BASE_URL"]

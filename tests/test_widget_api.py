@@ -1,5 +1,6 @@
 """The widget API: keys, origins, identity, eligibility, and idempotent answers."""
 
+import logging
 from datetime import timedelta
 from time import monotonic
 
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 from api.contacts.models import Contact
 from api.database import utcnow
+from api.events.models import Event
 from api.extensions import db
 from api.responses.models import Response
 from api.surveys.models import Invitation, Survey
@@ -406,3 +408,93 @@ def test_remembered_site_settings_reach_the_widget_api_after_the_interval(app_fa
     assert tenant.client.get("/v1/contacts", headers=headers).status_code == 200
     assert tenant.delete(f"/v1/keys/{new_secret['id']}").status_code == 200
     assert tenant.client.get("/v1/contacts", headers=headers).status_code == 401
+
+
+def test_eligibility_and_answers_carry_cors_and_request_id_headers(widget):
+    widget.survey(product_name="Acme")
+    shown = widget.eligibility(locale="de")
+    body = {"display": shown.get_json()["display"], "score": 3, "page": "/pricing"}
+    first, again = widget.post("responses", body), widget.post("responses", body)
+    assert (shown.status_code, first.status_code, again.status_code) == (200, 201, 200)
+    assert first.get_json() == again.get_json()
+    for response in (shown, first, again):
+        assert response.headers["Access-Control-Allow-Origin"] == SITE
+        assert response.headers["Vary"] == "Origin"
+        assert response.headers["Content-Type"] == "application/json"
+        assert len(response.headers["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "code"),
+    [
+        (lambda w: w.eligibility(origin="https://evil.example"), 403, "origin_not_allowed"),
+        (lambda w: w.client.get("/w/v1/eligibility?user_id=u1"), 401, "unauthorized"),
+        (lambda w: w.eligibility(valid=False), 403, "invalid_user_hash"),
+        (lambda w: w.eligibility(user_id="u" * 300), 422, "validation_error"),
+        (lambda w: w.post("responses", {"display": "forged", "score": 9}), 404, "not_found"),
+        (lambda w: w.post("responses", {"display": "x", "score": "9"}), 422, "validation_error"),
+        (lambda w: w.post("responses", {"display": "x", "score": 9, "x": 1}), 422, None),
+        (lambda w: w.post("responses", {"score": 9}), 422, "validation_error"),
+    ],
+)
+def test_widget_errors_are_in_our_shape_with_the_request_id(widget, call, status, code):
+    widget.survey()
+    response = call(widget)
+    assert response.status_code == status, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == (code or "validation_error")
+    assert error["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_a_malformed_answer_body_is_a_400(widget):
+    response = widget.client.post(
+        widget.url("responses"),
+        data=b'{"display": ',
+        headers={"Origin": SITE, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "malformed_json"
+
+
+def test_widget_calls_are_logged_with_their_route_only(widget, caplog):
+    widget.survey()
+    logger = logging.getLogger("flipfunnel.requests")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="flipfunnel.requests"):
+            response = widget.eligibility()
+    finally:
+        logger.removeHandler(caplog.handler)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "flipfunnel.requests"]
+    assert f"request_id={response.headers['X-Request-ID']} " in line
+    assert "method=GET route=/w/v1/eligibility status=200" in line
+    assert "u1" not in line and widget.tenant.publishable_key not in line
+
+
+def test_a_retried_answer_that_changes_nothing_writes_nothing(app, widget):
+    widget.survey()
+    display = widget.shown()
+    body = {"display": display, "score": 10, "page": "/pricing"}
+    assert widget.post("responses", body).status_code == 201
+    with app.app_context():
+        before = db.session.scalar(select(Response.updated_at))
+    events = count(app, Event)
+    for _ in range(3):
+        assert widget.post("responses", body).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(Response.updated_at)) == before
+    assert count(app, Event) == events
+    assert count(app, Response) == 1
+
+
+def test_a_retried_answer_with_something_new_is_recorded(app, widget):
+    widget.survey()
+    display = widget.shown()
+    assert widget.post("responses", {"display": display, "score": 10}).status_code == 201
+    moved = {"display": display, "score": 10, "page": "/checkout"}
+    assert widget.post("responses", moved).status_code == 200
+    changed = widget.post("responses", {"display": display, "score": 4, "page": "/checkout"})
+    assert changed.get_json()["category"] == "detractor"
+    with app.app_context():
+        response = db.session.scalar(select(Response))
+        assert response.meta["page"] == "/checkout" and response.score == 4

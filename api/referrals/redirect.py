@@ -1,17 +1,19 @@
 """The tracked referral link /r/<code>: its route, its own limit, and HEAD probes.
 
-A GET (a person's visit) is counted and redirected with attribution by
-`link_fast_path`, which answers it in front of Flask; Flask sees only HEADs.
 Public and unauthenticated. Whatever happens (unknown or disabled code, no
-program, too many visits from one address) the visitor is redirected, never
-shown an error page: a person who followed a friend's link should land on the
-product, with or without the attribution.
+program, too many visits from one address, a failure of ours) the visitor is
+redirected, never shown an error page: a person who followed a friend's link
+should land on the product, with or without the attribution.
 """
 
-from flask import Blueprint, redirect, request
+import logging
+
+from flask import Blueprint, current_app, request
 
 from api.http import ratelimit
 from api.referrals import clicks
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("referral_links", __name__)
 
@@ -24,7 +26,11 @@ ratelimit.limit_blueprint(bp, LIMIT)
 
 
 def _redirect(url: str):
-    response = redirect(url, code=302)
+    # No body: the browser follows at once, and werkzeug's HTML "Redirecting..." page
+    # would only cost time on the hottest public route. (Werkzeug makes the Location
+    # an URI when it sends the headers.)
+    response = current_app.response_class(status=302)
+    response.headers["Location"] = url
     # Every visit must reach us to be counted; no cache may answer for us.
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -32,12 +38,26 @@ def _redirect(url: str):
 
 @bp.get(ROUTE)
 def follow(code):
-    """HEAD only: every GET is answered by `link_fast_path`, in front of Flask.
+    """A person's visit: counted, and redirected with attribution.
 
     Link checkers and unfurlers probe with HEAD; a person's browser never does,
     so a HEAD lands without being counted.
     """
-    return _redirect(clicks.unattributed_url(code))
+    if request.method == "HEAD":
+        return _redirect(clicks.unattributed_url(code))
+    try:
+        url = clicks.visit(
+            code,
+            ip=request.remote_addr,
+            user_agent=request.headers.get("User-Agent"),
+            referrer=request.headers.get("Referer"),
+            args=request.args,
+        )
+    except Exception:
+        # A person following a friend's link lands on the product, never on an error.
+        log.exception("referral link %s failed; sent to the base URL", ROUTE)
+        return _redirect(current_app.config["BASE_URL"])
+    return _redirect(url)
 
 
 @bp.errorhandler(ratelimit.RateLimited)

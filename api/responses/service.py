@@ -12,12 +12,11 @@ from sqlalchemy import Select, bindparam, select
 
 from api import scoring
 from api.contacts.models import Contact
-from api.database import insert_ignore, upsert_add, utcnow
+from api.database import insert_ignore, plain_read, upsert_add, utcnow
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
-from api.prepared import PreparedRead
 from api.queues import service as queues
 from api.referrals import moment as referral_moment
 from api.responses.models import Response, ResponseRollup
@@ -184,20 +183,19 @@ class Answered(NamedTuple):
     contact_id: str | None
 
 
-_ANSWERED = PreparedRead(
-    select(
-        Response.id, Response.category, Response.contact_id, Response.score, Response.meta
-    ).where(Response.invitation_id == bindparam("invitation_id"))
-)
+# Core columns on the session's connection: no ORM object is built for a retry.
+_ANSWERED = select(
+    Response.id, Response.category, Response.contact_id, Response.score, Response.meta
+).where(Response.invitation_id == bindparam("invitation_id"))
 
 
 def unchanged(invitation_id: str, score: int, meta: dict) -> Answered | None:
     """The invitation's response when submitting `score` and `meta` again would change
     nothing (a widget retries until it hears back), else None: `submit` it then.
 
-    One read outside the request's session (it has written nothing yet), so a retry
-    never waits for the write lock, nor takes it."""
-    row = _ANSWERED.first({"invitation_id": invitation_id})
+    A `plain_read` (the request has written nothing yet), so a retry never waits
+    for the write lock, nor takes it, nor opens a session transaction."""
+    row = plain_read(_ANSWERED, {"invitation_id": invitation_id})
     if row is None:
         return None
     response_id, category, contact_id, stored_score, stored_meta = row

@@ -92,9 +92,7 @@ def identify(
     if contact is None or attributes:
         data = {"attributes": attributes} if attributes else {}
         contacts.upsert_contact(workspace.id, user_id, data)
-        contact, throttles = standing.read(
-            workspace.id, user_id, surveys, now, db.session.connection()
-        )
+        contact, throttles = standing.read(workspace.id, user_id, surveys, now, in_session=True)
     return User(contact, None, throttles)
 
 

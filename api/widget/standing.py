@@ -9,11 +9,12 @@ survey plus one for the contact.
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from api.contacts.models import Contact
 from api.contacts.service import ROW_COLUMNS, ContactRow
-from api.prepared import PreparedRead
+from api.database import plain_read
+from api.extensions import db
 from api.surveys import invitations
 from api.surveys.models import Survey
 
@@ -21,8 +22,9 @@ _CONTACT_COLUMNS = len(ROW_COLUMNS)
 
 
 @lru_cache(maxsize=32)
-def _statement(surveys: int) -> PreparedRead:
-    """Built once per number of surveys; the surveys and times are bound per read."""
+def _statement(surveys: int) -> Select:
+    """Built once per number of surveys; the surveys and times are bound per read, so
+    SQLAlchemy's compiled cache finds the statement it compiled before."""
     checks = []
     for i in range(surveys):
         checks += invitations.throttle_checks(
@@ -36,7 +38,7 @@ def _statement(surveys: int) -> PreparedRead:
         Contact.erased_at.is_(None),
         Contact.external_id == bindparam("external_id"),
     )
-    return PreparedRead(statement)
+    return statement
 
 
 def read(
@@ -44,14 +46,13 @@ def read(
     external_id: str,
     surveys: list[Survey],
     now: datetime,
-    connection: Connection | None = None,
+    *,
+    in_session: bool = False,
 ) -> tuple[ContactRow | None, dict[str, str]]:
     """The live contact (None if there is none) and why each survey must wait, by survey id.
 
-    Read on `connection`, by default as a PreparedRead outside the request's session:
-    on most page views this read is all the database work, and the session's begin
-    and commit cost more than the read. Pass the session's connection to see what
-    it has written but not committed."""
+    A Core statement (no ORM objects to build), read by default as a `plain_read`;
+    `in_session`: on the session's connection, to see what this request has written."""
     params = {"workspace_id": workspace_id, "external_id": external_id}
     for i, survey in enumerate(surveys):
         responded_since, declined_since = invitations.throttle_since(survey, now)
@@ -60,11 +61,11 @@ def read(
             f"responded_since_{i}": responded_since,
             f"declined_since_{i}": declined_since,
         }
-    prepared = _statement(len(surveys))
-    if connection is None:
-        row = prepared.first(params)
+    statement = _statement(len(surveys))
+    if in_session:
+        row = db.session.connection().execute(statement, params).first()
     else:
-        row = connection.execute(prepared.statement, params).first()
+        row = plain_read(statement, params)
     if row is None:
         return None, {}
     flags = row[_CONTACT_COLUMNS:]

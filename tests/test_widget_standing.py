@@ -1,21 +1,17 @@
-"""PreparedRead and the widget's one-statement read of a contact and its throttles."""
+"""The widget's one-statement read of a contact and its throttles."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import bindparam, select
 
 from api.contacts.models import Contact
 from api.database import utcnow
 from api.extensions import db
-from api.prepared import PreparedRead
 from api.responses.models import Response
 from api.surveys import invitations
 from api.surveys.models import Invitation, Survey
 from api.widget import standing
 from tests.conftest import create_tenant
-
-COLUMNS = (Contact.id, Contact.attributes, Contact.unsubscribed_at, Contact.created_at)
 
 
 @pytest.fixture
@@ -28,41 +24,6 @@ def _contact(workspace_id: str, external_id: str, **fields) -> Contact:
     db.session.add(contact)
     db.session.flush()
     return contact
-
-
-def test_reads_what_sqlalchemy_reads(app, workspace_id):
-    gone = datetime(2026, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
-    with app.app_context():
-        _contact(
-            workspace_id, "u1", attributes={"plan": "pro", "seats": [1, 2]}, unsubscribed_at=gone
-        )
-        db.session.commit()
-        statement = select(*COLUMNS).where(Contact.external_id == bindparam("external_id"))
-        prepared = PreparedRead(statement).first({"external_id": "u1"})
-        assert prepared == tuple(db.session.execute(statement, {"external_id": "u1"}).one())
-        assert prepared[1] == {"plan": "pro", "seats": [1, 2]}
-        assert prepared[2] == gone and prepared[2].tzinfo is not None
-
-
-def test_literal_values_and_missing_rows(app, workspace_id):
-    with app.app_context():
-        _contact(workspace_id, "u1", locale="de")
-        db.session.commit()
-        by_locale = select(Contact.id).where(
-            Contact.locale == "de", Contact.external_id == bindparam("external_id")
-        )
-        assert PreparedRead(by_locale).first({"external_id": "u1"}) is not None
-        assert PreparedRead(by_locale).first({"external_id": "nobody"}) is None
-        with pytest.raises(KeyError):
-            PreparedRead(by_locale).first({})
-
-
-def test_it_never_sees_uncommitted_writes(app, workspace_id):
-    with app.app_context():
-        _contact(workspace_id, "pending")
-        statement = select(Contact.id).where(Contact.external_id == bindparam("external_id"))
-        assert PreparedRead(statement).first({"external_id": "pending"}) is None
-        db.session.rollback()
 
 
 def _survey(workspace_id: str, name: str) -> Survey:
@@ -130,14 +91,12 @@ def test_an_answer_outweighs_a_decline():
     assert invitations.throttle_reason(False, False) is None
 
 
-def test_the_pooled_connection_goes_back_as_it_came(app):
+def test_in_the_session_it_sees_what_the_request_wrote_but_has_not_committed(app, workspace_id):
     with app.app_context():
-        db.engine.dispose()  # one pooled connection: the read's is the next one handed out
-        statement = select(Contact.id).where(Contact.external_id == bindparam("external_id"))
-        PreparedRead(statement).first({"external_id": "x"})
-        raw = db.engine.raw_connection()
-        try:
-            # On PostgreSQL the read ran in autocommit; the session's work must not.
-            assert getattr(raw.driver_connection, "autocommit", False) is False
-        finally:
-            raw.close()
+        contact = _contact(workspace_id, "pending")
+        read = standing.read(workspace_id, "pending", [], utcnow(), in_session=True)
+        assert read[0].id == contact.id
+        # A plain read (the default) runs outside the session: it sees only what is committed.
+        assert standing.read(workspace_id, "pending", [], utcnow()) == (None, {})
+        db.session.rollback()
+        assert standing.read(workspace_id, "pending", [], utcnow(), in_session=True) == (None, {})
