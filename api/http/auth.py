@@ -22,6 +22,11 @@ _PUBLISHABLE = keys.KINDS[keys.PUBLISHABLE]
 @answers(503)
 def identify_caller() -> None:
     g.api_key = None
+    environ = request.environ
+    if "HTTP_AUTHORIZATION" not in environ and "key=" not in environ.get("QUERY_STRING", ""):
+        # No key at all (a tracked link, a hosted page): nothing to parse or look up.
+        g.auth_attempted = False
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip() if scheme.lower() == "bearer" else ""
