@@ -5,6 +5,8 @@ link. Every POST answers with a 303 to a GET page (Post/Redirect/Get), so a
 reload never resubmits, and the request still commits (303 < 400).
 """
 
+import functools
+
 from flask import Response, redirect, render_template, request, url_for
 
 from api import domain_errors
@@ -29,6 +31,26 @@ def _page_context() -> dict:
     return {"csp_nonce": security.csp_nonce()}
 
 
+def _form_post(rule: str):
+    """A page's form: refused when posted from another site, then Post/Redirect/Get.
+
+    One place for the cross-site check, so that no form can forget it; the one-click
+    unsubscribe (`preferences_post`), which must skip it, is declared by hand.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def checked(*args, **kwargs):
+            security.refuse_cross_site()
+            return view(*args, **kwargs)
+
+        checked = bp.errors(403, 410)(checked)  # a form posted from another site; an expired link
+        checked = bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")(checked)
+        return bp.post(rule)(checked)
+
+    return decorator
+
+
 @bp.get("/s/<token>")
 @bp.page()
 @bp.errors(410)  # an expired link
@@ -48,11 +70,8 @@ def survey(token: str):
     )
 
 
-@bp.post("/s/<token>")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/s/<token>")
 def submit_score(token: str):
-    security.refuse_cross_site()
     page = survey_page.open_page(token)
     score = page.parse_score(request.form.get("score"))
     if score is None:
@@ -71,11 +90,8 @@ def submit_score(token: str):
     return redirect(url_for(".survey", token=token, step=survey_page.COMMENT_STEP), 303)
 
 
-@bp.post("/s/<token>/comment")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/s/<token>/comment")
 def comment(token: str):
-    security.refuse_cross_site()
     page = survey_page.open_page(token)
     response = responses.response_for_invitation(page.invitation.id)
     if response is None:  # a comment form without a score: ask for the score first
@@ -99,15 +115,12 @@ def _thanks(token: str, done: str | None = None):
 
 def _answered(token: str):
     """The page and its response for a thank-you form; None when there is no answer yet."""
-    security.refuse_cross_site()
     page = survey_page.open_page(token)
     response = responses.response_for_invitation(page.invitation.id)
     return page, response
 
 
-@bp.post("/s/<token>/testimonial")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/s/<token>/testimonial")
 def give_testimonial(token: str):
     """A promoter agrees to be quoted: their words, their name, the consent checkbox."""
     page, response = _answered(token)
@@ -137,9 +150,7 @@ def give_testimonial(token: str):
     return _thanks(token)
 
 
-@bp.post("/s/<token>/review")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/s/<token>/review")
 def reviewed(token: str):
     """Says "I left a review", under the review ask of the thank-you step."""
     _page, response = _answered(token)
@@ -149,9 +160,7 @@ def reviewed(token: str):
     return _thanks(token)
 
 
-@bp.post("/s/<token>/advocate")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/s/<token>/advocate")
 def opt_in(token: str):
     """A promoter ticks the acts of advocacy they would do."""
     page, response = _answered(token)
@@ -170,12 +179,9 @@ def review_request_page(token: str):
     return render_template("review.html", **page.context())
 
 
-@bp.post("/rv/<token>")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/rv/<token>")
 def review_request_done(token: str):
     """ "I left a review", from the page a review request email links to."""
-    security.refuse_cross_site()
     page = review_page.open_page(token)
     reviews.mark_reviewed(page.review, request.form.get("destination_id"), page.review.channel)
     return redirect(url_for(".review_request_page", token=token), 303)
@@ -228,33 +234,24 @@ def preferences_post(token: str):
     return redirect(url_for(".preference_page", token=token), 303)
 
 
-@bp.post("/p/<token>/testimonials/<testimonial_id>/withdraw")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/p/<token>/testimonials/<testimonial_id>/withdraw")
 def withdraw_testimonial(token: str, testimonial_id: str):
     """Withdraw consent to be quoted: the testimonial is never published again."""
-    security.refuse_cross_site()
     page = preferences.open_page(token)
     preferences.withdraw(page.contact, testimonial_id)
     return redirect(url_for(".preference_page", token=token, done="withdrawn"), 303)
 
 
-@bp.post("/p/<token>/advocacy")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/p/<token>/advocacy")
 def preferences_advocacy(token: str):
     """The acts of advocacy the contact would do: exactly the boxes ticked."""
-    security.refuse_cross_site()
     page = preferences.open_page(token)
     preferences.choose_acts(page.contact, request.form.getlist("acts"))
     return redirect(url_for(".preference_page", token=token, done="saved"), 303)
 
 
-@bp.post("/p/<token>/resubscribe")
-@bp.redirect(303, "Done: on to the page (Post/Redirect/Get).")
-@bp.errors(403, 410)  # a form posted from another site; an expired link
+@_form_post("/p/<token>/resubscribe")
 def resubscribe(token: str):
-    security.refuse_cross_site()
     page = preferences.open_page(token)
     preferences.resubscribe(page.contact)
     return redirect(url_for(".preference_page", token=token, done="resubscribed"), 303)
