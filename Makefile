@@ -91,7 +91,7 @@ messages: install
 	$(BIN)/pybabel -q extract -F babel.cfg --no-location --project=Flipfunnel -w 100 \
 	  -o $(I18N)/messages.pot .
 	$(BIN)/pybabel -q update -i $(I18N)/messages.pot -d $(I18N)/translations -w 100 \
-	  --ignore-obsolete
+	  --ignore-obsolete --ignore-pot-creation-date
 	$(BIN)/pybabel compile -d $(I18N)/translations --statistics
 
 clean:
