@@ -252,10 +252,7 @@ def request_reviewed(data, review_request_id):
 
 
 def _found_contact(external_id: str) -> Contact:
-    contact = contacts.get_contact(current_workspace_id(), external_id)
-    if contact is None:
-        raise NotFound("No such contact.")
-    return contact
+    return contacts.require_contact(current_workspace_id(), external_id)
 
 
 @bp.route("/advocates")

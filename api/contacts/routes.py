@@ -14,7 +14,6 @@ from api.contacts.schemas import (
 )
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.errors import not_found
 from api.http.openapi import LOCATION
 from api.http.pagination import PageArgs, page_of, paginate
 
@@ -30,10 +29,7 @@ bp.cli.add_command(imports_cli.run_import)
 
 
 def _found(external_id: str) -> Contact:
-    contact = service.get_contact(current_workspace_id(), external_id)
-    if contact is None:
-        raise not_found("contact")
-    return contact
+    return service.require_contact(current_workspace_id(), external_id)
 
 
 def _upserted(contact: Contact, created: bool):

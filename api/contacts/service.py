@@ -11,7 +11,7 @@ from api.contacts import stages
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
 from api.contacts.schemas import attributes_fit
 from api.database import dialect_insert, insert_ignore, utcnow
-from api.domain_errors import Invalid
+from api.domain_errors import Invalid, not_found
 from api.events import service as events
 from api.extensions import db
 from api.ids import new_id
@@ -26,6 +26,14 @@ def live_contacts(workspace_id: str) -> Select:
 
 def get_contact(workspace_id: str, external_id: str) -> Contact | None:
     return db.session.scalar(live_contacts(workspace_id).where(Contact.external_id == external_id))
+
+
+def require_contact(workspace_id: str, external_id: str) -> Contact:
+    """The contact a path names by external id; NotFound when it is not (or no longer) there."""
+    contact = get_contact(workspace_id, external_id)
+    if contact is None:
+        raise not_found("contact")
+    return contact
 
 
 def get_contact_by_id(workspace_id: str, contact_id: str) -> Contact | None:
