@@ -1,6 +1,5 @@
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.errors import not_found
 from api.reports import cli, retention, service
 from api.reports.schemas import (
     ReportArgs,
@@ -10,6 +9,7 @@ from api.reports.schemas import (
     RetentionArgs,
     RetentionReportSchema,
 )
+from api.surveys import service as surveys
 from api.surveys.models import Survey
 
 bp = ApiBlueprint(
@@ -31,10 +31,7 @@ retention_bp.cli.add_command(cli.count_churn)
 
 
 def _found(survey_id: str) -> Survey:
-    survey = service.get_survey(current_workspace_id(), survey_id)
-    if survey is None:
-        raise not_found("survey")
-    return survey
+    return surveys.get_survey(current_workspace_id(), survey_id)
 
 
 @bp.get("/<survey_id>/report")
