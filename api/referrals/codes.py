@@ -61,7 +61,8 @@ import math
 import random
 import secrets
 from collections.abc import Callable
-from pathlib import Path
+
+from api.referrals import word_lists
 
 __all__ = [
     "ALPHABET",
@@ -89,7 +90,6 @@ VANITY_MIN_LENGTH = 4
 VANITY_MAX_LENGTH = 20
 
 _ALPHABET_SET = frozenset(ALPHABET)
-_DATA_DIR = Path(__file__).parent / "data"
 _SYSTEM_RANDOM = secrets.SystemRandom()
 
 # Whitespace is removed via str.split(); these are the dashes removed as separators
@@ -101,21 +101,11 @@ _DASH_TABLE = str.maketrans("", "", _DASHES)
 _LEET_TABLE = str.maketrans("013457", "oieast")
 
 
-def _load_word_list(name: str) -> list[str]:
-    """Read a data file: one lower-case entry per line, ``#`` starts a comment."""
-    entries = []
-    for raw in (_DATA_DIR / name).read_text(encoding="utf-8").splitlines():
-        entry = raw.split("#", 1)[0].strip().lower()
-        if entry:
-            entries.append(entry)
-    return entries
-
-
 RESERVED_WORDS: frozenset[str] = frozenset(
-    word.replace("-", "") for word in _load_word_list("reserved_words.txt")
+    word.replace("-", "") for word in word_lists.load("reserved_words.txt")
 )
 
-_blocked = _load_word_list("blocked_words.txt")
+_blocked = word_lists.load("blocked_words.txt")
 # Plain entries are blocked anywhere in a code; "=word" entries only as the whole code.
 BLOCKED_SUBSTRINGS: frozenset[str] = frozenset(w for w in _blocked if not w.startswith("="))
 BLOCKED_WHOLE_WORDS: frozenset[str] = frozenset(w[1:] for w in _blocked if w.startswith("="))

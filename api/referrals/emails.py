@@ -7,7 +7,7 @@ It is for comparison only; keep the address the user typed for sending mail.
 
 from __future__ import annotations
 
-from pathlib import Path
+from api.referrals import word_lists
 
 __all__ = [
     "DISPOSABLE_DOMAINS",
@@ -18,23 +18,12 @@ __all__ = [
     "normalize_email",
 ]
 
-_DATA_DIR = Path(__file__).parent / "data"
 
 # Domains where dots in the local part are ignored by the provider.
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
-def _load_word_list(name: str) -> list[str]:
-    """Read a data file: one lower-case entry per line, ``#`` starts a comment."""
-    entries = []
-    for raw in (_DATA_DIR / name).read_text(encoding="utf-8").splitlines():
-        entry = raw.split("#", 1)[0].strip().lower()
-        if entry:
-            entries.append(entry)
-    return entries
-
-
-DISPOSABLE_DOMAINS: frozenset[str] = frozenset(_load_word_list("disposable_domains.txt"))
+DISPOSABLE_DOMAINS: frozenset[str] = frozenset(word_lists.load("disposable_domains.txt"))
 
 # Big free mail providers: two people at gmail.com are not colleagues, so the optional
 # same-domain self-referral rule must not fire for these. Exact domain match.
