@@ -7,11 +7,22 @@ speak it; without one, English.
 
 from __future__ import annotations
 
-from flask import Flask, g, has_app_context
+from flask import Flask, g, has_app_context, request
 
 from api.i18n.catalogs import DEFAULT_LOCALE, translations
+from api.i18n.negotiation import pick_locale
 
-__all__ = ["gettext", "init_app", "page_locale"]
+__all__ = ["choose_page_locale", "gettext", "init_app", "page_locale"]
+
+
+def choose_page_locale(*candidates: str | None, fallback: str | None = None) -> str:
+    """The reader's locale for this page: what we know of them (``candidates``, in
+    priority order), then their browser's, then ``fallback``; kept in ``g.page_locale``."""
+    locale = pick_locale(
+        *candidates, accept_language=request.headers.get("Accept-Language"), fallback=fallback
+    )
+    g.page_locale = locale
+    return locale
 
 
 def page_locale() -> str:

@@ -8,7 +8,7 @@ nothing and records no event.
 
 from dataclasses import dataclass
 
-from flask import g, request, url_for
+from flask import url_for
 
 from api import signing
 from api.advocacy import advocates, testimonials
@@ -16,6 +16,7 @@ from api.advocacy.models import ACTS
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.extensions import db
+from api.i18n.templates import choose_page_locale
 from api.pages import errors
 from api.surveys import texts, tokens
 from api.workspaces.models import Workspace
@@ -86,10 +87,7 @@ def open_page(token: str) -> PreferencePage:
     if contact is None or contact.erased_at is not None:
         raise errors.link_not_found()
     workspace = db.session.get(Workspace, contact.workspace_id)
-    locale = texts.pick_locale(
-        contact.locale, accept_language=request.headers.get("Accept-Language")
-    )
-    g.page_locale = locale
+    locale = choose_page_locale(contact.locale)
     return PreferencePage(token, contact, workspace.name if workspace else "", locale)
 
 

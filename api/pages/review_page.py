@@ -7,13 +7,14 @@ is a 410, any other failure a 404, as on the survey page.
 
 from dataclasses import dataclass
 
-from flask import g, request, url_for
+from flask import url_for
 
 from api import signing
 from api.advocacy import reviews
 from api.advocacy.models import ReviewRequest
 from api.contacts.models import Contact
 from api.extensions import db
+from api.i18n.templates import choose_page_locale
 from api.pages import errors
 from api.surveys import texts
 
@@ -52,8 +53,5 @@ def open_page(token: str) -> ReviewPage:
     if contact is None or contact.erased_at is not None:
         raise errors.link_not_found()
     product = reviews.product_name(found.workspace_id, found.survey_id)
-    locale = texts.pick_locale(
-        contact.locale, accept_language=request.headers.get("Accept-Language")
-    )
-    g.page_locale = locale
+    locale = choose_page_locale(contact.locale)
     return ReviewPage(token, found, contact, product, locale)

@@ -7,12 +7,13 @@ plain text; the template escapes them.
 
 from dataclasses import dataclass
 
-from flask import g, request, url_for
+from flask import url_for
 
 from api import scoring, signing
 from api.advocacy import offers, testimonials
 from api.contacts.models import Contact
 from api.extensions import db
+from api.i18n.templates import choose_page_locale
 from api.pages import errors
 from api.referrals import moment as referral_moment
 from api.responses.models import Response
@@ -176,13 +177,10 @@ def open_page(token: str) -> SurveyPage:
     contact = db.session.get(Contact, invitation.contact_id) if invitation.contact_id else None
     if survey is None or (contact is not None and contact.erased_at is not None):
         raise errors.link_not_found()
-    locale = texts.pick_locale(
-        invitation.locale,
-        contact.locale if contact else None,
-        accept_language=request.headers.get("Accept-Language"),
-        fallback=survey.default_locale,
+    # Error pages from here on speak the reader's language.
+    locale = choose_page_locale(
+        invitation.locale, contact.locale if contact else None, fallback=survey.default_locale
     )
-    g.page_locale = locale  # error pages from here on speak the reader's language
     if not survey.active:
         raise errors.survey_closed()
     return SurveyPage(token, invitation, survey, contact, locale)

@@ -12,6 +12,7 @@ from api.advocacy import testimonials
 from api.extensions import db
 from api.http import errors as http_errors
 from api.http.openapi import Blueprint
+from api.i18n.templates import choose_page_locale
 from api.pages import errors, security
 from api.surveys import texts
 from api.workspaces.models import Workspace
@@ -39,10 +40,7 @@ def _headers(response):
 @bp.page()
 def wall_page(workspace_id: str):
     workspace = db.session.get(Workspace, workspace_id)
-    locale = texts.pick_locale(
-        request.args.get("locale"), accept_language=request.headers.get("Accept-Language")
-    )
-    g.page_locale = locale
+    locale = choose_page_locale(request.args.get("locale"))
     if workspace is None:
         raise errors.link_not_found()
     g.wall_origins = workspace.allowed_origins or []

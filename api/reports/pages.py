@@ -23,6 +23,7 @@ from api.http.errors import ApiError, domain_status
 from api.http.openapi import Blueprint
 from api.i18n import formatting
 from api.i18n.catalogs import DEFAULT_LOCALE, translations
+from api.i18n.templates import choose_page_locale
 from api.pages import security
 from api.referrals import program as referral_program
 from api.referrals import stats as referral_stats
@@ -63,10 +64,7 @@ def _security_headers(response):
 )
 @bp.errors(410)  # an expired token
 def report_page(survey_id: str):
-    locale = texts.pick_locale(
-        request.args.get("locale"), accept_language=request.headers.get("Accept-Language")
-    )
-    g.page_locale = locale  # the template's _() and any error page speak it too
+    locale = choose_page_locale(request.args.get("locale"))  # for _() and error pages too
     try:
         survey = _survey_for_request(survey_id)
         args = _parse_args()
