@@ -358,10 +358,9 @@ def public(
 ):
     """The published testimonials (featured first, then newest), as plain values,
     remembered per worker for `cache_seconds()`."""
-    return recent.memory("public_testimonials").get(
+    return recent.memory("public_testimonials", cache_seconds()).get(
         (workspace_id, tag, survey_id, limit),
-        cache_seconds(),
-        lambda: _load_public(workspace_id, tag, survey_id, limit),
+        lambda: recent.freeze(_load_public(workspace_id, tag, survey_id, limit)),
     )
 
 

@@ -14,6 +14,7 @@ from api.extensions import db
 from api.http.errors import ApiError
 from api.http.openapi import answers
 from api.workspaces import keys
+from api.workspaces.models import ApiKey
 
 _PUBLISHABLE = keys.KINDS[keys.PUBLISHABLE]
 
@@ -46,12 +47,10 @@ def publishable_key(token: str) -> keys.ApiKey | None:
     """Publishable keys are public and named on every page view of a customer's site,
     so each worker remembers them for `WIDGET_CACHE_SECONDS` (revoking one takes that
     long to reach the widget API). Secret keys are looked up on every request."""
-    key = recent.memory("publishable_keys").get(
-        keys.hash_key(token),
-        current_app.config["WIDGET_CACHE_SECONDS"],
-        lambda: recent.detached(keys.find_key(token)),
+    key = recent.memory("publishable_keys", current_app.config["WIDGET_CACHE_SECONDS"]).get(
+        keys.hash_key(token), lambda: recent.frozen(keys.find_key(token))
     )
-    return key if key is not None and key.is_live(utcnow()) else None
+    return key if key is not None and ApiKey.is_live(key, utcnow()) else None
 
 
 def _require(kind: str) -> None:
@@ -77,10 +76,19 @@ def _require(kind: str) -> None:
     g.workspace_id = key.workspace_id
 
 
-def record_use(key: keys.ApiKey) -> None:
+def record_use(key) -> None:
+    """Note the key's use, at most once per API_KEY_TOUCH_SECONDS per worker: a
+    remembered publishable key still shows the last use it was read with, so the
+    worker remembers its own notes too."""
+    seconds = current_app.config["API_KEY_TOUCH_SECONDS"]
+    recent.memory("key_uses", seconds).get(key.id, lambda: _touch(key, seconds))
+
+
+def _touch(key, seconds: float) -> bool:
     # Committed now, not with the request: a request that fails still used the key.
-    if keys.touch(key, timedelta(seconds=current_app.config["API_KEY_TOUCH_SECONDS"])):
+    if keys.touch(key, timedelta(seconds=seconds)):
         db.session.commit()
+    return True
 
 
 @answers(401, 403)  # the document's default security: a secret key

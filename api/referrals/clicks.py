@@ -10,6 +10,7 @@ objects are loaded or flushed on the way.
 import hashlib
 import hmac
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import current_app
@@ -107,11 +108,22 @@ def lookup(canonical: str | None):
     """
     if canonical is None:
         return None
-    return recent.memory("referral_codes").get(
-        canonical,
-        current_app.config["REFERRAL_CODE_CACHE_SECONDS"],
-        lambda: db.session.connection().execute(_LOOKUP, {"code": canonical}).first(),
+    return recent.memory("referral_codes", current_app.config["REFERRAL_CODE_CACHE_SECONDS"]).get(
+        canonical, lambda: _lookup(canonical)
     )
+
+
+class CodeLookup(NamedTuple):
+    id: str
+    workspace_id: str
+    disabled_at: datetime | None
+    enabled: bool | None
+    landing_url: str | None
+
+
+def _lookup(canonical: str) -> CodeLookup | None:
+    row = db.session.connection().execute(_LOOKUP, {"code": canonical}).first()
+    return None if row is None else CodeLookup(*row)
 
 
 def fallback_url(row) -> str:

@@ -203,8 +203,8 @@ def public_testimonials(args):
     """
     key = (g.workspace_id, args.get("tag"), args.get("survey_id"), args["limit"])
     # The body is dumped once per cache time: the hottest public read does no more.
-    body = recent.memory("public_testimonials_body").get(
-        key, testimonials.cache_seconds(), lambda: _public_body(*key)
+    body = recent.memory("public_testimonials_body", testimonials.cache_seconds()).get(
+        key, lambda: _public_body(*key)
     )
     return current_app.response_class(body, mimetype="application/json")
 

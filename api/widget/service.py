@@ -99,11 +99,13 @@ def identify(
 def widget_workspace(workspace_id: str) -> Workspace:
     """Remembered per worker, as publishable keys are: changed allowed origins reach
     the widget API within WIDGET_CACHE_SECONDS."""
-    return recent.memory("widget_workspaces").get(
-        workspace_id,
-        current_app.config["WIDGET_CACHE_SECONDS"],
-        lambda: recent.detached(db.session.get(Workspace, workspace_id)),
+    return _memory("widget_workspaces").get(
+        workspace_id, lambda: recent.frozen(db.session.get(Workspace, workspace_id))
     )
+
+
+def _memory(name: str):
+    return recent.memory(name, current_app.config["WIDGET_CACHE_SECONDS"])
 
 
 def check_eligibility(
@@ -142,17 +144,13 @@ def check_eligibility(
     }
 
 
-def widget_surveys(workspace_id: str) -> list[Survey]:
+def widget_surveys(workspace_id: str) -> tuple:
     """The workspace's active widget surveys, oldest first, remembered per worker:
     a survey switched on or off reaches the widget within WIDGET_CACHE_SECONDS."""
-    return recent.memory("widget_surveys").get(
-        workspace_id,
-        current_app.config["WIDGET_CACHE_SECONDS"],
-        lambda: _load_widget_surveys(workspace_id),
-    )
+    return _memory("widget_surveys").get(workspace_id, lambda: _load_widget_surveys(workspace_id))
 
 
-def _load_widget_surveys(workspace_id: str) -> list[Survey]:
+def _load_widget_surveys(workspace_id: str) -> tuple:
     surveys = db.session.scalars(
         select(Survey)
         .where(
@@ -162,7 +160,7 @@ def _load_widget_surveys(workspace_id: str) -> list[Survey]:
         )
         .order_by(Survey.id)
     )
-    return [recent.detached(survey) for survey in surveys]
+    return tuple(recent.frozen(survey) for survey in surveys)
 
 
 def invalid_user_hash() -> ApiError:
@@ -180,10 +178,8 @@ _PER_CATEGORY = ("follow_up", "thank_you")
 def _presented(survey: Survey, contact: contacts.ContactRow | None, locale: str) -> dict:
     # The wording is parsed once per survey version and locale; only filling in this
     # contact's placeholders is left for each page view.
-    wording = recent.memory("widget_wordings").get(
-        (survey.id, survey.updated_at, locale),
-        current_app.config["WIDGET_CACHE_SECONDS"],
-        lambda: _wording(survey, locale),
+    wording = _memory("widget_wordings").get(
+        (survey.id, survey.updated_at, locale), lambda: _wording(survey, locale)
     )
     return wording(placeholder_values(survey, contact))
 
@@ -301,10 +297,8 @@ def answer(
 def _runs_referrals(workspace_id: str) -> bool:
     """Remembered per worker like the widget surveys: a program switched on or off
     reaches the widget's thank-you within WIDGET_CACHE_SECONDS."""
-    return recent.memory("widget_referral_programs").get(
-        workspace_id,
-        current_app.config["WIDGET_CACHE_SECONDS"],
-        lambda: referral_program.enabled_program(workspace_id) is not None,
+    return _memory("widget_referral_programs").get(
+        workspace_id, lambda: referral_program.enabled_program(workspace_id) is not None
     )
 
 
@@ -371,4 +365,8 @@ def _survey(workspace: Workspace, survey_id: str) -> Survey | None:
         if survey.id == survey_id:
             return survey
     survey = db.session.get(Survey, survey_id)
-    return survey if survey is not None and survey.workspace_id == workspace.id else None
+    return (
+        recent.frozen(survey)
+        if survey is not None and survey.workspace_id == workspace.id
+        else None
+    )

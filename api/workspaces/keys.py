@@ -68,13 +68,14 @@ def find_live_key(raw: str, now: datetime | None = None) -> ApiKey | None:
     return key
 
 
-def touch(key: ApiKey, every: timedelta, now: datetime | None = None) -> bool:
-    """Record use, at most once per `every`, so reads don't all become writes."""
+def touch(key, every: timedelta, now: datetime | None = None) -> bool:
+    """Record use, at most once per `every`, so reads don't all become writes.
+
+    `key` is an ApiKey or a frozen snapshot of one: only its id and last use are read."""
     now = now or utcnow()
     if key.last_used_at is not None and now - key.last_used_at < every:
         return False
     db.session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-    key.last_used_at = now
     return True
 
 
