@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install browser run migrate demo test test-postgres lint format bench clean fuzz \
+.PHONY: install browser run migrate demo test test-postgres test-caches lint format bench clean fuzz \
 	widgets lint-js format-js messages
 
 install: $(VENV)/.installed
@@ -45,6 +45,12 @@ test: install browser
 
 test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/flipfunnel_test} $(BIN)/pytest
+
+# The widget, referral and testimonial tests again with the per-worker memories on, as in
+# production (the suite runs with them off; tests/conftest.py reads TEST_CACHES).
+test-caches: install
+	TEST_CACHES=1 $(BIN)/pytest -q tests/test_widget_*.py tests/test_referral_*.py \
+	  tests/test_testimonials.py tests/test_recent.py
 
 # schemathesis against /openapi.json of the app running under gunicorn, on a scratch
 # database with a workspace made for the run (tests/fuzz.py): fails on any server error

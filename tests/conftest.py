@@ -47,8 +47,36 @@ def database_uri(tmp_path_factory) -> str:
     return uri
 
 
+# TEST_CACHES=1: the per-worker memories on, as in production (.ci/run runs the widget and
+# referral tests so once). Tests that change a remembered row and expect the change at once
+# are marked `fresh_reads` and run with them off.
+CACHES_ON = os.environ.get("TEST_CACHES") == "1"
+CACHE_SETTINGS = {
+    "WIDGET_CACHE_SECONDS": 5,
+    "REFERRAL_CODE_CACHE_SECONDS": 5,
+    "TESTIMONIAL_CACHE_SECONDS": 60,
+}
+
+
 def make_app(database_uri: str, **overrides):
-    return create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_uri, **overrides})
+    caches = CACHE_SETTINGS if CACHES_ON else {}
+    return create_app(
+        {"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": database_uri, **caches, **overrides}
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "fresh_reads: expects a changed row at once: runs with the memories off"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_reads(request, monkeypatch, default_app):
+    """A `fresh_reads` test runs with the memories off, whatever TEST_CACHES says."""
+    if CACHES_ON and request.node.get_closest_marker("fresh_reads"):
+        for name in CACHE_SETTINGS:
+            monkeypatch.setitem(default_app.config, name, 0)
 
 
 def empty_database() -> None:

@@ -339,6 +339,7 @@ def test_the_referral_widget_refuses_a_forged_hash(widget):
     assert response.status_code == 403
 
 
+@pytest.mark.fresh_reads
 def test_a_survey_is_put_in_the_widget_through_the_api(widget):
     survey = widget.tenant.post("/v1/surveys", json={"name": "In-app", "kind": "csat"})
     survey_id = survey.get_json()["id"]
