@@ -1,9 +1,9 @@
-"""The widget API's eligibility and submit against the baseline's constant `/json`.
+"""The widget API's eligibility and a retried answer against the baseline's constant `/json`.
 
 Ours does the real work: the publishable key, the origin check, the signed user
-identity, the survey choice and its throttles (eligibility), and recording the
-score for a display (submit: the same display each time, so after the first
-request every call is the idempotent re-submit a retrying widget makes). The
+identity, the survey choice and its throttles (eligibility). The retried answer
+sends the same display each time, so after the first request every call is the
+idempotent re-submit a retrying widget makes: a retry, not a first answer. The
 database is a migrated SQLite file with a real workspace and widget survey.
 PASS/FAIL against 0.5 for each, median ratio over rounds (targets: bench/README.md).
 `--postgres` runs ours on a scratch database next to DATABASE_URL's instead.
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             compare(
                 Target(
-                    "ours-submit",
+                    "ours-retried-answer",
                     "wsgi:app",
                     f"/w/v1/responses?key={seeded['key']}",
                     method="POST",
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                     env=env,
                 ),
                 baseline,
-                name=f"widget-submit{suffix}",
+                name=f"widget-retried-answer{suffix}",
                 **common,
             )
 
