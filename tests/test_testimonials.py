@@ -132,6 +132,7 @@ def _contact_id(asker) -> str:
     return asker.tenant.get("/v1/contacts/ann").get_json()["id"]
 
 
+@pytest.mark.fresh_reads
 def test_no_testimonial_is_public_without_approval_and_standing_consent(asker):
     give_on_page(asker)
     testimonial = only_testimonial(asker)
