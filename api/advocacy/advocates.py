@@ -20,6 +20,7 @@ from api.database import insert_ignore, utcnow
 from api.domain_errors import Invalid
 from api.events import service as events
 from api.extensions import db
+from api.filters import narrowed
 from api.ids import new_id
 from api.referrals import links
 from api.referrals import stats as referral_stats
@@ -171,11 +172,7 @@ def record_act(
 
 def filter_acts(workspace_id: str, filters: dict) -> Select:
     statement = select(AdvocacyAct).where(AdvocacyAct.workspace_id == workspace_id)
-    if filters.get("act"):
-        statement = statement.where(AdvocacyAct.act.in_(filters["act"]))
-    if filters.get("contact_id"):
-        statement = statement.where(AdvocacyAct.contact_id == filters["contact_id"])
-    return statement
+    return narrowed(statement, AdvocacyAct, filters, "act", "contact_id")
 
 
 # --- advocates as the API lists them ----------------------------------------------------

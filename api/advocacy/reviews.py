@@ -21,6 +21,7 @@ from api.database import insert_ignore, utcnow
 from api.domain_errors import Conflict, NotFound
 from api.events import service as events
 from api.extensions import db
+from api.filters import narrowed
 from api.ids import new_id
 from api.responses.models import Response
 from api.surveys import texts
@@ -250,11 +251,7 @@ def get_request(workspace_id: str, request_id: str) -> ReviewRequest:
 
 def filter_requests(workspace_id: str, filters: dict):
     statement = select(ReviewRequest).where(ReviewRequest.workspace_id == workspace_id)
-    if filters.get("contact_id"):
-        statement = statement.where(ReviewRequest.contact_id == filters["contact_id"])
-    if filters.get("channel"):
-        statement = statement.where(ReviewRequest.channel.in_(filters["channel"]))
-    return statement
+    return narrowed(statement, ReviewRequest, filters, "contact_id", "channel")
 
 
 def report(workspace_id: str, since: datetime | None) -> dict:

@@ -27,6 +27,7 @@ from api.database import insert_ignore, utcnow
 from api.domain_errors import Conflict, Invalid, NotFound
 from api.events import service as events
 from api.extensions import db
+from api.filters import narrowed
 from api.ids import new_id
 from api.responses.models import Response
 from api.surveys import texts
@@ -324,12 +325,7 @@ def _tagged(statement: Select, tag: str | None) -> Select:
 
 def filter_testimonials(workspace_id: str, filters: dict) -> Select:
     statement = select(Testimonial).where(Testimonial.workspace_id == workspace_id)
-    if filters.get("status"):
-        statement = statement.where(Testimonial.status.in_(filters["status"]))
-    if filters.get("survey_id"):
-        statement = statement.where(Testimonial.survey_id == filters["survey_id"])
-    if filters.get("contact_id"):
-        statement = statement.where(Testimonial.contact_id == filters["contact_id"])
+    statement = narrowed(statement, Testimonial, filters, "status", "survey_id", "contact_id")
     if "featured" in filters:
         statement = statement.where(Testimonial.featured.is_(filters["featured"]))
     if "public" in filters:

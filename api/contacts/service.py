@@ -14,6 +14,7 @@ from api.database import dialect_insert, insert_ignore, utcnow
 from api.domain_errors import Invalid, not_found
 from api.events import service as events
 from api.extensions import db
+from api.filters import narrowed
 from api.ids import new_id
 
 _FIELDS = ("email", "first_name", "last_name", "locale")
@@ -174,8 +175,7 @@ def filter_contacts(workspace_id: str, filters: dict) -> Select:
     statement = live_contacts(workspace_id)
     if filters.get("email"):
         statement = statement.where(Contact.email == filters["email"].strip().lower())
-    if filters.get("stage"):
-        statement = statement.where(Contact.stage == filters["stage"])
+    statement = narrowed(statement, Contact, filters, "stage")
     if filters.get("updated_since"):
         statement = statement.where(Contact.updated_at >= filters["updated_since"])
     return statement

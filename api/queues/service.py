@@ -13,6 +13,7 @@ from api.database import upsert_add, utcnow
 from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
+from api.filters import narrowed
 from api.queues import resurveys
 from api.queues.models import QueueCount, QueueItem
 from api.responses.models import Response
@@ -194,10 +195,7 @@ def filter_items(workspace_id: str, queue: str, filters: dict) -> Select:
     statement = select(QueueItem).where(
         QueueItem.workspace_id == workspace_id, QueueItem.queue == queue
     )
-    if filters.get("status"):
-        statement = statement.where(QueueItem.status.in_(filters["status"]))
-    if filters.get("assignee"):
-        statement = statement.where(QueueItem.assignee == filters["assignee"])
+    statement = narrowed(statement, QueueItem, filters, "status", "assignee")
     if filters.get("due_before"):
         statement = statement.where(QueueItem.due_at < filters["due_before"])
     return statement

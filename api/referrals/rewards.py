@@ -21,6 +21,7 @@ from api.database import insert_ignore, utcnow
 from api.domain_errors import Conflict, not_found
 from api.events import service as events
 from api.extensions import db
+from api.filters import narrowed
 from api.ids import new_id
 from api.referrals import program as programs
 from api.referrals.models import (
@@ -268,11 +269,8 @@ def rewards_in(workspace_id: str) -> Select:
 
 
 def filter_rewards(workspace_id: str, filters: dict) -> Select:
-    statement = rewards_in(workspace_id)
-    for name in ("status", "side", "contact_id", "referral_id"):
-        if filters.get(name):
-            statement = statement.where(getattr(ReferralReward, name) == filters[name])
-    return statement
+    names = ("status", "side", "contact_id", "referral_id")
+    return narrowed(rewards_in(workspace_id), ReferralReward, filters, *names)
 
 
 def get_reward(workspace_id: str, reward_id: str, *, for_update: bool = False) -> ReferralReward:

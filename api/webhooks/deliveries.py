@@ -23,6 +23,7 @@ from api.database import utcnow
 from api.domain_errors import Conflict, Invalid, not_found
 from api.events import service as events
 from api.extensions import db
+from api.filters import narrowed
 from api.jobs import queue as jobs
 from api.webhooks import endpoints
 from api.webhooks.models import (
@@ -236,10 +237,7 @@ def purge(before: datetime, batch: int) -> int:
 
 def log_of(endpoint: WebhookEndpoint, filters: dict) -> Select:
     statement = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-    for name in ("status", "event_type"):
-        if filters.get(name):
-            statement = statement.where(getattr(WebhookDelivery, name) == filters[name])
-    return statement
+    return narrowed(statement, WebhookDelivery, filters, "status", "event_type")
 
 
 def get(workspace_id: str, delivery_id: str) -> WebhookDelivery:
