@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from api import signing
+from api import scoped, signing
 from api.advocacy import advocates, asks
 from api.advocacy.models import AdvocacySettings, ReviewClick, ReviewRequest
 from api.advocacy.settings import asks_for_reviews, destination, settings_of
 from api.contacts.models import Contact
 from api.database import insert_ignore, utcnow
-from api.domain_errors import Conflict, NotFound
+from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
@@ -239,14 +239,7 @@ def for_sending(request: ReviewRequest, contact: Contact, product: str) -> dict:
 
 
 def get_request(workspace_id: str, request_id: str) -> ReviewRequest:
-    request = db.session.scalar(
-        select(ReviewRequest).where(
-            ReviewRequest.workspace_id == workspace_id, ReviewRequest.id == request_id
-        )
-    )
-    if request is None:
-        raise NotFound("No such review request.")
-    return request
+    return scoped.get_or_404(ReviewRequest, workspace_id, request_id, "review request")
 
 
 def filter_requests(workspace_id: str, filters: dict):

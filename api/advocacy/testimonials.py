@@ -19,12 +19,12 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import Select, delete, select, update
 
-from api import recent, scoring
+from api import recent, scoped, scoring
 from api.advocacy import advocates
 from api.advocacy.models import TESTIMONIAL_STATUSES, Testimonial, TestimonialTag
 from api.contacts.models import Contact
 from api.database import insert_ignore, utcnow
-from api.domain_errors import Conflict, Invalid, NotFound
+from api.domain_errors import Conflict, Invalid
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
@@ -305,14 +305,7 @@ def is_public(testimonial: Testimonial) -> bool:
 
 
 def get_testimonial(workspace_id: str, testimonial_id: str) -> Testimonial:
-    found = db.session.scalar(
-        select(Testimonial).where(
-            Testimonial.workspace_id == workspace_id, Testimonial.id == testimonial_id
-        )
-    )
-    if found is None:
-        raise NotFound("No such testimonial.")
-    return found
+    return scoped.get_or_404(Testimonial, workspace_id, testimonial_id, "testimonial")
 
 
 def _tagged(statement: Select, tag: str | None) -> Select:

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select, delete, select, update
 
+from api import scoped
 from api.bulk import insert_many
 from api.database import utcnow
-from api.domain_errors import Conflict, Invalid, not_found
+from api.domain_errors import Conflict, Invalid
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
@@ -241,14 +242,7 @@ def log_of(endpoint: WebhookEndpoint, filters: dict) -> Select:
 
 
 def get(workspace_id: str, delivery_id: str) -> WebhookDelivery:
-    delivery = db.session.scalar(
-        select(WebhookDelivery).where(
-            WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.id == delivery_id
-        )
-    )
-    if delivery is None:
-        raise not_found("webhook delivery")
-    return delivery
+    return scoped.get_or_404(WebhookDelivery, workspace_id, delivery_id, "webhook delivery")
 
 
 def attempts_of(delivery: WebhookDelivery) -> list[WebhookAttempt]:

@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select, select, update
 
+from api import scoped
 from api.database import utcnow
-from api.domain_errors import Conflict, Invalid, not_found
+from api.domain_errors import Conflict, Invalid
 from api.events import service as events
 from api.extensions import db
 from api.webhooks import secrets, ssrf
@@ -56,12 +57,7 @@ def in_workspace(workspace_id: str) -> Select:
 
 
 def get(workspace_id: str, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = db.session.scalar(
-        in_workspace(workspace_id).where(WebhookEndpoint.id == endpoint_id)
-    )
-    if endpoint is None:
-        raise not_found("webhook endpoint")
-    return endpoint
+    return scoped.get_or_404(WebhookEndpoint, workspace_id, endpoint_id, "webhook endpoint")
 
 
 def create(workspace_id: str, data: dict) -> tuple[WebhookEndpoint, str]:
