@@ -5,8 +5,12 @@ this only decides the words a browser shows. A token that fails says "not found"
 or "expired" and never which check failed.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import g, render_template, request
 
+from api import signing
 from api.http.errors import ApiError
 from api.surveys import texts
 
@@ -21,6 +25,17 @@ def link_not_found() -> ApiError:
 
 def link_expired() -> ApiError:
     return ApiError(410, LINK_EXPIRED, "This link has expired.")
+
+
+@contextmanager
+def token_checked() -> Iterator[None]:
+    """Reading a page's token: expired is the 410 page, any other failure the 404 one."""
+    try:
+        yield
+    except signing.TokenExpired:
+        raise link_expired() from None
+    except signing.TokenInvalid:
+        raise link_not_found() from None
 
 
 def survey_closed() -> ApiError:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from flask import url_for
 
-from api import signing
 from api.advocacy import reviews
 from api.advocacy.models import ReviewRequest
 from api.contacts.models import Contact
@@ -43,12 +42,8 @@ class ReviewPage:
 
 
 def open_page(token: str) -> ReviewPage:
-    try:
+    with errors.token_checked():
         found = reviews.request_for_token(token)
-    except signing.TokenExpired:
-        raise errors.link_expired() from None
-    except signing.TokenInvalid:
-        raise errors.link_not_found() from None
     contact = db.session.get(Contact, found.contact_id)
     if contact is None or contact.erased_at is not None:
         raise errors.link_not_found()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import url_for
 
-from api import scoring, signing
+from api import scoring
 from api.advocacy import offers, testimonials
 from api.contacts.models import Contact
 from api.extensions import db
@@ -167,12 +167,8 @@ def open_page(token: str) -> SurveyPage:
     Forged, damaged, other-purpose, unknown and erased all look the same (404);
     expired (by signature age or by the invitation's own expiry) is 410.
     """
-    try:
+    with errors.token_checked():
         invitation = tokens.invitation_for(token)
-    except signing.TokenExpired:
-        raise errors.link_expired() from None
-    except signing.TokenInvalid:
-        raise errors.link_not_found() from None
     survey = db.session.get(Survey, invitation.survey_id)
     contact = db.session.get(Contact, invitation.contact_id) if invitation.contact_id else None
     if survey is None or (contact is not None and contact.erased_at is not None):
