@@ -36,6 +36,15 @@ def default_period(today: date) -> tuple[date, date]:
     return lifecycle.add_months(this_month, 1 - DEFAULT_MONTHS), this_month
 
 
+def period_problem(start: date, end: date) -> str | None:
+    """What is wrong with the months start..end as a report's period, if anything."""
+    if start > end:
+        return "`from` must not be after `to`."
+    if len(lifecycle.months(start, end)) > MAX_MONTHS:
+        return f"A retention report covers at most {MAX_MONTHS} months; narrow the range."
+    return None
+
+
 def retention_report(
     workspace_id: str,
     *,
@@ -51,12 +60,10 @@ def retention_report(
     """
     if start != lifecycle.month_of(start) or end != lifecycle.month_of(end):
         raise ValueError("start and end are first days of months")
+    problem = period_problem(start, end)
+    if problem:
+        raise Invalid(problem, fields={"from": [problem]})
     in_months = lifecycle.months(start, end)
-    if not in_months:
-        raise Invalid("`from` must not be after `to`.", fields={"from": ["After `to`."]})
-    if len(in_months) > MAX_MONTHS:
-        message = f"A retention report covers at most {MAX_MONTHS} months; narrow the range."
-        raise Invalid(message, fields={"from": [message]})
     this_month = lifecycle.month_of(now or utcnow())
     rows = lifecycle.retention_by_month(
         _customers_before(workspace_id, start), _flows_by_month(workspace_id, start, end), in_months

@@ -252,14 +252,9 @@ class RetentionArgs(Schema):
             data["end"] = retention.default_period(utcnow().date())[1]
         if "start" not in data:
             data["start"] = lifecycle.add_months(data["end"], 1 - retention.DEFAULT_MONTHS)
-        if data["start"] > data["end"]:
-            raise ValidationError("`from` must not be after `to`.", "from")
-        if len(lifecycle.months(data["start"], data["end"])) > retention.MAX_MONTHS:
-            raise ValidationError(
-                f"A retention report covers at most {retention.MAX_MONTHS} months; "
-                "narrow the range.",
-                "from",
-            )
+        problem = retention.period_problem(data["start"], data["end"])
+        if problem:
+            raise ValidationError(problem, "from")
         return data
 
 
