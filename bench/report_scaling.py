@@ -42,12 +42,8 @@ from bench import scaling
 from bench.fresh_database import fresh_database
 
 DAYS = 90
-MAX_RATIO = 2.0
-CHUNK = 20_000
 SAMPLE = 400
 PLANS = ("free", "pro", "team")
-# A plausible NPS mix (about 45% promoters, 30% passives, 25% detractors).
-SCORE_WEIGHTS = {0: 2, 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 8, 7: 12, 8: 18, 9: 22, 10: 23}
 # Most queue items of a 90-day history are handled; some are still waiting.
 STATUS_WEIGHTS = {"done": 70, "dismissed": 10, "open": 15, "claimed": 5}
 
@@ -109,9 +105,9 @@ def run(args, made: list[str]) -> int:
                 f"1M {large * 1000:7.2f} ms   ratio {ratio:5.2f}"
             )
             if part == "full":
-                ok = ratio < MAX_RATIO
+                ok = ratio < scaling.MAX_RATIO
                 verdict &= ok
-                line += f"  {'PASS' if ok else 'FAIL'} (< {MAX_RATIO:g}x)"
+                line += f"  {'PASS' if ok else 'FAIL'} (< {scaling.MAX_RATIO:g}x)"
             print(line)
     print(f"medians of {args.repeat} runs, {DAYS} days ({start} to {end})")
     print("PASS" if verdict else "FAIL")
@@ -155,7 +151,7 @@ def new_survey(name: str, made: list[str]) -> Survey:
 
 def specs(size: int, rng: random.Random, start: date):
     """(created_at, score, plan) for `size` responses over DAYS days; plan may be None."""
-    scores, weights = list(SCORE_WEIGHTS), list(SCORE_WEIGHTS.values())
+    scores, weights = list(scaling.SCORE_WEIGHTS), list(scaling.SCORE_WEIGHTS.values())
     for _ in range(size):
         when = datetime(start.year, start.month, start.day, tzinfo=UTC) + timedelta(
             seconds=rng.randrange(DAYS * 86400)
@@ -230,7 +226,7 @@ def bulk_insert(survey: Survey, size: int, rng: random.Random, start: date, give
         rollup[(when.date(), "", score)] += 1
         for name, value in segments.items():
             rollup[(when.date(), f"{name}={value}", score)] += 1
-        if len(batch_rsp) >= CHUNK:
+        if len(batch_rsp) >= scaling.CHUNK:
             _flush(batch_inv, batch_rsp, batch_qi)
     _flush(batch_inv, batch_rsp, batch_qi)
     db.session.execute(

@@ -11,6 +11,10 @@ from typing import TypeVar
 from api.extensions import db
 
 SMALL, LARGE = 10_000, 1_000_000
+MAX_RATIO = 2.0  # the target: the large case within twice the small one's time
+CHUNK = 20_000  # rows per bulk INSERT
+# A plausible NPS mix (about 45% promoters, 30% passives, 25% detractors).
+SCORE_WEIGHTS = {0: 2, 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 8, 7: 12, 8: 18, 9: 22, 10: 23}
 Case = TypeVar("Case")
 
 
