@@ -137,7 +137,9 @@ def _shut(sock) -> None:
 _watchdog = _Watchdog()
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """A connection the watchdog tracks, plain or TLS (mixed in before urllib3's class)."""
+
     def connect(self) -> None:
         super().connect()
         _watchdog.track(self.sock)
@@ -147,14 +149,12 @@ class _WatchedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _watchdog.track(self.sock)
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
 
-    def request(self, *args, **kwargs) -> None:
-        _watchdog.track(self.sock)
-        super().request(*args, **kwargs)
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):
