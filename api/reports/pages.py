@@ -214,7 +214,9 @@ def _view(report: dict, locale: str) -> dict:
             _("n = {n} responses"), {"n": formatting.count(report["totals"]["n"], locale)}
         ),
         "headline": _headline(measure, report["totals"], unit, locale),
-        "interval_text": _interval_text(report["totals"], unit, locale),
+        "interval_text": _interval_text(
+            report["totals"], lambda end: _with_unit(end, unit, locale), locale
+        ),
         "rate_text": _rate_text(report["response_rate"], locale),
         "change_text": _change_text(report["previous_period"], unit, locale),
         "trend_heading": texts.fill(
@@ -422,17 +424,8 @@ def _recovery_text(found: dict, kind: str, locale: str = DEFAULT_LOCALE) -> list
 
 
 def _share_interval_text(found: dict, locale: str) -> str:
-    """A share's interval by its ends, in percent (see _interval_text for why)."""
-    if found["low"] is None:
-        return ""
-    return texts.fill(
-        translations(locale).gettext("{confidence} interval {low} to {high}"),
-        {
-            "confidence": charts.confidence(locale),
-            "low": formatting.percent(found["low"], locale),
-            "high": formatting.percent(found["high"], locale),
-        },
-    )
+    """A share's interval by its ends, in percent."""
+    return _interval_text(found, lambda end: formatting.percent(end, locale), locale)
 
 
 def _between(start: str, end: str, locale: str) -> str:
@@ -506,18 +499,18 @@ def _with_unit(value: float | None, unit: str, locale: str) -> str:
     return number(value, locale)
 
 
-def _interval_text(totals: dict, unit: str, locale: str) -> str:
-    """The interval by its ends. Not as ``value ± margin``: for NPS and CSAT it is an
-    adjusted Wald interval, centred on an adjusted estimate (and clipped to the scale),
-    so ``value ± margin`` would name other ends than the interval's own."""
-    if totals["low"] is None:
+def _interval_text(found: dict, shown: Callable[[float], str], locale: str) -> str:
+    """An interval by its ends, each as `shown` writes it. Not as ``value ± margin``: for
+    NPS and CSAT it is an adjusted Wald interval, centred on an adjusted estimate (and
+    clipped to the scale), so ``value ± margin`` would name other ends than its own."""
+    if found["low"] is None:
         return ""
     return texts.fill(
         translations(locale).gettext("{confidence} interval {low} to {high}"),
         {
             "confidence": charts.confidence(locale),
-            "low": _with_unit(totals["low"], unit, locale),
-            "high": _with_unit(totals["high"], unit, locale),
+            "low": shown(found["low"]),
+            "high": shown(found["high"]),
         },
     )
 
