@@ -7,7 +7,7 @@ gather the facts are below them.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 
 from api.contacts.models import Contact
 from api.extensions import db
@@ -75,6 +75,11 @@ def soft_flags(
 # --- facts from the database ------------------------------------------------------------
 
 
+def _in_burst_window(now: datetime):
+    """Signed up in the window that ends at `now`: after its start, up to `now` included."""
+    return and_(Referral.signed_up_at > now - BURST_WINDOW, Referral.signed_up_at <= now)
+
+
 def signups_from_ip(workspace_id: str, ip_hash: str | None, now: datetime) -> int:
     """Sign-ups (any outcome) from one address hash in the last hour."""
     if ip_hash is None:
@@ -85,8 +90,7 @@ def signups_from_ip(workspace_id: str, ip_hash: str | None, now: datetime) -> in
         .where(
             Referral.workspace_id == workspace_id,
             Referral.ip_hash == ip_hash,
-            Referral.signed_up_at > now - BURST_WINDOW,
-            Referral.signed_up_at <= now,
+            _in_burst_window(now),
         )
     )
 
@@ -98,8 +102,7 @@ def signups_of_code(code_id: str, now: datetime) -> int:
         .select_from(Referral)
         .where(
             Referral.code_id == code_id,
-            Referral.signed_up_at > now - BURST_WINDOW,
-            Referral.signed_up_at <= now,
+            _in_burst_window(now),
         )
     )
 
