@@ -128,6 +128,11 @@ def _check_segment(survey: Survey, attribute: str) -> None:
 # --- reading the rollup -------------------------------------------------------------------
 
 
+def _days(rollup, survey_id: str, start: date, end: date) -> tuple:
+    """The conditions for a survey's rollup rows of the days start..end, both included."""
+    return rollup.survey_id == survey_id, rollup.day >= start, rollup.day <= end
+
+
 def _counts_per_day(survey_id: str, start: date, end: date) -> dict[date, dict[int, int]]:
     """{day: {score: count}} of all responses; at most days x scores rows come back.
 
@@ -138,10 +143,8 @@ def _counts_per_day(survey_id: str, start: date, end: date) -> dict[date, dict[i
     rows = db.session.execute(
         select(ResponseRollup.day, ResponseRollup.score, func.sum(ResponseRollup.count))
         .where(
-            ResponseRollup.survey_id == survey_id,
+            *_days(ResponseRollup, survey_id, start, end),
             ResponseRollup.segment == TOTAL,
-            ResponseRollup.day >= start,
-            ResponseRollup.day <= end,
         )
         .group_by(ResponseRollup.day, ResponseRollup.score)
     )
@@ -157,10 +160,8 @@ def _counts(survey_id: str, start: date, end: date) -> dict[int, int]:
     rows = db.session.execute(
         select(ResponseRollup.score, func.sum(ResponseRollup.count))
         .where(
-            ResponseRollup.survey_id == survey_id,
+            *_days(ResponseRollup, survey_id, start, end),
             ResponseRollup.segment == TOTAL,
-            ResponseRollup.day >= start,
-            ResponseRollup.day <= end,
         )
         .group_by(ResponseRollup.score)
     )
@@ -244,9 +245,7 @@ def _response_rate(survey_id: str, responses: int, start: date, end: date) -> di
     """
     invitations = db.session.scalar(
         select(func.coalesce(func.sum(InvitationRollup.count), 0)).where(
-            InvitationRollup.survey_id == survey_id,
-            InvitationRollup.day >= start,
-            InvitationRollup.day <= end,
+            *_days(InvitationRollup, survey_id, start, end),
         )
     )
     invitations = int(invitations or 0)
@@ -274,9 +273,7 @@ def _segment_rows(survey: Survey, attribute: str, start: date, end: date, total:
     rows = db.session.execute(
         select(ResponseRollup.segment, ResponseRollup.score, func.sum(ResponseRollup.count))
         .where(
-            ResponseRollup.survey_id == survey.id,
-            ResponseRollup.day >= start,
-            ResponseRollup.day <= end,
+            *_days(ResponseRollup, survey.id, start, end),
             # autoescape: an attribute name may hold % or _, which LIKE would read as wildcards.
             ResponseRollup.segment.startswith(prefix, autoescape=True),
         )
