@@ -133,5 +133,5 @@ class Asker:
 
     def ask_by_email(self, external_id: str = "ann"):
         return self.tenant.post(
-            "/v1/review-requests", json={"contact": {"external_id": external_id}}
+            "/v1/review-requests", json={"contact": {"external_id": external_id, "attributes": {}}}
         )

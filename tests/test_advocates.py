@@ -114,11 +114,16 @@ def test_acts_are_recorded_by_the_api_and_counted_in_the_profile(asker):
     asker.invite()
     made = asker.tenant.post(
         "/v1/advocacy-acts",
-        json={"contact": {"external_id": "ann"}, "act": "case_study", "note": "Q3 story"},
+        json={
+            "contact": {"external_id": "ann", "attributes": {}},
+            "act": "case_study",
+            "note": "Q3 story",
+        },
     )
     assert made.status_code == 201 and made.get_json()["source"] == "api"
     asker.tenant.post(
-        "/v1/advocacy-acts", json={"contact": {"external_id": "ann"}, "act": "review"}
+        "/v1/advocacy-acts",
+        json={"contact": {"external_id": "ann", "attributes": {}}, "act": "review"},
     )
     profile = asker.tenant.get("/v1/advocates/ann?period=all").get_json()
     done = {row["act"]: row["done"] for row in profile["acts"]}
@@ -187,7 +192,11 @@ def test_erasure_withdraws_opt_ins_and_asks_and_keeps_acts_anonymous(app, asker)
     asker.ask_by_email()
     asker.tenant.post(
         "/v1/advocacy-acts",
-        json={"contact": {"external_id": "ann"}, "act": "reference_call", "note": "Ann's call"},
+        json={
+            "contact": {"external_id": "ann", "attributes": {}},
+            "act": "reference_call",
+            "note": "Ann's call",
+        },
     )
     assert asker.tenant.delete("/v1/contacts/ann").status_code == 204
     with app.app_context():

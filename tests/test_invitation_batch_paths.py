@@ -9,7 +9,6 @@ import random
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
-from marshmallow import ValidationError, fields, validate
 from sqlalchemy import select
 
 from api import ids, signing
@@ -20,7 +19,6 @@ from api.database import utcnow
 from api.events.models import Event
 from api.extensions import db
 from api.surveys import texts
-from api.surveys.schemas import InvitationRequestSchema, InviteeSchema
 
 # --- signing ---------------------------------------------------------------------------------
 
@@ -104,56 +102,6 @@ def test_filler_fills_as_fill_does(template):
         names = ("first_name", "last_name", "product", "plan", "a", "b", "c")
         values = {name: rng.choice(choices) for name in names if rng.random() < 0.8}
         assert fill_one(values) == texts.fill(template, values)
-
-
-# --- the request -----------------------------------------------------------------------------
-
-FIELD_VALUES = {
-    "email": ["a@b.co", " Ann@Example.COM ", "not an email", None, 5, "x" * 330 + "@b.co"],
-    "first_name": ["Ann", None, "", "x" * 101, 3, ["a"], True],
-    "last_name": ["Lee", None, {"a": 1}],
-    "locale": ["en", "pt-BR", "de_AT", None, "EN"],
-    "stage": ["lead", "nope", None],
-    "attributes": [{"plan": "pro", "seats": 2}, {}, None, [], {"x" * 65: 1}, {"a": "x" * 20000}],
-    "external_id": ["u-1", "", "a/b", "erased:x", None, 5],
-    "contact_id": ["con_1", "", "x" * 33, None],
-    "unsubscribed": [True, False],
-    "colour": ["red"],
-}
-
-
-class PlainListSchema(InvitationRequestSchema):
-    contacts = fields.List(
-        fields.Nested(InviteeSchema), validate=validate.Length(min=1, max=10_000)
-    )
-
-
-def _loaded(schema, body):
-    try:
-        return "ok", schema.load(body)
-    except ValidationError as error:
-        return "error", error.messages, error.valid_data
-
-
-def test_batch_refs_load_as_marshmallow_loads_them(app):
-    rng = random.Random(2)
-    quick, plain = InvitationRequestSchema(), PlainListSchema()
-    with app.app_context():
-        for _ in range(1500):
-            refs = []
-            for _ in range(rng.randint(0, 3)):
-                ref = {k: rng.choice(v) for k, v in rng.sample(list(FIELD_VALUES.items()), 3)}
-                if rng.random() < 0.7:
-                    ref.setdefault("external_id", f"u-{rng.randint(0, 3)}")
-                refs.append(ref)
-            body = {"contacts": refs}
-            got, expected = _loaded(quick, body), _loaded(plain, body)
-            assert got == expected, body
-            # Fields in marshmallow's order too: skipped refs are echoed in the answer.
-            if got[0] == "ok":
-                assert [list(ref) for ref in got[1]["contacts"]] == [
-                    list(ref) for ref in expected[1]["contacts"]
-                ]
 
 
 # --- the database ------------------------------------------------------------------------------

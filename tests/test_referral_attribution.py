@@ -31,7 +31,8 @@ def program(tenant):
 
 def advocate(tenant, external_id="adv", **contact) -> dict:
     response = tenant.post(
-        "/v1/referral-codes", json={"contact": {"external_id": external_id, **contact}}
+        "/v1/referral-codes",
+        json={"contact": {"external_id": external_id, "attributes": {}, **contact}},
     )
     assert response.status_code in (200, 201), response.get_data(as_text=True)
     return response.get_json()

@@ -23,7 +23,9 @@ def setup_program(app):
         ).status_code
         == 200
     )
-    code = tenant.post("/v1/referral-codes", json={"contact": {"external_id": "adv"}}).get_json()
+    code = tenant.post(
+        "/v1/referral-codes", json={"contact": {"external_id": "adv", "attributes": {}}}
+    ).get_json()
     return tenant, code
 
 

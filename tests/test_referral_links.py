@@ -41,8 +41,8 @@ def test_issue_creates_the_contact_and_a_readable_code(app, tenant):
 
 
 def test_the_same_contact_gets_its_existing_code(app, tenant):
-    first = issue(tenant, {"external_id": "adv-1"}).get_json()
-    again = issue(tenant, {"external_id": "adv-1"})
+    first = issue(tenant, {"external_id": "adv-1", "attributes": {}}).get_json()
+    again = issue(tenant, {"external_id": "adv-1", "attributes": {}})
     assert again.status_code == 200
     assert again.get_json() == first
     by_id = issue(tenant, {"contact_id": first["contact_id"]})
@@ -57,7 +57,7 @@ def test_unknown_or_foreign_contact_id_is_404(tenant, make_tenant):
     for contact_id in ("con_nope", foreign):
         response = issue(tenant, {"contact_id": contact_id})
         assert response.status_code == 404
-        assert response.get_json()["error"]["code"] == "not_found"
+        assert response.get_json()["error"]["code"] == "contact_not_found"
 
 
 @pytest.mark.parametrize(
@@ -77,14 +77,14 @@ def test_contact_reference_validation(tenant, contact):
 
 
 def test_vanity_code_is_stored_canonical_and_found_in_any_case(tenant):
-    response = issue(tenant, {"external_id": "adv-1"}, vanity="  Loop-Shop ")
+    response = issue(tenant, {"external_id": "adv-1", "attributes": {}}, vanity="  Loop-Shop ")
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()
     assert body["code"] == "LOOPSHOP" and body["vanity"] is True
     for spelling in ("loopshop", "LOOP-SHOP", body["id"]):
         found = tenant.get(f"/v1/referral-codes/{spelling}")
         assert found.status_code == 200 and found.get_json()["id"] == body["id"]
-    again = issue(tenant, {"external_id": "adv-1"}, vanity="loopshop")
+    again = issue(tenant, {"external_id": "adv-1", "attributes": {}}, vanity="loopshop")
     assert again.status_code == 200 and again.get_json()["id"] == body["id"]
 
 
@@ -102,7 +102,7 @@ def test_vanity_code_is_stored_canonical_and_found_in_any_case(tenant):
     ],
 )
 def test_vanity_rules_answer_the_machine_reason(app, tenant, vanity, reason):
-    response = issue(tenant, {"external_id": "adv-1"}, vanity=vanity)
+    response = issue(tenant, {"external_id": "adv-1", "attributes": {}}, vanity=vanity)
     assert response.status_code == 422, response.get_data(as_text=True)
     error = response.get_json()["error"]
     assert error["code"] == "invalid_vanity_code"
@@ -112,15 +112,18 @@ def test_vanity_rules_answer_the_machine_reason(app, tenant, vanity, reason):
 
 def test_vanity_codes_are_unique_across_workspaces_and_case(tenant, make_tenant):
     other = make_tenant("Other")
-    assert issue(other, {"external_id": "o-1"}, vanity="Summer-Deal").status_code == 201
-    response = issue(tenant, {"external_id": "adv-1"}, vanity="summerdeal")
+    assert (
+        issue(other, {"external_id": "o-1", "attributes": {}}, vanity="Summer-Deal").status_code
+        == 201
+    )
+    response = issue(tenant, {"external_id": "adv-1", "attributes": {}}, vanity="summerdeal")
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "code_taken"
 
 
 def test_a_contact_with_a_code_cannot_take_another_vanity(tenant):
-    first = issue(tenant, {"external_id": "adv-1"}).get_json()
-    response = issue(tenant, {"external_id": "adv-1"}, vanity="newword")
+    first = issue(tenant, {"external_id": "adv-1", "attributes": {}}).get_json()
+    response = issue(tenant, {"external_id": "adv-1", "attributes": {}}, vanity="newword")
     assert response.status_code == 409
     error = response.get_json()["error"]
     assert error["code"] == "contact_has_code" and first["code"] in error["message"]
@@ -128,19 +131,19 @@ def test_a_contact_with_a_code_cannot_take_another_vanity(tenant):
 
 def test_a_forced_collision_is_retried(app, tenant, make_tenant, monkeypatch):
     other = make_tenant("Other")
-    taken = issue(other, {"external_id": "o-1"}).get_json()["code"]
+    taken = issue(other, {"external_id": "o-1", "attributes": {}}).get_json()["code"]
     drawn = iter([taken, taken, "ZZZZ2222"])
     monkeypatch.setattr(links, "generate", lambda: next(drawn))
-    response = issue(tenant, {"external_id": "adv-1"})
+    response = issue(tenant, {"external_id": "adv-1", "attributes": {}})
     assert response.status_code == 201
     assert response.get_json()["code"] == "ZZZZ2222"
 
 
 def test_list_filters_and_workspace_isolation(tenant, make_tenant):
-    a = issue(tenant, {"external_id": "a"}).get_json()
-    b = issue(tenant, {"external_id": "b"}).get_json()
+    a = issue(tenant, {"external_id": "a", "attributes": {}}).get_json()
+    b = issue(tenant, {"external_id": "b", "attributes": {}}).get_json()
     other = make_tenant("Other")
-    foreign = issue(other, {"external_id": "a"}).get_json()
+    foreign = issue(other, {"external_id": "a", "attributes": {}}).get_json()
 
     listed = tenant.get("/v1/referral-codes").get_json()
     assert [c["id"] for c in listed["data"]] == [a["id"], b["id"]]
@@ -157,7 +160,7 @@ def test_list_filters_and_workspace_isolation(tenant, make_tenant):
 
 
 def test_disable_and_enable(app, tenant):
-    code = issue(tenant, {"external_id": "a"}).get_json()
+    code = issue(tenant, {"external_id": "a", "attributes": {}}).get_json()
     disabled = tenant.patch(f"/v1/referral-codes/{code['id']}", json={"disabled": True})
     assert disabled.status_code == 200
     assert disabled.get_json()["disabled"] is True and disabled.get_json()["disabled_at"]

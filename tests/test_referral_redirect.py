@@ -27,7 +27,9 @@ def program(tenant):
 
 @pytest.fixture
 def code(tenant, program):
-    return tenant.post("/v1/referral-codes", json={"contact": {"external_id": "adv"}}).get_json()
+    return tenant.post(
+        "/v1/referral-codes", json={"contact": {"external_id": "adv", "attributes": {}}}
+    ).get_json()
 
 
 def visit(client, path, **headers):
@@ -133,7 +135,9 @@ def test_disabled_program_lands_without_attribution(app, client, tenant, code):
 
 
 def test_no_program_lands_on_our_base_url(app, client, tenant):
-    code = tenant.post("/v1/referral-codes", json={"contact": {"external_id": "a"}}).get_json()
+    code = tenant.post(
+        "/v1/referral-codes", json={"contact": {"external_id": "a", "attributes": {}}}
+    ).get_json()
     response = visit(client, f"/r/{code['code']}")
     assert response.status_code == 302
     assert response.headers["Location"] == app.config["BASE_URL"]
@@ -172,7 +176,9 @@ def test_past_the_rate_limit_visitors_still_land_but_are_not_counted(app_factory
     limited = app_factory(RATELIMIT_REDIRECT="2 per minute")
     client = limited.test_client()
     tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
-    code = tenant.post("/v1/referral-codes", json={"contact": {"external_id": "a"}}).get_json()
+    code = tenant.post(
+        "/v1/referral-codes", json={"contact": {"external_id": "a", "attributes": {}}}
+    ).get_json()
     responses = [visit(client, f"/r/{code['code']}") for _ in range(4)]
     assert [r.status_code for r in responses] == [302] * 4
     assert [("ffclick" in query_of(r.headers["Location"])) for r in responses] == [
@@ -189,7 +195,9 @@ def test_the_redirect_limit_replaces_the_public_limit(app_factory, tenant):
     limited = app_factory(RATELIMIT_PUBLIC="2 per minute", RATELIMIT_REDIRECT="5 per minute")
     client = limited.test_client()
     tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
-    code = tenant.post("/v1/referral-codes", json={"contact": {"external_id": "a"}}).get_json()
+    code = tenant.post(
+        "/v1/referral-codes", json={"contact": {"external_id": "a", "attributes": {}}}
+    ).get_json()
     for _ in range(6):
         assert visit(client, f"/r/{code['code']}").status_code == 302
     assert len(clicks(limited)) == 5
@@ -219,7 +227,9 @@ def test_a_failure_still_lands_on_our_base_url_without_a_trace(
 def test_behind_a_proxy_the_forwarded_address_is_the_one_hashed(app_factory, tenant):
     proxied = app_factory(PROXY_COUNT=1)
     tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
-    code = tenant.post("/v1/referral-codes", json={"contact": {"external_id": "a"}}).get_json()
+    code = tenant.post(
+        "/v1/referral-codes", json={"contact": {"external_id": "a", "attributes": {}}}
+    ).get_json()
     client = proxied.test_client()
     response = client.get(
         f"/r/{code['code']}",

@@ -29,7 +29,9 @@ def enable(tenant, **settings):
 
 
 def referred(tenant, friend="friend", advocate="adv", email=None) -> dict:
-    code = tenant.post("/v1/referral-codes", json={"contact": {"external_id": advocate}}).get_json()
+    code = tenant.post(
+        "/v1/referral-codes", json={"contact": {"external_id": advocate, "attributes": {}}}
+    ).get_json()
     customer = {"external_id": friend, **({"email": email} if email else {})}
     response = tenant.post("/v1/referrals", json={"code": code["code"], "customer": customer})
     assert response.status_code == 201, response.get_data(as_text=True)

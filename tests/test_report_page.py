@@ -229,7 +229,9 @@ def referrals(app, client, tenant):
     """Ann: 3 clicks, 2 sign-ups, 1 purchase; Bo: 1 click; and a click of Bo's 40 days ago."""
     enable_program(tenant)
     codes = {
-        name: tenant.post("/v1/referral-codes", json={"contact": {"external_id": name}}).get_json()
+        name: tenant.post(
+            "/v1/referral-codes", json={"contact": {"external_id": name, "attributes": {}}}
+        ).get_json()
         for name in ("ann", "bo")
     }
 

@@ -28,6 +28,7 @@ from api.advocacy.schemas import (
     TestimonialModerateSchema,
     TestimonialSchema,
 )
+from api.contacts import references
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import utcnow
@@ -35,7 +36,6 @@ from api.domain_errors import NotFound
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.pagination import page_of, paginate
-from api.referrals import links
 from api.referrals.schemas import PeriodArgs
 from api.referrals.stats import since_of
 from api.responses import service as responses
@@ -108,7 +108,7 @@ def _testimonial_views(rows: list[Testimonial]) -> list[TestimonialView]:
 
 
 def _contact(ref: dict) -> Contact:
-    return links.resolve_contact(current_workspace_id(), ref)
+    return references.resolve(current_workspace_id(), ref)
 
 
 def _response_of(contact: Contact, response_id: str | None):

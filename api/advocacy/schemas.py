@@ -3,8 +3,8 @@ from marshmallow import Schema, fields, validate
 from api.advocacy.models import ACTS, CHANNELS, REVIEW_ASK_VALUES, TESTIMONIAL_STATUSES
 from api.advocacy.settings import MAX_DESTINATIONS
 from api.advocacy.testimonials import MAX_NAME, MAX_TEXT
+from api.contacts.schemas import REFERENCE_DESCRIPTION, ContactReferenceSchema
 from api.http.pagination import PageArgs
-from api.referrals.schemas import CodeContactSchema
 from api.responses.schemas import ContactBriefSchema
 
 ACT = validate.OneOf(ACTS)
@@ -74,7 +74,9 @@ class ConsentSchema(Schema):
 
 
 class TestimonialCreateSchema(Schema):
-    contact = fields.Nested(CodeContactSchema, required=True)
+    contact = fields.Nested(
+        ContactReferenceSchema, required=True, metadata={"description": REFERENCE_DESCRIPTION}
+    )
     response_id = fields.String(validate=ID)
     text = fields.String(required=True, validate=validate.Length(min=1, max=MAX_TEXT))
     display_name = fields.String(required=True, validate=validate.Length(min=1, max=MAX_NAME))
@@ -180,7 +182,9 @@ class NewReviewRequestSchema(ReviewRequestSchema):
 
 
 class ReviewRequestCreateSchema(Schema):
-    contact = fields.Nested(CodeContactSchema, required=True)
+    contact = fields.Nested(
+        ContactReferenceSchema, required=True, metadata={"description": REFERENCE_DESCRIPTION}
+    )
     response_id = fields.String(validate=ID)
     channel = fields.String(load_default="email", validate=validate.OneOf(("email", "api")))
     product = fields.String(
@@ -288,7 +292,9 @@ class AskResultSchema(Schema):
 
 
 class ActCreateSchema(Schema):
-    contact = fields.Nested(CodeContactSchema, required=True)
+    contact = fields.Nested(
+        ContactReferenceSchema, required=True, metadata={"description": REFERENCE_DESCRIPTION}
+    )
     act = fields.String(required=True, validate=ACT)
     destination = fields.String(
         validate=validate.Length(max=100), metadata={"description": "Where (G2, a webinar...)."}

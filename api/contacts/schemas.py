@@ -1,6 +1,6 @@
 import json
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from api.contacts.models import external_id_problem
 from api.http.pagination import PageArgs
@@ -60,6 +60,39 @@ class ContactFieldsSchema(Schema):
 
 class ContactUpsertSchema(ContactFieldsSchema):
     external_id = fields.String(required=True, validate=EXTERNAL_ID)
+
+
+REFERENCE_DESCRIPTION = (
+    '`{"contact_id": "con_..."}` or `{"external_id": "u-1"}` names an existing contact '
+    "(none: `contact_not_found`); an inline contact, `external_id` with fields "
+    "(`email`, `first_name`, `last_name`, `locale`, `stage`, `attributes`), is created "
+    "or updated first (given fields change, attributes merge). `unsubscribed` cannot "
+    "be set in a reference: use the contacts API."
+)
+
+
+class ContactReferenceSchema(ContactFieldsSchema):
+    """A contact named in a request: by our id, by yours, or inline (api/contacts/references.py)."""
+
+    class Meta:
+        # A reference never changes consent: a stale `unsubscribed: false` in a
+        # partner's sync must not undo a one-click unsubscribe.
+        exclude = ("unsubscribed",)
+
+    contact_id = fields.String(
+        validate=validate.Length(min=1, max=32), metadata={"description": "Our contact id."}
+    )
+    external_id = fields.String(validate=EXTERNAL_ID, metadata={"description": "Your id."})
+
+    @validates_schema
+    def _one_way_to_name(self, data: dict, **_kwargs) -> None:
+        if "contact_id" in data and len(data) > 1:
+            raise ValidationError(
+                "Name a contact by contact_id alone, or by external_id with its fields.",
+                "contact_id",
+            )
+        if "contact_id" not in data and "external_id" not in data:
+            raise ValidationError("Give contact_id or external_id.", "external_id")
 
 
 class ContactSchema(Schema):

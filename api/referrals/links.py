@@ -133,17 +133,6 @@ def promoter_link(workspace_id: str, contact_id: str) -> dict | None:
     return {"code": code.code, "url": link_for(code.code)}
 
 
-def resolve_contact(workspace_id: str, ref: dict) -> Contact:
-    """A contact by our id (must exist), or by the partner's id (created or updated)."""
-    if "contact_id" in ref:
-        contact = contacts.get_contact_by_id(workspace_id, ref["contact_id"])
-        if contact is None:
-            raise not_found("contact")
-        return contact
-    fields = {k: v for k, v in ref.items() if k != "external_id"}
-    return contacts.upsert_contact(workspace_id, ref["external_id"], fields)[0]
-
-
 def codes_of(workspace_id: str) -> Select:
     return select(ReferralCode).where(ReferralCode.workspace_id == workspace_id)
 

@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from api.contacts import references
 from api.extensions import db
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
@@ -94,7 +95,7 @@ class Codes(MethodView):
     def post(self, data):
         """The contact's code: issued on the first call (201), the same one after (200)."""
         workspace_id = current_workspace_id()
-        contact = links.resolve_contact(workspace_id, data["contact"])
+        contact = references.resolve(workspace_id, data["contact"])
         code, created = links.issue_for_contact(workspace_id, contact, data.get("vanity"))
         return code, (201 if created else 200)
 

@@ -15,7 +15,11 @@ from marshmallow import (
     validates_schema,
 )
 
-from api.contacts.schemas import ContactFieldsSchema
+from api.contacts.schemas import (
+    REFERENCE_DESCRIPTION,
+    ContactFieldsSchema,
+    ContactReferenceSchema,
+)
 from api.http.pagination import PageArgs
 from api.referrals import links
 from api.referrals.models import (
@@ -154,24 +158,10 @@ class ProgramSchema(Schema):
 # --- codes ------------------------------------------------------------------------------
 
 
-class CodeContactSchema(ContactFieldsSchema):
-    """A contact by our id, or by yours (created or updated with the fields given)."""
-
-    contact_id = fields.String(validate=validate.Length(max=32))
-    external_id = fields.String(validate=validate.Length(min=1, max=255))
-
-    @validates_schema
-    def _one_key(self, data, **_kwargs):
-        if ("contact_id" in data) == ("external_id" in data):
-            raise ValidationError("Give exactly one of contact_id and external_id.", "contact_id")
-        if "contact_id" in data and set(data) - {"contact_id"}:
-            raise ValidationError(
-                "Contact fields can only be given with external_id.", "contact_id"
-            )
-
-
 class CodeCreateSchema(Schema):
-    contact = fields.Nested(CodeContactSchema, required=True)
+    contact = fields.Nested(
+        ContactReferenceSchema, required=True, metadata={"description": REFERENCE_DESCRIPTION}
+    )
     vanity = fields.String(
         validate=validate.Length(max=100),
         metadata={"description": "The advocate's own word; letters, digits, single hyphens."},

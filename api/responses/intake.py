@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from api import scoring
-from api.contacts import service as contacts
+from api.contacts import references
 from api.contacts.models import Contact
 from api.database import utcnow
 from api.extensions import db
@@ -38,7 +38,7 @@ def record(workspace_id: str, data: dict, now: datetime | None = None) -> tuple[
     if survey is None:
         raise not_found("survey")
     _check_score(survey.kind, data["score"])  # before anything is written
-    contact = _contact(workspace_id, data["contact"]) if "contact" in data else None
+    contact = references.resolve(workspace_id, data["contact"]) if "contact" in data else None
     if data.get("invitation_id"):
         invitation = _given_invitation(survey, data["invitation_id"], contact, now)
     else:
@@ -59,19 +59,6 @@ def _check_score(kind: str, score: int) -> None:
         scoring.validate_score(kind, score)
     except ValueError as error:
         raise ApiError(422, "validation_error", str(error), {"score": [str(error)]}) from None
-
-
-def _contact(workspace_id: str, ref: dict) -> Contact:
-    if "contact_id" in ref:
-        contact = contacts.get_contact_by_id(workspace_id, ref["contact_id"])
-    elif len(ref) == 1:
-        contact = contacts.get_contact(workspace_id, ref["external_id"])
-    else:
-        fields = {name: value for name, value in ref.items() if name != "external_id"}
-        contact, _created = contacts.upsert_contact(workspace_id, ref["external_id"], fields)
-    if contact is None:
-        raise not_found("contact")
-    return contact
 
 
 def _given_invitation(

@@ -9,7 +9,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from api.contacts.schemas import LOCALE, ContactFieldsSchema
+from api.contacts.schemas import LOCALE, REFERENCE_DESCRIPTION, ContactReferenceSchema
 from api.http.pagination import PageArgs
 from api.responses.service import MAX_COMMENT
 from api.scoring import CATEGORIES
@@ -23,31 +23,12 @@ def _metadata_fits(value: dict) -> None:
         raise ValidationError(f"Metadata takes at most {MAX_METADATA_BYTES} bytes of JSON.")
 
 
-class ContactRefSchema(ContactFieldsSchema):
-    """Who answered: an existing contact by id or external id, or one upserted inline."""
-
-    contact_id = fields.String(validate=validate.Length(min=1, max=32))
-    external_id = fields.String(validate=validate.Length(min=1, max=255))
-
-    @validates_schema
-    def _one_way(self, data, **_kwargs):
-        if ("contact_id" in data) == ("external_id" in data):
-            raise ValidationError("Give either `contact_id` or `external_id`.", "_schema")
-        if "contact_id" in data and len(data) > 1:
-            raise ValidationError(
-                "A contact given by `contact_id` takes no other fields; "
-                "use `external_id` to create or update one inline.",
-                "_schema",
-            )
-
-
 class ResponseCreateSchema(Schema):
     survey_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
     contact = fields.Nested(
-        ContactRefSchema,
+        ContactReferenceSchema,
         metadata={
-            "description": "`{contact_id}`, `{external_id}`, or an inline contact "
-            "(`external_id` plus fields), which is created or updated. "
+            "description": f"Who answered. {REFERENCE_DESCRIPTION} "
             "Optional when `invitation_id` is given."
         },
     )

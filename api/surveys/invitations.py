@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from api.bulk import insert_many, matching
-from api.contacts import service as contacts
+from api.contacts import references
 from api.contacts.models import Contact
 from api.contacts.service import ContactRow
 from api.database import upsert_add, utcnow
@@ -32,7 +32,7 @@ from api.surveys.tokens import preferences_token, survey_token
 UNSUBSCRIBED = "unsubscribed"
 RECENTLY_RESPONDED = "recently_responded"
 RECENTLY_DECLINED = "recently_declined"
-CONTACT_NOT_FOUND = "contact_not_found"
+CONTACT_NOT_FOUND = references.CONTACT_NOT_FOUND
 STAGE_NOT_TARGETED = "stage_not_targeted"
 
 
@@ -91,20 +91,10 @@ def invite(
 def _resolve_contacts(
     workspace_id: str, refs: list[dict]
 ) -> tuple[list[ContactRow], list[Skipped]]:
-    inline = [r for r in refs if "external_id" in r and len(r) > 1]
-    by_external = contacts.upsert_many(workspace_id, inline)
-    plain_external = [r["external_id"] for r in refs if "external_id" in r and len(r) == 1]
-    by_external |= contacts.rows_by_external_id(workspace_id, plain_external)
-    by_id = contacts.rows_by_id(workspace_id, [r["contact_id"] for r in refs if "contact_id" in r])
     found, skipped = [], []
-    for ref in refs:
-        contact = (
-            by_id.get(ref["contact_id"])
-            if "contact_id" in ref
-            else by_external.get(ref.get("external_id"))
-        )
+    for ref, contact in zip(refs, references.resolve_many(workspace_id, refs), strict=True):
         if contact is None:
-            skipped.append(Skipped(ref, CONTACT_NOT_FOUND))
+            skipped.append(Skipped(ref, references.CONTACT_NOT_FOUND))
         else:
             found.append(contact)
     return found, skipped

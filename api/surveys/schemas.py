@@ -4,25 +4,19 @@ Only shape is checked here. Rules that need the survey (categories of its kind,
 whether its kind may still change) live in api/surveys/service.py.
 """
 
-import copy
-
 from flask import current_app
 from marshmallow import (
-    RAISE,
     Schema,
     ValidationError,
     fields,
-    missing,
     pre_dump,
     pre_load,
-    utils,
     validate,
     validates,
     validates_schema,
 )
 
-from api.bulk import gc_paused
-from api.contacts.schemas import ContactUpsertSchema
+from api.contacts.schemas import REFERENCE_DESCRIPTION, ContactReferenceSchema
 from api.http.pagination import PageArgs
 from api.lifecycle import STAGES
 from api.surveys import service, texts
@@ -292,195 +286,16 @@ class SurveyFilterArgs(PageArgs):
 # --- invitations ------------------------------------------------------------------------
 
 
-def _optional(field: fields.Field) -> fields.Field:
-    """The contacts API's own field, not required: a ref may name a contact by id instead."""
-    field = copy.copy(field)
-    field.required = False
-    return field
-
-
-class InviteeSchema(ContactUpsertSchema):
-    """`{"contact_id"}`, `{"external_id"}`, or an inline contact upserted by external_id."""
-
-    class Meta:
-        # An invitation never resubscribes anyone: a stale `unsubscribed: false` in a
-        # partner's sync must not undo a one-click unsubscribe.
-        exclude = ("unsubscribed",)
-
-    contact_id = fields.String(
-        validate=validate.Length(min=1, max=32), metadata={"description": "Our contact id."}
-    )
-    external_id = _optional(ContactUpsertSchema._declared_fields["external_id"])
-
-    @validates_schema
-    def _one_way_to_name(self, data: dict, **_kwargs) -> None:
-        if "contact_id" in data and len(data) > 1:
-            raise ValidationError(
-                "Name a contact by contact_id alone, or by external_id with its fields.",
-                "contact_id",
-            )
-        if "contact_id" not in data and "external_id" not in data:
-            raise ValidationError("Give contact_id or external_id.", "external_id")
-
-
-class _Doubt(Exception):
-    """The quick load cannot vouch for this item; marshmallow decides."""
-
-
-def _plain(field: fields.Field) -> bool:
-    """No per-field hooks or defaults that the quick load would have to mirror."""
-    return (
-        not field.pre_load
-        and not field.post_load
-        and field.data_key is None
-        and field.attribute is None
-        and not field.required
-        and field.load_default is missing
-    )
-
-
-def _run_validators(field: fields.Field, value):
-    for validator in field.validators:
-        # As marshmallow's And: a plain function may fail by returning False.
-        if validator(value) is False:
-            raise _Doubt
-    return value
-
-
-def _quick_field(field: fields.Field):
-    """`field.deserialize` for plainly valid values (raising _Doubt or ValidationError
-    otherwise), spelled out for the field types of a ref and done by marshmallow for
-    any other. Its `deserialize` builds an And of the validators per value, which
-    was half of the cost of a batch."""
-    if not _plain(field):
-        return None
-    allow_none = field.allow_none
-
-    if type(field) in (fields.String, fields.Email):  # Email adds its validator to the list
-
-        def load_text(value):
-            if value is None and allow_none:
-                return None
-            if type(value) is not str:
-                raise _Doubt
-            return _run_validators(field, value)
-
-        return load_text
-    if (
-        type(field) is fields.Dict
-        and field.value_field is None
-        and type(field.key_field) is fields.String
-        and _plain(field.key_field)
-        and not field.key_field.validators
-    ):
-
-        def load_mapping(value):
-            if value is None and allow_none:
-                return None
-            if type(value) is not dict or not all(type(key) is str for key in value):
-                raise _Doubt
-            return _run_validators(field, dict(value))
-
-        return load_mapping
-    return lambda value: field.deserialize(value)
-
-
-class _QuickLoad:
-    """`schema.load(item)` for the item that is plainly valid, None for any other.
-
-    Loading a batch of 10,000 refs through marshmallow took 0.7 s, mostly its
-    per-item and per-field machinery (error stores, getters, an And of the
-    validators built per value) rather than the checks themselves. This runs the
-    same checks: the schema's own pre_load hooks, per field its type, null and
-    own validators, unknown keys refused, the schema's own validates_schema
-    hooks, and builds the dict as marshmallow does (fields in declared order).
-    It answers None at the first doubt; the caller then loads the whole list
-    through marshmallow, so errors are marshmallow's own, word for word. A
-    schema using anything this does not mirror (other hooks, data keys, defaults,
-    `unknown` other than raise) is never loaded here.
-    """
-
-    _MIRRORED_HOOKS = {"pre_load", "validates_schema"}
-
-    def __init__(self, schema: Schema):
-        hooks = {tag: entries for tag, entries in schema._hooks.items() if entries}
-        self.fields = {name: _quick_field(field) for name, field in schema.load_fields.items()}
-        self.usable = (
-            set(hooks) <= self._MIRRORED_HOOKS
-            # Only per-item hooks without the original data, as called below.
-            and not any(
-                many or options.get("pass_original")
-                for entries in hooks.values()
-                for _, many, options in entries
-            )
-            and schema.unknown == RAISE
-            and schema.dict_class is dict
-            and not schema.partial
-            and None not in self.fields.values()
-        )
-        self.pre_load = [getattr(schema, name) for name, _, _ in hooks.get("pre_load", ())]
-        self.validators = [
-            getattr(schema, name) for name, _, _ in hooks.get("validates_schema", ())
-        ]
-
-    def __call__(self, item) -> dict | None:
-        if type(item) is not dict:
-            return None
-        try:
-            for hook in self.pre_load:
-                item = hook(item, many=False, partial=None, unknown=RAISE)
-            loaders = self.fields
-            if type(item) is not dict or not item.keys() <= loaders.keys():
-                return None
-            loaded = {name: load(item[name]) for name, load in loaders.items() if name in item}
-            for validator in self.validators:
-                validator(loaded, many=False, partial=None, unknown=RAISE)
-        except (_Doubt, ValidationError):
-            return None
-        return loaded
-
-
-class _BatchList(fields.List):
-    """A list of nested refs loaded by `_QuickLoad` when every one of them is plainly valid."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        inner = self.inner
-        quick = getattr(self, "_quick", None)
-        if quick is None:
-            quick = self._quick = _QuickLoad(inner.schema)
-        if (
-            quick.usable
-            and not kwargs
-            and isinstance(inner, fields.Nested)
-            and inner.unknown is None
-            and not inner.many
-            and not inner.validators
-            and utils.is_collection(value)
-        ):
-            with gc_paused():
-                loaded = [quick(item) for item in value]
-            if None not in loaded:
-                return loaded
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-_BATCH_DESCRIPTION = (
-    'Each ref is `{"contact_id": "con_..."}` or `{"external_id": "u-1"}`, naming an existing '
-    "contact (else it is skipped as contact_not_found), or an inline contact "
-    '`{"external_id": "u-1", "email": ..., "first_name": ..., "locale": ..., "attributes": '
-    "{...}}`, created or updated first (given fields change, attributes merge). "
-    "`unsubscribed` cannot be set here: an invitation never resubscribes anyone."
-)
-
-
 class InvitationRequestSchema(Schema):
     contact = fields.Nested(
-        InviteeSchema, metadata={"description": f"One contact. {_BATCH_DESCRIPTION}"}
+        ContactReferenceSchema, metadata={"description": f"One contact. {REFERENCE_DESCRIPTION}"}
     )
-    contacts = _BatchList(
-        fields.Nested(InviteeSchema),
+    contacts = fields.List(
+        fields.Nested(ContactReferenceSchema),
         validate=validate.Length(min=1, max=MAX_BATCH),
-        metadata={"description": f"A batch of 1 to {MAX_BATCH:,} contacts. {_BATCH_DESCRIPTION}"},
+        metadata={
+            "description": f"A batch of 1 to {MAX_BATCH:,} contacts. {REFERENCE_DESCRIPTION}"
+        },
     )
     channel = fields.String(
         load_default="email",
@@ -490,7 +305,7 @@ class InvitationRequestSchema(Schema):
 
     @pre_load
     def _refuse_oversized_batch(self, data, **_kwargs):
-        # Say so before validating 10,001 nested contacts one by one.
+        # Say so before validating 100,001 nested contacts one by one.
         batch = data.get("contacts") if isinstance(data, dict) else None
         if isinstance(batch, list) and len(batch) > MAX_BATCH:
             raise ValidationError(f"At most {MAX_BATCH:,} contacts per call.", "contacts")
@@ -563,7 +378,36 @@ class InvitationCountsSchema(Schema):
     skipped = fields.Integer()
 
 
+class BatchErrorSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
 class InvitationBatchSchema(Schema):
-    invitations = fields.List(fields.Nested(InvitationLinksSchema))
-    skipped = fields.List(fields.Nested(SkippedSchema))
+    id = fields.String()
+    survey_id = fields.String()
+    channel = fields.String()
+    status = fields.String(
+        metadata={
+            "description": "queued, running, done or failed. Counts and `skipped` grow "
+            "while it runs; its invitations are complete once it is done."
+        }
+    )
+    size = fields.Integer(metadata={"description": "How many contacts the request named."})
     counts = fields.Nested(InvitationCountsSchema)
+    skipped = fields.List(fields.Nested(SkippedSchema))
+    error = fields.Nested(
+        BatchErrorSchema,
+        allow_none=True,
+        metadata={"description": "Why a failed batch stopped (`survey_inactive`, say)."},
+    )
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    invitations = fields.List(
+        fields.Nested(InvitationLinksSchema),
+        metadata={
+            "description": "Only in the answer to a batch done at once (201): its "
+            "invitations, as the pages of `GET /v1/invitation-batches/{id}/invitations` "
+            "give them."
+        },
+    )
