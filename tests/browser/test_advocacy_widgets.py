@@ -36,7 +36,7 @@ def approved_quote(embed, **words) -> dict:
     made = embed.tenant.post(
         "/v1/testimonials",
         json={
-            "contact": {"external_id": "quoted"},
+            "contact": {"external_id": "quoted", "attributes": {}},
             "text": WORDS,
             "display_name": NAME,
             "role": ROLE,
@@ -155,7 +155,9 @@ def test_the_wall_widget_shows_featured_quotes_first_and_nothing_when_there_are_
     expect(page.locator("flipfunnel-wall")).to_have_count(0)
 
     first = approved_quote(embed, text="First", display_name="One")
-    approved_quote(embed, text="Second", display_name="Two", contact={"external_id": "two"})
+    approved_quote(
+        embed, text="Second", display_name="Two", contact={"external_id": "two", "attributes": {}}
+    )
     embed.tenant.patch(f"/v1/testimonials/{first['id']}", json={"featured": True})
     page.reload()
     quotes = page.locator("flipfunnel-wall").get_by_role("listitem")
