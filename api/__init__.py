@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from api.reports.routes import bp as reports_bp
     from api.reports.routes import retention_bp
     from api.responses.routes import bp as responses_bp
+    from api.surveys.batch_routes import bp as invitation_batches_bp
     from api.surveys.routes import bp as surveys_bp
     from api.webhooks.routes import bp as webhooks_bp
     from api.widget.advocacy import public_bp
@@ -112,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
         contact_imports_bp,
         contacts_bp,
         surveys_bp,
+        invitation_batches_bp,
         responses_bp,
         reports_bp,
         retention_bp,

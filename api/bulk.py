@@ -164,6 +164,19 @@ def matching(column, values: list) -> Iterator[ColumnElement[bool]]:
         yield column.in_(chunk)
 
 
+def plan_each_statement() -> None:
+    """On PostgreSQL, plan this transaction's statements for their own parameters.
+
+    psycopg prepares a statement run five times, and PostgreSQL then plans it once for
+    any parameters: `external_id = ANY($1)` is no longer hashed and compares every
+    contact of the workspace with every id given (16 s per 2,000 rows at 100,000
+    contacts). Work that runs the same look-ups chunk after chunk (an import, a batch
+    of invitations) calls this at the start of each chunk's transaction.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection inside: for code that makes tens of thousands of

@@ -102,13 +102,16 @@ class Default:
     WEBHOOKS_TIMEOUT_SECONDS = 15.0
     WEBHOOKS_MAX_IN_FLIGHT = 16
 
-    # Requests: the largest body (413 past it; a batch of 10,000 invitations fits), a
+    # Requests: the largest body (413 past it; invitation batches allow more), a
     # multipart form's fields (size, count), and how deep JSON may nest (422 past it).
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 64 * 1024
     MAX_FORM_PARTS = 100
     JSON_MAX_DEPTH = 32
     PAGE_SIZE_DEFAULT = 50
+    # Invitation batches this small are invited in the request and answered at once (201);
+    # larger ones are the worker's (202). Bodies of this route may be 64 MB.
+    INVITATION_BATCH_AT_ONCE = 100
     PAGE_SIZE_MAX = 500
 
     API_TITLE = "Flipfunnel API"

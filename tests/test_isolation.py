@@ -92,6 +92,13 @@ def make_workspace_a(app) -> Objects:
         "comment",
         "invitation_id",
     )
+    a.make(
+        "invitation_batch",
+        tenant.post(
+            f"/v1/surveys/{survey['id']}/invitations",
+            json={"contacts": [{"external_id": a.made["contact2"]["external_id"]}]},
+        ),
+    )
     items = tenant.get("/v1/queues/follow_up/items").get_json()["data"]
     assert len(items) == 1, items
     a.made["queue_item"] = items[0]
@@ -277,6 +284,7 @@ PATH_VALUES: dict[str, Callable[[Objects], list[str]]] = {
     "endpoint_id": lambda a: [a.made["endpoint"]["id"]],
     "delivery_id": lambda a: [a.made["delivery"]["id"]],
     "import_id": lambda a: [a.made["import"]["id"]],
+    "batch_id": lambda a: [a.made["invitation_batch"]["id"]],
 }
 
 # (rule, method) -> a minimal valid body, where {} is not one. Bodies naming

@@ -7,10 +7,9 @@ A different body under the same key is a 422; a twin that arrives while the
 first is still running gets a 409 and retries. Failed requests release the key,
 since retrying them should run them again.
 
-Stored bodies past `COMPRESS_FROM` bytes are zlib-compressed: a batch of 10,000
-invitations answers about 100 MB of JSON (an email block each), which took longer
-to write into the database than all the batch's own rows; at level 1 it shrinks
-twentyfold in a quarter of a second.
+Stored bodies past `COMPRESS_FROM` bytes are zlib-compressed: an answer with
+email blocks (a small invitation batch's) is mostly repeated HTML, which level 1
+shrinks twentyfold for little time.
 """
 
 import hashlib

@@ -15,10 +15,10 @@ from api.bulk import insert_many, matching
 from api.contacts import references
 from api.contacts.models import Contact
 from api.contacts.service import ContactRow
-from api.database import upsert_add, utcnow
+from api.database import insert_ignore, upsert_add, utcnow
+from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError
 from api.ids import new_id
 from api.queues.models import Resurvey
 from api.responses.models import InvitationRollup, Response
@@ -54,23 +54,30 @@ class NewInvitation(NamedTuple):
     locale: str | None
     created_at: datetime
     expires_at: datetime
+    batch_id: str | None
 
 
 def invite(
-    survey: Survey, refs: list[dict], channel: str, now: datetime | None = None
+    survey: Survey,
+    refs: list[dict],
+    channel: str,
+    now: datetime | None = None,
+    batch_id: str | None = None,
 ) -> tuple[list[tuple[NewInvitation, ContactRow]], list[Skipped]]:
     """Invite the contacts named by `refs`, skipping those we must not ask now.
 
-    A ref is {"contact_id": ...}, {"external_id": ...} or an inline contact
-    ({"external_id": ..., "email": ..., ...}) that is upserted first.
+    Refs are contact references (api/contacts/references.py); inline contacts are
+    upserted first. A contact named twice is invited once, also across the chunks
+    of batch `batch_id`.
     """
     if not survey.active:
-        raise ApiError(409, "survey_inactive", "This survey is not active; activate it first.")
+        raise Conflict("This survey is not active; activate it first.", code="survey_inactive")
     now = now or utcnow()
     found, skipped = _resolve_contacts(survey.workspace_id, refs)
     eligible: list[ContactRow] = []
-    reasons = throttle_reasons(survey, [c.id for c in found], now)
-    seen: set[str] = set()
+    ids = [c.id for c in found]
+    reasons = throttle_reasons(survey, ids, now)
+    seen: set[str] = _invited_by_batch(batch_id, ids) if batch_id else set()
     for contact in found:
         if contact.id in seen:
             continue
@@ -84,8 +91,17 @@ def invite(
             skipped.append(Skipped(_ref_of(contact), reason))
         else:
             eligible.append(contact)
-    invitations = create(survey, eligible, channel, now)
+    invitations = create(survey, eligible, channel, now, batch_id=batch_id)
     return list(zip(invitations, eligible, strict=True)), skipped
+
+
+def _invited_by_batch(batch_id: str, contact_ids: list[str]) -> set[str]:
+    """Which of the contacts an earlier chunk of the batch invited already."""
+    invited: set[str] = set()
+    for named in matching(Invitation.contact_id, contact_ids):
+        chosen = select(Invitation.contact_id).where(Invitation.batch_id == batch_id, named)
+        invited.update(db.session.scalars(chosen))
+    return invited
 
 
 def _resolve_contacts(
@@ -194,15 +210,31 @@ def throttle_reasons(survey: Survey, contact_ids: list[str], now: datetime) -> d
     }
 
 
+class Invitee(NamedTuple):
+    """Whom `create` invites: a contact's id (None: an anonymous widget visitor) and
+    locale. A ContactRow is one too."""
+
+    id: str | None
+    locale: str | None
+
+
 def create(
     survey: Survey,
-    eligible: list[ContactRow],
+    eligible: list[ContactRow | Invitee],
     channel: str,
     now: datetime,
     event_data: dict | None = None,
+    batch_id: str | None = None,
+    invitation_ids: list[str] | None = None,
 ) -> list[NewInvitation]:
     """Invitations for contacts already found eligible, with their `invitation.created`
-    events (`event_data` added to each event's data)."""
+    events (`event_data` added to each event's data) and their count in the rollup:
+    every channel's invitations are made here.
+
+    `invitation_ids` are ids the caller drew (a widget display token names its
+    invitation before it exists); one that exists already is left as it is and not
+    returned, so a display recorded twice at once is one invitation.
+    """
     if not eligible:
         return []
     expires_at = now + timedelta(days=survey.link_ttl_days)
@@ -212,12 +244,21 @@ def create(
         "channel": channel,
         "created_at": now,
         "expires_at": expires_at,
+        "batch_id": batch_id,
     }
+    # Sorted, so that the ids (which order pages) follow the contacts' order: ids drawn
+    # within one millisecond are otherwise in random order.
+    ids = invitation_ids or sorted(new_id("inv") for _ in eligible)
     rows = [
-        {"id": new_id("inv"), "contact_id": contact.id, "locale": contact.locale}
-        for contact in eligible
+        {"id": invitation_id, "contact_id": contact.id, "locale": contact.locale}
+        for invitation_id, contact in zip(ids, eligible, strict=True)
     ]
-    insert_many(Invitation.__table__.insert(), rows, shared)
+    if invitation_ids is None:
+        insert_many(Invitation.__table__.insert(), rows, shared)
+    else:
+        rows = [row for row in rows if insert_ignore(Invitation, row | shared, ["id"])]
+        if not rows:
+            return []
     upsert_add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, "count", len(rows))
     shared_data = {"survey_id": survey.id, "channel": channel, **(event_data or {})}
     events.record_many(

@@ -1,7 +1,7 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from api.database import JSONType, UTCDateTime, utcnow
 from api.extensions import db
@@ -53,6 +53,8 @@ class Invitation(db.Model):
     __table_args__ = (
         Index("ix_invitations_contact_survey", "contact_id", "survey_id", "created_at"),
         Index("ix_invitations_workspace", "workspace_id", "id"),
+        # A batch's invitations, page by page.
+        Index("ix_invitations_batch", "batch_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("inv"))
@@ -64,3 +66,61 @@ class Invitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The batch that made it (api/surveys/batches.py), if any. No foreign key: both
+    # live and go with their workspace, and SQLite cannot add one to a table in place.
+    batch_id: Mapped[str | None] = mapped_column(String(32))
+
+
+BATCH_STATUSES = ("queued", "running", "done", "failed")
+
+
+class InvitationBatch(db.Model):
+    """Contacts invited by one call, by the worker; `refs_done` is where a stopped run resumes."""
+
+    __tablename__ = "invitation_batches"
+    __table_args__ = (Index("ix_invitation_batches_workspace", "workspace_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("ib"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    survey_id: Mapped[str] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    size: Mapped[int] = mapped_column(Integer)
+    refs_done: Mapped[int] = mapped_column(Integer, default=0)
+    invited: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    # {"code", "message"} of a batch that stopped (its survey deactivated meanwhile).
+    error: Mapped[dict | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InvitationBatchRefs(db.Model):
+    """The references as the request gave them, until the batch is done.
+
+    In the database, beside the batch, for the reasons a contacts import keeps its
+    file there (api/contacts/imports/models.py); deleted when the batch finishes.
+    """
+
+    __tablename__ = "invitation_batch_refs"
+
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("invitation_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    # zlib-compressed JSON; deferred, so loading the row never reads it by accident.
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+
+class InvitationBatchSkip(db.Model):
+    """One contact a batch did not invite, and why; `position` keeps the request's order."""
+
+    __tablename__ = "invitation_batch_skips"
+
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("invitation_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact: Mapped[dict] = mapped_column(JSONType)
+    reason: Mapped[str] = mapped_column(String(32))

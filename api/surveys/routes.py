@@ -1,4 +1,3 @@
-from flask import current_app
 from flask.views import MethodView
 
 from api.http.auth import current_workspace_id
@@ -7,9 +6,7 @@ from api.http.openapi import LOCATION
 from api.http.pagination import page_of, paginate
 from api.surveys import service
 from api.surveys.schemas import (
-    InvitationBatchSchema,
     InvitationLinksSchema,
-    InvitationRequestSchema,
     SurveyCreateSchema,
     SurveyFilterArgs,
     SurveyPatchSchema,
@@ -58,35 +55,6 @@ class SurveyById(MethodView):
         """Change the given fields. `kind` cannot change once the survey has invitations
         (409 `survey_kind_immutable`)."""
         return service.update_survey(service.get_survey(current_workspace_id(), survey_id), data)
-
-
-@bp.route("/<survey_id>/invitations")
-class Invitations(MethodView):
-    @bp.arguments(InvitationRequestSchema)
-    @bp.response(201, InvitationBatchSchema)
-    def post(self, data, survey_id):
-        """Invite one contact (`contact`) or a batch of up to 10,000 (`contacts`).
-
-        Contacts given inline are created or updated first. Unsubscribed contacts,
-        those at a lifecycle stage the survey does not target, those who responded
-        within `resurvey_days` or declined within `decline_days`, and unknown ones are
-        not invited; `skipped` lists them with the reason.
-
-        Each invitation carries its survey link `url` (`/s/<token>`, a signed token
-        naming this invitation, valid until `expires_at`), one link per score
-        (`url?score=N`, for the buttons of your own email; opening one submits by
-        POST from our page, so mail scanners that follow links record nothing), a
-        ready `email_html` block and its `email_text` alternative, the contact's
-        `unsubscribe_url`, and `email_headers` for RFC 8058 one-click unsubscribe
-        (`List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`):
-        send them with the email. An inactive survey answers 409 `survey_inactive`.
-        Retrying with the same `Idempotency-Key` replays the answer and invites no one twice.
-        """
-        survey = service.get_survey(current_workspace_id(), survey_id)
-        refs = data["contacts"] if "contacts" in data else [data["contact"]]
-        batch = service.invite_contacts(survey, refs, data["channel"])
-        # Already JSON (see InvitationBatch): flask-smorest passes a Response through as is.
-        return current_app.response_class(batch.json(), 201, mimetype="application/json")
 
 
 @bp.get("/<survey_id>/invitations/<invitation_id>")

@@ -24,7 +24,7 @@ from api.surveys.models import KINDS
 
 MAX_TEXT = 1000
 MAX_SEGMENT_ATTRIBUTES = 5
-MAX_BATCH = 10_000
+MAX_BATCH = 100_000
 # Channels an invitation can be created for through the API; widget invitations
 # are made by the widget API itself.
 INVITE_CHANNELS = ("email", "link", "api")

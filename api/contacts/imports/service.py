@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 
 from marshmallow import ValidationError
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 
+from api.bulk import plan_each_statement
 from api.contacts import service as contacts
 from api.contacts.imports import csv_file
 from api.contacts.imports.models import ContactImport, ContactImportFile
@@ -138,12 +139,7 @@ def _apply(job: ContactImport, header, chunk: list, seen: dict[str, int], commit
     if claimed.rowcount != 1:
         db.session.rollback()
         return False
-    if db.session.get_bind().dialect.name == "postgresql":
-        # psycopg prepares a statement run five times, and PostgreSQL then plans it once
-        # for any parameters: `external_id = ANY($1)` is no longer hashed and compares
-        # every contact of the workspace with every id of the chunk (16 s a chunk at
-        # 100,000 contacts). Planned for the ids at hand, each look-up takes milliseconds.
-        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    plan_each_statement()
     valid: dict[str, tuple[csv_file.Record, dict]] = {}
     problems: list[dict] = []
     for record in chunk:

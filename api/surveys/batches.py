@@ -1,0 +1,239 @@
+"""Invitation batches: up to 100,000 contacts in one call, invited by the worker.
+
+`start` checks the survey, stores the references with a queued batch and enqueues
+its job, all in the request's transaction: the batch exists exactly when its job
+does, and an `Idempotency-Key` retry replays the same batch. The job runs `run`,
+which invites chunk by chunk; each chunk first claims its references with a
+conditional UPDATE of `refs_done`, then invites them (the rules of
+`invitations.invite`), records whom it skipped and why, and commits with the job's
+checkpoint. A run stopped anywhere resumes after the last committed chunk, and two
+runs at once cannot both invite a chunk.
+
+A batch of at most `INVITATION_BATCH_AT_ONCE` contacts is invited in the request
+itself and answered at once, with its invitations. Links, per-score links and email
+blocks are made when read (`links_page`), a page at a time, by the one signing
+mechanism: nothing of the sort is stored, and a batch costs no 100 MB answer.
+"""
+
+import json
+import zlib
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from api.bulk import insert_many, plan_each_statement
+from api.contacts import service as contacts
+from api.database import utcnow
+from api.domain_errors import Conflict, DomainError, NotFound
+from api.extensions import db
+from api.http.pagination import paginate
+from api.jobs import queue as jobs
+from api.surveys import invitations
+from api.surveys.models import (
+    Invitation,
+    InvitationBatch,
+    InvitationBatchRefs,
+    InvitationBatchSkip,
+    Survey,
+)
+
+KIND = "invitations.batch"
+CHUNK = 10_000
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+
+def start(
+    survey: Survey, refs: list[dict], channel: str, now: datetime | None = None
+) -> InvitationBatch:
+    """A batch inviting `refs` to `survey`: done now when small, else queued for the worker."""
+    if not survey.active:
+        raise Conflict("This survey is not active; activate it first.", code="survey_inactive")
+    now = now or utcnow()
+    batch = InvitationBatch(
+        workspace_id=survey.workspace_id,
+        survey_id=survey.id,
+        channel=channel,
+        status=QUEUED,
+        size=len(refs),
+        refs_done=0,
+        invited=0,
+        skipped=0,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(batch)
+    db.session.flush()
+    if len(refs) <= current_app.config["INVITATION_BATCH_AT_ONCE"]:
+        # In the request's transaction, committed with the answer.
+        batch.status, batch.started_at = RUNNING, now
+        _invite_chunk(batch, survey, refs, lambda **_progress: db.session.flush(), now)
+        return _finish(_fresh(batch.id))
+    content = zlib.compress(json.dumps(refs, separators=(",", ":")).encode(), 1)
+    db.session.add(InvitationBatchRefs(batch_id=batch.id, content=content))
+    jobs.enqueue(KIND, survey.workspace_id, {"batch_id": batch.id}, now)
+    return batch
+
+
+@jobs.handler(KIND)
+def run_batch_job(run: jobs.JobRun) -> dict:
+    batch = run_batch(run.payload["batch_id"], checkpoint=run.checkpoint)
+    return {"batch_id": batch.id, "status": batch.status} | counts(batch)
+
+
+def run_batch(batch_id: str, checkpoint=None) -> InvitationBatch:
+    """Invite the batch's remaining contacts, committing chunk by chunk; safe to call again.
+
+    `checkpoint(refs_done=, size=)` commits each chunk in place of a plain commit (a
+    job's checkpoint: the chunk, its counts and the job's progress land together).
+    """
+    commit = checkpoint or (lambda **_progress: db.session.commit())
+    batch = _fresh(batch_id)
+    if batch.status in (DONE, FAILED):
+        return batch
+    if batch.status == QUEUED:
+        batch.status = RUNNING
+        batch.started_at = batch.updated_at = utcnow()
+        db.session.commit()
+    content = db.session.scalar(
+        select(InvitationBatchRefs.content).where(InvitationBatchRefs.batch_id == batch_id)
+    )
+    refs = json.loads(zlib.decompress(content))
+    survey = db.session.get(Survey, batch.survey_id)
+    try:
+        while batch.status == RUNNING and batch.refs_done < batch.size:
+            chunk = refs[batch.refs_done : batch.refs_done + CHUNK]
+            if not _invite_chunk(batch, survey, chunk, commit):
+                break  # another run invited this chunk: it will finish the batch
+            batch = _fresh(batch_id)
+    except DomainError as refusal:  # the survey was deactivated meanwhile, say
+        db.session.rollback()
+        batch = _finish(_fresh(batch_id), {"code": refusal.code, "message": refusal.message})
+        db.session.commit()
+        return batch
+    batch = _fresh(batch_id)
+    if batch.status == RUNNING and batch.refs_done >= batch.size:
+        batch = _finish(batch)
+        db.session.commit()
+    return batch
+
+
+def _invite_chunk(
+    batch: InvitationBatch, survey: Survey, chunk: list[dict], commit, now: datetime | None = None
+) -> bool:
+    """One chunk in one transaction; False when another run had claimed it first."""
+    done = batch.refs_done + len(chunk)
+    now = now or utcnow()
+    claimed = db.session.execute(
+        update(InvitationBatch)
+        .where(InvitationBatch.id == batch.id, InvitationBatch.refs_done == batch.refs_done)
+        .values(refs_done=done, updated_at=now)
+    )
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return False
+    plan_each_statement()
+    invited, skipped = invitations.invite(survey, chunk, batch.channel, now, batch_id=batch.id)
+    insert_many(
+        InvitationBatchSkip.__table__.insert(),
+        [
+            {"position": batch.skipped + index, "contact": item.ref, "reason": item.reason}
+            for index, item in enumerate(skipped)
+        ],
+        {"batch_id": batch.id},
+    )
+    db.session.execute(
+        update(InvitationBatch)
+        .where(InvitationBatch.id == batch.id)
+        .values(
+            invited=InvitationBatch.invited + len(invited),
+            skipped=InvitationBatch.skipped + len(skipped),
+        )
+    )
+    commit(refs_done=done, size=batch.size)
+    return True
+
+
+def _fresh(batch_id: str) -> InvitationBatch:
+    return db.session.scalar(
+        select(InvitationBatch)
+        .where(InvitationBatch.id == batch_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _finish(batch: InvitationBatch, error: dict | None = None) -> InvitationBatch:
+    now = utcnow()
+    batch.status = FAILED if error else DONE
+    batch.error = error
+    batch.finished_at = batch.updated_at = now
+    # The references may hold personal data, and are not needed any more.
+    db.session.execute(delete(InvitationBatchRefs).where(InvitationBatchRefs.batch_id == batch.id))
+    db.session.flush()
+    return batch
+
+
+def get_batch(workspace_id: str, batch_id: str) -> InvitationBatch:
+    batch = db.session.scalar(
+        select(InvitationBatch).where(
+            InvitationBatch.workspace_id == workspace_id, InvitationBatch.id == batch_id
+        )
+    )
+    if batch is None:
+        raise NotFound("No such invitation batch.")
+    return batch
+
+
+def counts(batch: InvitationBatch) -> dict:
+    return {"invited": batch.invited, "skipped": batch.skipped}
+
+
+def described(batch: InvitationBatch, with_invitations: bool = False) -> dict:
+    """The batch as `InvitationBatchSchema` shows it; its invitations too when asked."""
+    skips = db.session.execute(
+        select(InvitationBatchSkip.contact, InvitationBatchSkip.reason)
+        .where(InvitationBatchSkip.batch_id == batch.id)
+        .order_by(InvitationBatchSkip.position)
+    )
+    body = {
+        "id": batch.id,
+        "survey_id": batch.survey_id,
+        "channel": batch.channel,
+        "status": batch.status,
+        "size": batch.size,
+        "counts": counts(batch),
+        "skipped": [{"contact": contact, "reason": reason} for contact, reason in skips],
+        "error": batch.error,
+        "created_at": batch.created_at,
+        "finished_at": batch.finished_at,
+    }
+    if with_invitations:
+        made = db.session.scalars(_invitations_of(batch).order_by(Invitation.id))
+        body["invitations"] = _links(batch, list(made))
+    return body
+
+
+def links_page(batch: InvitationBatch, args: dict) -> dict:
+    """A page of the batch's invitations, each with its links and email block."""
+    page = paginate(_invitations_of(batch), args)
+    return page | {"data": _links(batch, page["data"])}
+
+
+def _invitations_of(batch: InvitationBatch):
+    return select(Invitation).where(
+        Invitation.workspace_id == batch.workspace_id, Invitation.batch_id == batch.id
+    )
+
+
+def _links(batch: InvitationBatch, made: list[Invitation]) -> list[dict]:
+    survey = db.session.get(Survey, batch.survey_id)
+    # An erased contact is not found: its invitation keeps its links, without an email.
+    people = contacts.rows_by_id(batch.workspace_id, [i.contact_id for i in made if i.contact_id])
+    return [
+        invitations.links(survey, invitation, people.get(invitation.contact_id))
+        for invitation in made
+    ]
+
+
+def is_done(batch: InvitationBatch) -> bool:
+    return batch.status == DONE

@@ -1,0 +1,167 @@
+"""Invitation batches: 202 and the worker for large ones, pages of links, retries.
+
+The 100,000-contact batch is one test: it runs the real job in the real worker pass
+and pages through every invitation, so it takes some seconds.
+"""
+
+from sqlalchemy import func, select
+
+from api.extensions import db
+from api.jobs.models import Job
+from api.surveys import batches
+from api.surveys.models import Invitation, InvitationBatchRefs
+from api.worker.loop import Worker
+from tests.conftest import create_tenant
+
+
+def make_survey(tenant, **fields) -> dict:
+    body = {"name": "NPS", "kind": "nps", "product_name": "Acme", **fields}
+    return tenant.post("/v1/surveys", json=body).get_json()
+
+
+def post_batch(tenant, survey_id: str, refs: list[dict], **kwargs):
+    return tenant.post(f"/v1/surveys/{survey_id}/invitations", json={"contacts": refs}, **kwargs)
+
+
+def all_pages(tenant, batch_id: str, limit: int = 500) -> list[list[dict]]:
+    pages, after = [], None
+    while True:
+        query = f"limit={limit}" + (f"&after={after}" if after else "")
+        page = tenant.get(f"/v1/invitation-batches/{batch_id}/invitations?{query}").get_json()
+        pages.append(page["data"])
+        if not page["has_more"]:
+            return pages
+        after = page["next_cursor"]
+
+
+def count(app, statement) -> int:
+    with app.app_context():
+        return db.session.scalar(statement)
+
+
+def test_a_batch_of_100000_is_invited_by_the_worker_and_pages_add_up(app, tenant):
+    survey = make_survey(tenant)
+    tenant.post("/v1/contacts", json={"external_id": "gone", "unsubscribed": True})
+    refs = [{"external_id": f"u-{i}", "first_name": f"N{i}"} for i in range(99_996)]
+    odd = [{"external_id": "gone"}, {"contact_id": "con_nobody"}, {"external_id": "nobody"}]
+    refs += [*odd, {"external_id": "u-0"}]  # u-0 again: invited once
+    assert len(refs) == 100_000
+
+    answer = post_batch(tenant, survey["id"], refs)
+    assert answer.status_code == 202, answer.get_data(as_text=True)[:500]
+    queued = answer.get_json()
+    assert answer.headers["Location"] == f"/v1/invitation-batches/{queued['id']}"
+    assert queued["status"] == "queued" and queued["size"] == 100_000
+    assert "invitations" not in queued
+
+    Worker(app).run_once()
+
+    done = tenant.get(f"/v1/invitation-batches/{queued['id']}").get_json()
+    assert done["status"] == "done", done["error"]
+    assert done["counts"] == {"invited": 99_996, "skipped": 3}
+    gone_id = tenant.get("/v1/contacts/gone").get_json()["id"]
+    assert done["skipped"] == [
+        {"contact": {"contact_id": "con_nobody"}, "reason": "contact_not_found"},
+        {"contact": {"external_id": "nobody"}, "reason": "contact_not_found"},
+        {"contact": {"contact_id": gone_id, "external_id": "gone"}, "reason": "unsubscribed"},
+    ]
+    pages = all_pages(tenant, queued["id"])
+    links = [link for page in pages for link in page]
+    assert [len(page) for page in pages] == [500] * 199 + [496]
+    assert len(links) == done["counts"]["invited"]
+    assert len({link["id"] for link in links}) == len(links)
+    assert [links[0]["external_id"], links[-1]["external_id"]] == ["u-0", "u-99995"]
+    assert len(links[-1]["score_urls"]) == 11 and "N99995" in links[-1]["email_html"]
+    assert count(app, select(func.count()).select_from(Invitation)) == 99_996
+    # The references held personal data: gone with the job.
+    assert count(app, select(func.count()).select_from(InvitationBatchRefs)) == 0
+
+
+def test_a_small_batch_answers_at_once_in_the_shape_of_its_pages(tenant):
+    survey = make_survey(tenant)
+    refs = [{"external_id": f"u-{i}", "email": f"u{i}@example.com"} for i in range(3)]
+    answer = post_batch(tenant, survey["id"], refs)
+    assert answer.status_code == 201
+    batch = answer.get_json()
+    assert batch["status"] == "done" and batch["counts"] == {"invited": 3, "skipped": 0}
+    assert answer.headers["Location"] == f"/v1/invitation-batches/{batch['id']}"
+    pages = all_pages(tenant, batch["id"], limit=2)
+    assert [len(page) for page in pages] == [2, 1]
+    assert [link["id"] for page in pages for link in page] == [
+        link["id"] for link in batch["invitations"]
+    ]
+    assert [link["external_id"] for link in batch["invitations"]] == ["u-0", "u-1", "u-2"]
+    status = tenant.get(f"/v1/invitation-batches/{batch['id']}").get_json()
+    assert "invitations" not in status
+    assert status | {"invitations": batch["invitations"]} == batch
+
+
+def test_a_retried_post_answers_the_same_batch_and_invites_no_one_twice(app_factory):
+    app = app_factory(INVITATION_BATCH_AT_ONCE=2)
+    tenant = create_tenant(app)
+    survey = make_survey(tenant)
+    refs = [{"external_id": f"u-{i}", "first_name": "A"} for i in range(5)]
+    headers = {"Idempotency-Key": "batch-1"}
+    first = post_batch(tenant, survey["id"], refs, headers=headers)
+    again = post_batch(tenant, survey["id"], refs, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    assert count(app, select(func.count()).select_from(Job)) == 1
+    Worker(app).run_once()
+    post_batch(tenant, survey["id"], refs, headers=headers)  # after it ran, too
+    batch_id = first.get_json()["id"]
+    done = tenant.get(f"/v1/invitation-batches/{batch_id}").get_json()
+    assert done["status"] == "done" and done["counts"] == {"invited": 5, "skipped": 0}
+    assert count(app, select(func.count()).select_from(Invitation)) == 5
+
+
+def test_a_batch_whose_survey_is_deactivated_before_it_runs_fails_saying_why(app_factory):
+    app = app_factory(INVITATION_BATCH_AT_ONCE=0)
+    tenant = create_tenant(app)
+    survey = make_survey(tenant)
+    batch = post_batch(tenant, survey["id"], [{"external_id": "u-1", "first_name": "A"}])
+    tenant.patch(f"/v1/surveys/{survey['id']}", json={"active": False})
+    Worker(app).run_once()
+    failed = tenant.get(f"/v1/invitation-batches/{batch.get_json()['id']}").get_json()
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "survey_inactive"
+    assert count(app, select(func.count()).select_from(Invitation)) == 0
+
+
+def test_a_stopped_run_resumes_after_its_last_chunk(app, tenant, monkeypatch):
+    monkeypatch.setattr(batches, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "INVITATION_BATCH_AT_ONCE", 0)
+    survey = make_survey(tenant)
+    refs = [{"external_id": f"u-{i}", "first_name": "A"} for i in range(5)] + [
+        {"external_id": "u-0"}
+    ]
+    batch_id = post_batch(tenant, survey["id"], refs).get_json()["id"]
+    commits = []
+
+    def stop_after_two(**progress):
+        commits.append(progress)
+        db.session.commit()
+        if len(commits) == 2:
+            raise RuntimeError("the worker stopped")
+
+    with app.app_context():
+        try:
+            batches.run_batch(batch_id, checkpoint=stop_after_two)
+        except RuntimeError:
+            db.session.rollback()
+        assert batches.run_batch(batch_id).status == "done"
+    done = tenant.get(f"/v1/invitation-batches/{batch_id}").get_json()
+    assert done["counts"] == {"invited": 5, "skipped": 0}  # u-0 named twice, invited once
+    links = [link for page in all_pages(tenant, batch_id) for link in page]
+    assert [link["external_id"] for link in links] == [f"u-{i}" for i in range(5)]
+
+
+def test_another_workspaces_batch_is_not_found(tenant, make_tenant):
+    survey = make_survey(tenant)
+    batch_id = post_batch(tenant, survey["id"], [{"external_id": "u", "first_name": "A"}])
+    other = make_tenant("Other")
+    for path in ("", "/invitations"):
+        url = f"/v1/invitation-batches/{batch_id.get_json()['id']}{path}"
+        assert other.get(url).status_code == 404
+        assert tenant.get(url).status_code == 200
