@@ -8,7 +8,7 @@ per display, so a retried or replayed call never duplicates anything.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 
 from flask import current_app
@@ -17,17 +17,17 @@ from sqlalchemy import select
 from api import recent, scoring, signing
 from api.contacts import service as contacts
 from api.contacts.models import Contact
-from api.database import insert_ignore, upsert_add, utcnow
-from api.events import service as events
+from api.database import utcnow
 from api.extensions import db
 from api.http.errors import ApiError
 from api.ids import new_id
 from api.referrals import moment as referral_moment
 from api.referrals import program as referral_program
 from api.responses import service as responses
-from api.responses.models import InvitationRollup, Response
+from api.responses.models import Response
 from api.surveys import texts
-from api.surveys.invitations import placeholder_values
+from api.surveys.invitations import Invitee, placeholder_values
+from api.surveys.invitations import create as create_invitations
 from api.surveys.models import Invitation, Survey
 from api.widget import eligibility, identity, standing
 from api.workspaces.models import Workspace
@@ -241,28 +241,8 @@ def _record_display(workspace: Workspace, payload: dict, now: datetime) -> Invit
     if invitation is not None:
         return invitation
     survey = _survey(workspace, payload["s"])
-    created = insert_ignore(
-        Invitation,
-        {
-            "id": payload["i"],
-            "workspace_id": workspace.id,
-            "survey_id": survey.id,
-            "contact_id": payload["c"],
-            "channel": "widget",
-            "locale": payload["l"],
-            "created_at": now,
-            "expires_at": now + timedelta(days=survey.link_ttl_days),
-        },
-        ["id"],
-    )
-    if created:
-        upsert_add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, "count", 1)
-        events.record(
-            workspace.id,
-            "invitation.created",
-            payload["i"],
-            {"survey_id": survey.id, "contact_id": payload["c"], "channel": "widget"},
-        )
+    invitee = Invitee(payload["c"], payload["l"])
+    create_invitations(survey, [invitee], "widget", now, invitation_ids=[payload["i"]])
     return db.session.get(Invitation, payload["i"])
 
 
