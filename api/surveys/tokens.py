@@ -1,6 +1,5 @@
 """Survey links and preference links: what a token names and how long it lives."""
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -22,16 +21,6 @@ def preferences_token(contact_id: str) -> str:
 def preferences_url(contact_id: str) -> str:
     """The contact's preference page, as links we hand out name it."""
     return f"{current_app.config['BASE_URL'].rstrip('/')}/p/{preferences_token(contact_id)}"
-
-
-def survey_token_minter() -> Callable[[str], str]:
-    """`survey_token` for a batch: the same tokens, without looking up the signer each time."""
-    return signing.minter(signing.SURVEY_LINK)
-
-
-def preferences_token_minter() -> Callable[[str], str]:
-    """`preferences_token` for a batch, as `survey_token_minter`."""
-    return signing.minter(signing.PREFERENCES)
 
 
 def invitation_for(token: str) -> Invitation:
