@@ -16,7 +16,7 @@ from api.events.models import Event
 from api.extensions import db
 from api.responses import service as responses
 from api.responses.models import InvitationRollup
-from api.surveys import batches, invitations, texts, tokens
+from api.surveys import batches, texts, tokens
 from api.surveys.models import Invitation, Survey
 from tests.db import count
 

@@ -15,7 +15,7 @@ from api.contacts.models import Contact
 from api.database import insert_ignore, utcnow
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError, not_found
+from api.http.errors import ApiError
 from api.ids import new_id
 from api.referrals import codes
 from api.referrals import program as programs
