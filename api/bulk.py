@@ -1,6 +1,5 @@
 """Thousands of rows at once: INSERT without SQLAlchemy's per-row work, look-ups by
-thousands of values without thousands of placeholders, and no garbage collector
-walking them all the while.
+thousands of values without thousands of placeholders.
 
 Given a list of rows, SQLAlchemy sends "insertmanyvalues": statements of 1,000 rows
 each. On psycopg every one of them is a new query string with 10,000 placeholders,
@@ -20,10 +19,8 @@ column the statement binds: column defaults are not evaluated here, and no rows 
 back (no RETURNING). Anything else goes through `session.execute` as usual.
 """
 
-import gc
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import (
@@ -175,19 +172,3 @@ def plan_each_statement() -> None:
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection inside: for code that makes tens of thousands of
-    objects and keeps them. Each allocation burst set off collections that walked
-    everything alive (0.15 to 0.3 s of a batch of 10,000 invitations); reference
-    counting still frees as usual, and cycles left are collected after."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()

@@ -1,12 +1,11 @@
 """The fast paths of a batch invitation give exactly what the plain paths give.
 
-Each shortcut taken for many invitations at once (api/bulk.py, the parsed
-question, the ULID encoder) is checked here against the code it stands in for.
+Each shortcut taken for many invitations at once (api/bulk.py, the ULID encoder) is
+checked here against the code it stands in for.
 """
 
 import random
 
-import pytest
 from sqlalchemy import select
 
 from api import ids
@@ -16,7 +15,6 @@ from api.contacts.models import Contact
 from api.database import utcnow
 from api.events.models import Event
 from api.extensions import db
-from api.surveys import texts
 
 # --- ids --------------------------------------------------------------------------------------
 
@@ -33,30 +31,6 @@ def test_ulids_are_crockford_base32_of_the_value():
     for value in [0, 1, 2**128 - 1, *(rng.getrandbits(128) for _ in range(2000))]:
         quick = "".join([ids._PAIRS[(value >> shift) & 1023] for shift in ids._PAIR_SHIFTS])
         assert quick == by_divmod(value)
-
-
-# --- the question, filled -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "template",
-    [
-        "Hi {first_name|there}, would you recommend {product}?",
-        "{first_name}, {plan|x} {last_name} {product}: \u00a0?",
-        "Hi {first_name}, rate {product}.",
-        "{ a }{b|}{c|  }x{0}{__class__}{a.b} \x00 {first_name}!",
-        "¿{first_name}? ({last_name})",
-        "no placeholders",
-    ],
-)
-def test_filler_fills_as_fill_does(template):
-    choices = [None, "", "  ", "Ann", "\x00", " x\x00y ", 0, 1.5, "<b>"]
-    rng = random.Random(template)
-    fill_one = texts.filler(template)
-    for _ in range(500):
-        names = ("first_name", "last_name", "product", "plan", "a", "b", "c")
-        values = {name: rng.choice(choices) for name in names if rng.random() < 0.8}
-        assert fill_one(values) == texts.fill(template, values)
 
 
 # --- the database ------------------------------------------------------------------------------

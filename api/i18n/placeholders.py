@@ -7,9 +7,9 @@ pages, e-mail HTML and plain-text e-mail, each of which escapes (or not) at rend
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-__all__ = ["fill", "filler", "placeholder_names"]
+__all__ = ["fill", "placeholder_names"]
 
 # {name} or {name|fallback}. Names are plain identifiers (hyphens allowed for attribute
 # keys); anything else in braces, like {0}, {a.b} or {__class__}, is left as literal text.
@@ -67,35 +67,6 @@ def fill(
 def placeholder_names(template: str) -> set[str]:
     """The names ``fill`` would look up in `template`."""
     return {match.group(1) for match in _PLACEHOLDER.finditer(template.replace(_GAP, ""))}
-
-
-def filler(template: str) -> Callable[[Mapping[str, object]], str]:
-    """``fill`` for one template and many value sets, the template parsed once.
-
-    A batch of 10,000 invitations fills one question 10,000 times. Where every
-    placeholder has a text, ``fill`` is the literals and those texts in turn, and
-    that is what this joins; where one would disappear, the tidy-up is ``fill``'s
-    own, so it calls ``fill``.
-    """
-    cleaned = template.replace(_GAP, "")
-    literals, names, position = [], [], 0
-    for match in _PLACEHOLDER.finditer(cleaned):
-        literals.append(cleaned[position : match.start()])
-        names.append((match.group(1), match.group(2)))
-        position = match.end()
-    tail = cleaned[position:]
-
-    def fill_one(values: Mapping[str, object]) -> str:
-        parts = []
-        for literal, (name, inline) in zip(literals, names, strict=True):
-            text = _first_text(values.get(name), inline)
-            if text is None:
-                return fill(template, values)
-            parts += (literal, text)
-        parts.append(tail)
-        return "".join(parts)
-
-    return fill_one
 
 
 def _close_gap(match: re.Match[str]) -> str:

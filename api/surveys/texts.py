@@ -8,7 +8,7 @@ filling (``api.i18n.placeholders``) and a survey's wording over the built-in def
 
 from api.i18n.catalogs import DEFAULT_LOCALE, LOCALES, UI
 from api.i18n.negotiation import pick_locale
-from api.i18n.placeholders import fill, filler, placeholder_names
+from api.i18n.placeholders import fill, placeholder_names
 from api.surveys.wording import DEFAULTS, SurveyTexts, survey_texts
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "UI",
     "SurveyTexts",
     "fill",
-    "filler",
     "pick_locale",
     "placeholder_names",
     "survey_texts",
