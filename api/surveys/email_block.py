@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from markupsafe import escape
 
@@ -230,6 +231,7 @@ def _hex_colour(value: str) -> str:
     return f"#{digits}"
 
 
+@lru_cache(maxsize=64)
 def _readable_on(background: str) -> str:
     """Black or white, whichever has the higher WCAG contrast ratio with ``background``.
 
