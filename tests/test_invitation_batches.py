@@ -40,7 +40,7 @@ def count(app, statement) -> int:
 
 
 def test_a_batch_of_100000_is_invited_by_the_worker_and_pages_add_up(app, tenant):
-    survey = make_survey(tenant)
+    survey = make_survey(tenant, texts={"en": {"question": "{first_name}, would you?"}})
     tenant.post("/v1/contacts", json={"external_id": "gone", "unsubscribed": True})
     refs = [{"external_id": f"u-{i}", "first_name": f"N{i}"} for i in range(99_996)]
     odd = [{"external_id": "gone"}, {"contact_id": "con_nobody"}, {"external_id": "nobody"}]
