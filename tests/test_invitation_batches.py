@@ -4,7 +4,7 @@ The 100,000-contact batch is one test: it runs the real job in the real worker p
 and pages through every invitation, so it takes some seconds.
 """
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.extensions import db
 from api.jobs.models import Job
@@ -75,6 +75,12 @@ def test_a_batch_of_100000_is_invited_by_the_worker_and_pages_add_up(app, tenant
     assert count(app, select(func.count()).select_from(Invitation)) == 99_996
     # The references held personal data: gone with the job.
     assert count(app, select(func.count()).select_from(InvitationBatchRefs)) == 0
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            # The suite's cleanup deletes row by row, and 100,000 contacts' foreign key
+            # checks take longer than its statement timeout.
+            db.session.execute(text("TRUNCATE contacts, events CASCADE"))
+            db.session.commit()
 
 
 def test_a_small_batch_answers_at_once_in_the_shape_of_its_pages(tenant):
