@@ -1,5 +1,6 @@
 """Flipfunnel: surveys, follow-up and referrals as one headless service."""
 
+from functools import cached_property
 from pathlib import Path
 
 from flask import Flask
@@ -29,8 +30,36 @@ class NoCookieSessions(SessionInterface):
         pass
 
 
+MAX_SYNC_FUNCTIONS = 1024
+
+
+class FlipfunnelApp(Flask):
+    """Flask, remembering which of its hooks and views need running as coroutines."""
+
+    def ensure_sync(self, func):
+        # Flask asks `inspect.iscoroutinefunction` of every hook and view on every
+        # request (10 times for /healthz, 16 for a widget call), and the answer for a
+        # function never changes. Flask documents this method as the one to override.
+        known = self._sync_functions
+        try:
+            return known[func]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable callable: asked each time, as Flask does
+            return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        # Bounded: a function made per request (`after_this_request`) must not pile up.
+        if len(known) < MAX_SYNC_FUNCTIONS:
+            known[func] = sync
+        return sync
+
+    @cached_property
+    def _sync_functions(self) -> dict:
+        return {}
+
+
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=False)
+    app = FlipfunnelApp(__name__, instance_relative_config=False)
     app.session_interface = NoCookieSessions()
     load_settings(app, test_config)
     register_extensions(app)
