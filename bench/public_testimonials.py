@@ -37,8 +37,8 @@ PUBLISHED, HIDDEN = 20, 5
 def seed(database: Path | str) -> str:
     """A workspace, its allowed origin and its testimonials; returns the publishable key."""
     from api.advocacy import testimonials
+    from api.contacts import service as contacts
     from api.extensions import db
-    from api.referrals import links
     from api.workspaces import keys
 
     app = bench_app(database)
@@ -46,7 +46,7 @@ def seed(database: Path | str) -> str:
         workspace, _, publishable = keys.create_workspace("Bench")
         workspace.allowed_origins = [ORIGIN]
         for n in range(PUBLISHED + HIDDEN):
-            contact = links.resolve_contact(workspace.id, {"external_id": f"advocate-{n}"})
+            contact = contacts.upsert_contact(workspace.id, f"advocate-{n}", {})[0]
             made = testimonials.add_by_api(
                 contact,
                 {

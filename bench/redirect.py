@@ -35,6 +35,7 @@ UNLIMITED_REDIRECT = {"RATELIMIT_REDIRECT": "100000000 per minute"}
 
 def seed(database: Path | str) -> str:
     """A workspace with an enabled program and one advocate's code; returns the code."""
+    from api.contacts import service as contacts
     from api.extensions import db
     from api.referrals import links, program
     from api.workspaces import keys
@@ -43,7 +44,7 @@ def seed(database: Path | str) -> str:
     with app.app_context():
         workspace, _, _ = keys.create_workspace("Bench")
         program.put_program(workspace.id, {"enabled": True, "landing_url": LANDING})
-        contact = links.resolve_contact(workspace.id, {"external_id": "advocate"})
+        contact = contacts.upsert_contact(workspace.id, "advocate", {})[0]
         code = links.issue_for_contact(workspace.id, contact)[0].code
         db.session.commit()
         db.engine.dispose()
