@@ -115,7 +115,6 @@ def register_blueprints(app: Flask) -> None:
     from api.pages.routes import bp as pages_bp
     from api.pages.wall import bp as wall_bp
     from api.queues.routes import bp as queues_bp
-    from api.referrals import click_writer
     from api.referrals.redirect import bp as referral_links_bp
     from api.referrals.routes import bp as referrals_bp
     from api.reports.pages import bp as report_pages_bp
@@ -164,7 +163,6 @@ def register_blueprints(app: Flask) -> None:
         health.bp,
     ):
         api.register_blueprint(blueprint)
-    click_writer.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

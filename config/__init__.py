@@ -55,9 +55,8 @@ class Default:
     # POST /integrations/stripe/<token>, per client IP: Stripe sends every account's events
     # from a few addresses, so the public limit would make a busy shop's events wait.
     RATELIMIT_STRIPE = "1200 per minute"
-    # /r/<code>: clicks are written in batches this often (0: in their request), and a
-    # code's lookup is remembered this long (0: never), so disabling it takes this long.
-    CLICK_FLUSH_SECONDS = 0.5
+    # /r/<code>: a code's lookup is remembered this long (0: never), so disabling it
+    # takes this long to reach its link.
     REFERRAL_CODE_CACHE_SECONDS = 5
     # The widget API remembers publishable keys, their workspace (allowed origins) and
     # its widget surveys this long per worker (0: never); changes reach it this late.
@@ -139,7 +138,6 @@ class Testing(Default):
     RATELIMIT_WIDGET_IP = "100000 per minute"
     RATELIMIT_REDIRECT = "100000 per minute"
     RATELIMIT_STRIPE = "100000 per minute"
-    CLICK_FLUSH_SECONDS = 0.0
     REFERRAL_CODE_CACHE_SECONDS = 0
     WIDGET_CACHE_SECONDS = 0
     TESTIMONIAL_CACHE_SECONDS = 0

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -210,3 +211,43 @@ def test_three_workers_share_one_rate_limit_and_production_warns_once(app, datab
     allowed_by = [pid for pid, status in pids_that_served(server, "/readyz") if status == "200"]
     assert len(allowed_by) == 10 and len(set(allowed_by)) >= 2, allowed_by
     assert log.count("rate limits are counted per machine (the 3 workers here share") == 1
+
+
+def test_a_sign_up_right_after_its_click_is_attributed_by_another_worker(
+    app, database_uri, tenant, tmp_path
+):
+    auth = {"Authorization": f"Bearer {tenant.secret_key}"}
+    landing = "https://shop.example.com/welcome"
+    assert tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": landing})
+    code = tenant.post(
+        "/v1/referral-codes", json={"contact": {"external_id": "adv", "attributes": {}}}
+    ).get_json()
+    env = server_env(
+        database_uri,
+        SECRET_KEY=app.config["SECRET_KEY"],
+        GUNICORN_ACCESSLOG="-",
+        GUNICORN_ACCESS_LOG_FORMAT="access pid=%(p)s status=%(s)s path=%(U)s",
+    )
+    server = Gunicorn(tmp_path / "gunicorn.log", env, workers=3)
+
+    def crossed() -> int:
+        clicked = [pid for pid, _ in pids_that_served(server, f"/r/{code['code']}")]
+        signed_up = [pid for pid, _ in pids_that_served(server, "/v1/referrals")]
+        return sum(a != b for a, b in zip(clicked, signed_up, strict=False))
+
+    answers = []
+    try:
+        # Until three sign-ups went to another worker than their click (whichever
+        # worker takes a connection is the kernel's choice).
+        while crossed() < 3:
+            assert len(answers) < 60, "every sign-up went to its click's worker"
+            status, headers, _ = server.request("GET", f"/r/{code['code']}")
+            assert status == 302
+            ffclick = parse_qs(urlsplit(headers["Location"]).query)["ffclick"][0]
+            body = {"click_id": ffclick, "customer": {"external_id": f"friend-{len(answers)}"}}
+            answers.append(server.request("POST", "/v1/referrals", body, auth))
+    finally:
+        server.stop()
+    for status, _, answer in answers:
+        assert status == 201, answer
+        assert json.loads(answer)["source"] == "click"

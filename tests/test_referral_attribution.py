@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select, text
 
+from api import signing
 from api.domain_errors import DomainError
 from api.extensions import db
 from api.referrals import attribution, clicks
@@ -414,3 +415,32 @@ def test_parallel_reports_of_one_friend_bind_once(app, tenant, program):
             select(func.count()).select_from(Referral).where(Referral.status != "rejected")
         )
     assert live == 1
+
+
+def test_the_ffclick_alone_attributes_when_the_click_row_is_missing(app, client, tenant):
+    """A sign-up reported to a worker that cannot see the click (or after a server
+    crash lost it) is attributed from what the signed value carries."""
+    enable(tenant, allow_paid_traffic=False)
+    code = advocate(tenant)
+    token = follow(client, code["code"], "?gclid=abc")
+    with app.app_context():
+        db.session.execute(text("DELETE FROM referral_clicks"))
+        db.session.commit()
+    response = signup(tenant, click_id=token)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["source"] == "click" and body["code_id"] == code["id"]
+    assert body["click_id"] is None and body["clicked_at"]
+    assert body["flags"] == ["paid_traffic"]  # the ad click id came in the value too
+
+
+def test_an_ffclick_of_the_click_id_alone_still_attributes(app, tenant, program):
+    """Values made before they carried the code and time name a stored click."""
+    code = advocate(tenant)
+    with app.app_context():
+        click_id, _ = clicks.record_click(tenant.id, code["id"])
+        db.session.commit()
+        legacy = signing.sign(signing.REFERRAL_CLICK, click_id)
+    response = signup(tenant, click_id=legacy)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["click_id"] == click_id

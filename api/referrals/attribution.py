@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select
 
-from api import lifecycle, signing
+from api import lifecycle
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import insert_ignore, utcnow
@@ -25,7 +25,7 @@ from api.domain_errors import Conflict, Invalid, not_found
 from api.events import service as events
 from api.extensions import db
 from api.ids import new_id
-from api.referrals import click_writer, clicks, fraud, links, rewards
+from api.referrals import clicks, fraud, links, rewards
 from api.referrals import program as programs
 from api.referrals.models import Referral, ReferralClick, ReferralCode, ReferralProgram
 
@@ -36,23 +36,33 @@ CLICK_TOKEN_MAX_AGE = 366 * 86400
 @dataclass
 class Touch:
     code: ReferralCode
-    click: ReferralClick | None
+    click: clicks.SignedClick | None
 
     @property
     def source(self) -> str:
         return "click" if self.click is not None else "code"
 
 
-def click_ids(tokens: list[str]) -> list[str]:
-    """The click ids of the genuine tokens; forged or damaged ones are dropped."""
-    found = []
+def signed_clicks(tokens: list[str]) -> list[clicks.SignedClick]:
+    """The clicks the genuine tokens name; forged or damaged ones are dropped.
+
+    What a token says is enough: a sign-up right after the click is attributed
+    whichever worker served it, and whether its row is written yet or not. Tokens
+    minted before they carried the code and time name a stored click instead.
+    """
+    found, stored_ids = [], []
     for token in tokens:
-        try:
-            value = signing.unsign(signing.REFERRAL_CLICK, token, CLICK_TOKEN_MAX_AGE)
-        except (signing.TokenInvalid, signing.TokenExpired):
-            continue
-        if isinstance(value, str):
-            found.append(value)
+        click = clicks.read_click(token, CLICK_TOKEN_MAX_AGE)
+        if isinstance(click, clicks.SignedClick):
+            found.append(click)
+        elif isinstance(click, str):
+            stored_ids.append(click)
+    if stored_ids:
+        rows = db.session.scalars(select(ReferralClick).where(ReferralClick.id.in_(stored_ids)))
+        found += [
+            clicks.SignedClick(row.id, row.code_id, row.created_at, row.ad_click_param)
+            for row in rows
+        ]
     return found
 
 
@@ -61,10 +71,10 @@ def in_window(clicked_at: datetime, now: datetime, window_days: int) -> bool:
     return now - timedelta(days=window_days) <= clicked_at <= now
 
 
-def pick(candidates: list[ReferralClick], model: str) -> ReferralClick | None:
+def pick(candidates: list[clicks.SignedClick], model: str) -> clicks.SignedClick | None:
     if not candidates:
         return None
-    ordered = sorted(candidates, key=lambda click: (click.created_at, click.id))
+    ordered = sorted(candidates, key=lambda click: (click.at, click.id))
     return ordered[0] if model == "first_click" else ordered[-1]
 
 
@@ -72,35 +82,35 @@ def choose_touch(
     program: ReferralProgram, tokens: list[str], code_text: str | None, now: datetime
 ) -> Touch | None:
     workspace_id = program.workspace_id
-    ids = click_ids(tokens)
-    candidates = []
-    if ids:
-        # This process's clicks still waiting for their batch count too.
-        click_writer.flush_pending()
-        rows = db.session.execute(
-            select(ReferralClick, ReferralCode)
-            .join(ReferralCode, ReferralCode.id == ReferralClick.code_id)
-            .where(
-                ReferralClick.id.in_(ids),
-                # A genuine click of another workspace is as good as none here.
-                ReferralClick.workspace_id == workspace_id,
-                ReferralCode.disabled_at.is_(None),
+    window = program.attribution_window_days
+    candidates = [click for click in signed_clicks(tokens) if in_window(click.at, now, window)]
+    if candidates:
+        live = {
+            code.id: code
+            for code in db.session.scalars(
+                select(ReferralCode).where(
+                    ReferralCode.id.in_({click.code_id for click in candidates}),
+                    # A genuine click of another workspace is as good as none here.
+                    ReferralCode.workspace_id == workspace_id,
+                    ReferralCode.disabled_at.is_(None),
+                )
             )
-        ).all()
-        codes_by_click = {click.id: code for click, code in rows}
-        candidates = [
-            click
-            for click, _ in rows
-            if in_window(click.created_at, now, program.attribution_window_days)
-        ]
-        chosen = pick(candidates, program.attribution_model)
+        }
+        valid = [click for click in candidates if click.code_id in live]
+        chosen = pick(valid, program.attribution_model)
         if chosen is not None:
-            return Touch(codes_by_click[chosen.id], chosen)
+            return Touch(live[chosen.code_id], chosen)
     if code_text:
         code = links.find_code(workspace_id, code_text)
         if code is not None and not code.disabled:
             return Touch(code, None)
     return None
+
+
+def stored_click(click: clicks.SignedClick | None) -> ReferralClick | None:
+    """The click's row, for what only it knows (the visitor's address); None when the
+    click came without one or its row was lost (see clicks: commits that do not wait)."""
+    return db.session.get(ReferralClick, click.id) if click is not None else None
 
 
 def live_referral_of(workspace_id: str, contact_id: str) -> Referral | None:
@@ -158,17 +168,19 @@ def report_signup(
     existing = live_referral_of(workspace_id, friend.id)
     if existing is not None and existing.code_id == touch.code.id:
         return existing, False
-    ip_hash = clicks.hash_ip(ip) if ip else (touch.click.ip_hash if touch.click else None)
+    row = stored_click(touch.click)
+    ip_hash = clicks.hash_ip(ip) if ip else (row.ip_hash if row is not None else None)
     values = {
         "workspace_id": workspace_id,
         "code_id": touch.code.id,
         "referrer_contact_id": touch.code.contact_id,
         "referred_contact_id": friend.id,
-        "click_id": touch.click.id if touch.click else None,
+        # The click named where its row exists (the column references it).
+        "click_id": row.id if row is not None else None,
         "source": touch.source,
         "ip_hash": ip_hash,
         "email_key": fraud.email_key(friend.email),
-        "clicked_at": touch.click.created_at if touch.click else None,
+        "clicked_at": touch.click.at if touch.click else None,
         "signed_up_at": now,
         "created_at": now,
         "updated_at": now,
