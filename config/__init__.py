@@ -64,8 +64,8 @@ class Default:
     # Published testimonials (the public API, the wall page and widget) are remembered
     # this long per worker (0: never; at most 300); a withdrawal reaches them this late.
     TESTIMONIAL_CACHE_SECONDS = 60
-    # The one line per request is written in batches this often per worker (0: at once).
-    REQUEST_LOG_FLUSH_SECONDS = 1.0
+    # The one line per request is written by a thread of each worker, off the request.
+    REQUEST_LOG_QUEUED = True
     # Trusted proxies in front of us (X-Forwarded-For hops); 0 when exposed directly.
     PROXY_COUNT = 0
 
@@ -141,7 +141,7 @@ class Testing(Default):
     REFERRAL_CODE_CACHE_SECONDS = 0
     WIDGET_CACHE_SECONDS = 0
     TESTIMONIAL_CACHE_SECONDS = 0
-    REQUEST_LOG_FLUSH_SECONDS = 0.0
+    REQUEST_LOG_QUEUED = False
 
 
 class Production(Default):

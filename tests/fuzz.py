@@ -175,7 +175,7 @@ def main(argv: list[str]) -> int:
             "DATABASE_URL": database_uri,
             "SECRET_KEY": "fuzz",
             "RATELIMIT_STORAGE_URI": "memory://",
-            "REQUEST_LOG_FLUSH_SECONDS": "0",
+            "REQUEST_LOG_QUEUED": "0",
             **{name: "1" for name in LOCAL_WEBHOOKS},
             **dict.fromkeys(
                 (

@@ -2,7 +2,7 @@
 
 import logging
 import re
-import time
+import sys
 
 import pytest
 
@@ -138,25 +138,23 @@ def test_the_referral_link_logs_and_echoes_the_request_id(client, request_log):
     assert "ann@example.com" not in line.string
 
 
-def test_batched_lines_are_written_together_within_the_interval(tmp_path):
-    from api.http.request_log import BatchedLines
+def test_queued_lines_are_written_off_the_request_and_none_is_lost(tmp_path, monkeypatch):
+    from api.http import request_log
 
     path = tmp_path / "requests.log"
-    handler = BatchedLines(0.3, open(path, "w", buffering=1 << 16))  # noqa: SIM115
-    log = logging.getLogger("test.batched")
-    log.addHandler(handler)
-    log.propagate = False
-    try:
-        log.warning("first")
-        log.warning("second")
-        assert path.read_text() == ""  # not yet: both wait for one write
-        deadline = time.monotonic() + 5
-        while path.read_text() == "" and time.monotonic() < deadline:
-            time.sleep(0.05)
-        # The timer wrote them although no third line came to trigger it.
-        assert path.read_text() == "first\nsecond\n"
-        log.warning("third")
-        handler.close()  # at exit: what is buffered is written
-        assert path.read_text() == "first\nsecond\nthird\n"
-    finally:
-        log.removeHandler(handler)
+    with open(path, "w") as stream:
+        monkeypatch.setattr(sys, "stderr", stream)
+        handler = request_log._handler(queued=True)
+        log = logging.getLogger("test.queued")
+        log.addHandler(handler)
+        log.propagate = False
+        try:
+            for n in range(500):
+                log.warning("line %d", n)
+            # Stopping drains the queue, as the worker's exit does.
+            handler.listener.stop()
+        finally:
+            log.removeHandler(handler)
+            handler.listener.start()  # for the stop registered at exit
+    lines = path.read_text().splitlines()
+    assert [line.split(" WARNING ")[1] for line in lines] == [f"line {n}" for n in range(500)]

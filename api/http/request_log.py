@@ -4,12 +4,13 @@ The line names the route pattern (`/s/<token>`), never the concrete path or
 query string, so survey tokens, keys and email addresses cannot reach the log.
 """
 
+import atexit
 import logging
 import os
+import queue
 import re
-import sys
-import threading
 import time
+from logging.handlers import QueueHandler, QueueListener
 
 from flask import g, request
 
@@ -61,67 +62,34 @@ def finish_request(response):
     return response
 
 
-class BatchedLines(logging.StreamHandler):
-    """Writes the lines to stderr in batches, at most `seconds` after each was logged.
+def _handler(queued: bool) -> logging.Handler:
+    """Where the lines go: stderr, written by a thread of the worker's own when `queued`.
 
     A write per request is a system call, and with every worker appending to one
     log file also a wait for that file: under load it cost a widget call a tenth
-    of its time. Here lines gather in a buffer that is written when it is
-    `seconds` old (a timer sees to it when traffic stops) or full, and at exit;
-    a worker killed with SIGKILL loses at most that much of its log.
+    of its time. Queued, the request only puts its line on a queue; the standard
+    library's QueueListener writes it. Nothing is dropped: a line waits in the
+    queue until written, and the queue is drained at exit (a worker killed with
+    SIGKILL loses what was still waiting, a few lines).
     """
-
-    def __init__(self, seconds: float, stream=None):
-        if stream is None:
-            # Block-buffered, over sys.stderr's file descriptor (which stays open).
-            stream = open(sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False)  # noqa: SIM115
-        super().__init__(stream)
-        self.seconds = seconds
-        self.due: float | None = None  # when the oldest unwritten line must be out
-        self.timer: threading.Timer | None = None
-        # A forked child (a preloaded app's worker) has no timer thread, whatever this says.
-        os.register_at_fork(after_in_child=self.write_out)
-
-    def flush(self) -> None:
-        # StreamHandler.emit calls this after every line, holding the handler's lock.
-        now = time.monotonic()
-        if self.due is None:
-            self.due = now + self.seconds
-        if now < self.due:
-            if self.timer is None:
-                self.timer = threading.Timer(self.due - now, self.write_out)
-                self.timer.daemon = True
-                self.timer.start()
-            return
-        self.due = None
-        super().flush()
-
-    def write_out(self) -> None:
-        with self.lock:
-            self.timer, self.due = None, None
-            super().flush()
-
-    def close(self) -> None:
-        # logging.shutdown (at exit) flushes, then closes: both must write out.
-        if self.timer is not None:
-            self.timer.cancel()
-        self.write_out()
-        super().close()
-
-
-def _handler(seconds: float) -> logging.Handler:
-    try:
-        sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # a test's captured stderr, say
-        seconds = 0
-    return BatchedLines(seconds) if seconds > 0 else logging.StreamHandler()
+    stream = logging.StreamHandler()
+    stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    if not queued:
+        return stream
+    lines: queue.SimpleQueue = queue.SimpleQueue()
+    listener = QueueListener(lines, stream)
+    listener.start()
+    # A forked child (a preloaded app's worker) has no listener thread: it starts its own.
+    os.register_at_fork(after_in_child=listener.start)
+    atexit.register(listener.stop)
+    handler = QueueHandler(lines)
+    handler.listener = listener  # as logging.config names a queue handler's listener
+    return handler
 
 
 def init_app(app) -> None:
     if not logger.handlers:
-        handler = _handler(app.config["REQUEST_LOG_FLUSH_SECONDS"])
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger.addHandler(handler)
+        logger.addHandler(_handler(app.config["REQUEST_LOG_QUEUED"]))
         logger.setLevel(logging.INFO)
         logger.propagate = False
     app.before_request(start_request)
