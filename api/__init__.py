@@ -8,7 +8,7 @@ from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
-from api import database, demo
+from api import counters, database, demo
 from api.extensions import api, db, migrate
 from api.http import errors, intake, log_format, ratelimit, request_log
 from api.http.auth import identify_caller
@@ -90,6 +90,7 @@ def register_extensions(app: Flask) -> None:
     app.before_request(identify_caller)
     db.init_app(app)
     database.init_app(app)
+    counters.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     ratelimit.init_app(app)
     api.init_app(app)

@@ -3,6 +3,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api import counters
 from api.database import UTCDateTime, utcnow
 from api.extensions import db
 from api.ids import new_id
@@ -40,7 +41,8 @@ class QueueItem(db.Model):
 
 
 class QueueCount(db.Model):
-    """Items per survey, queue and status, moved with every change; what reports read."""
+    """Items per survey, queue and status, moved with every change; what reports read
+    (the sum over a key's shards, see api.counters)."""
 
     __tablename__ = "queue_counts"
 
@@ -49,6 +51,7 @@ class QueueCount(db.Model):
     )
     queue: Mapped[str] = mapped_column(String(16), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = counters.shard_column()
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, update
 
-from api import scoring
-from api.database import upsert_add, utcnow
+from api import counters, scoring
+from api.database import utcnow
 from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
@@ -84,7 +84,7 @@ def _recount(item: QueueItem, before: tuple[str, str] | None) -> None:
 def _add(survey_id: str, queue_status: tuple[str, str], delta: int) -> None:
     queue, status = queue_status
     keys = {"survey_id": survey_id, "queue": queue, "status": status}
-    upsert_add(QueueCount, keys, "count", delta)
+    counters.add(QueueCount, keys, delta)
 
 
 def _due(workspace_id: str, queue: str, now: datetime) -> datetime:

@@ -309,9 +309,9 @@ def queue_counts(survey: Survey) -> dict[str, dict[str, int]]:
     """
     counts = {queue: dict.fromkeys(STATUSES, 0) for queue in QUEUES}
     rows = db.session.execute(
-        select(QueueCount.queue, QueueCount.status, QueueCount.count).where(
-            QueueCount.survey_id == survey.id
-        )
+        select(QueueCount.queue, QueueCount.status, func.sum(QueueCount.count))
+        .where(QueueCount.survey_id == survey.id)
+        .group_by(QueueCount.queue, QueueCount.status)
     )
     for queue, status, count in rows:
         if queue in counts and status in counts[queue]:

@@ -3,6 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from api import counters
 from api.database import JSONType, UTCDateTime, utcnow
 from api.extensions import db
 from api.ids import new_id
@@ -13,7 +14,8 @@ class Response(db.Model):
     __table_args__ = (
         Index("ix_responses_survey_created", "survey_id", "created_at"),
         Index("ix_responses_workspace", "workspace_id", "id"),
-        Index("ix_responses_contact", "contact_id"),
+        # The widget's "answered recently?" per contact and survey; erasure by contact.
+        Index("ix_responses_contact_survey", "contact_id", "survey_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("rsp"))
@@ -40,7 +42,8 @@ class Response(db.Model):
 class ResponseRollup(db.Model):
     """Responses counted per survey, day, score and segment; what reports read.
 
-    `segment` is "" for the totals, else "<attribute>=<value>".
+    `segment` is "" for the totals, else "<attribute>=<value>". A key may have a row
+    per `shard` (api.counters): a count is the sum over them.
     """
 
     __tablename__ = "response_rollups"
@@ -51,11 +54,12 @@ class ResponseRollup(db.Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     segment: Mapped[str] = mapped_column(String(200), primary_key=True)
     score: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shard: Mapped[int] = counters.shard_column()
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class InvitationRollup(db.Model):
-    """Invitations counted per survey and day, for response rates."""
+    """Invitations counted per survey and day, for response rates; summed over shards."""
 
     __tablename__ = "invitation_rollups"
 
@@ -63,4 +67,5 @@ class InvitationRollup(db.Model):
         ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = counters.shard_column()
     count: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 from sqlalchemy import Select, bindparam, select
 
-from api import scoring
+from api import counters, scoring
 from api.contacts.models import Contact
-from api.database import insert_ignore, plain_read, upsert_add, utcnow
+from api.database import insert_ignore, plain_read, utcnow
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
@@ -152,17 +152,8 @@ def _count(response: Response, score: int, delta: int) -> None:
     """Move the rollup counts the reports read: the total and one row per segment."""
     segments = [TOTAL] + [f"{name}={value}" for name, value in (response.segments or {}).items()]
     for segment in segments:
-        upsert_add(
-            ResponseRollup,
-            {
-                "survey_id": response.survey_id,
-                "day": response.day,
-                "segment": segment,
-                "score": score,
-            },
-            "count",
-            delta,
-        )
+        keys = {"survey_id": response.survey_id, "day": response.day, "segment": segment}
+        counters.add(ResponseRollup, {**keys, "score": score}, delta)
 
 
 def _payload(response: Response) -> dict:

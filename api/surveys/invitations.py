@@ -11,11 +11,12 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import select
 
+from api import counters
 from api.bulk import insert_many, matching
 from api.contacts import references
 from api.contacts.models import Contact
 from api.contacts.service import ContactRow
-from api.database import insert_ignore, upsert_add, utcnow
+from api.database import insert_ignore, utcnow
 from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
@@ -259,7 +260,7 @@ def create(
         rows = [row for row in rows if insert_ignore(Invitation, row | shared, ["id"])]
         if not rows:
             return []
-    upsert_add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, "count", len(rows))
+    counters.add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, len(rows))
     shared_data = {"survey_id": survey.id, "channel": channel, **(event_data or {})}
     events.record_many(
         survey.workspace_id,

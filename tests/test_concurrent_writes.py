@@ -1,0 +1,78 @@
+"""Writers of one survey at once, on PostgreSQL: no deadlock reaches a caller, and the
+counters reports read still equal a recount of the rows they count."""
+
+import threading
+
+from sqlalchemy import func, select
+
+from api.extensions import db
+from api.queues.models import QueueCount, QueueItem
+from api.responses.models import Response, ResponseRollup
+from tests.conftest import on_postgres
+from tests.factories import seed, submit
+
+CHANGES = 20
+
+
+def counted(app, survey_id: str) -> tuple[dict, dict]:
+    """(rollup totals by score, queue counts by queue and status), summed over shards."""
+    with app.app_context():
+        rollups = db.session.execute(
+            select(ResponseRollup.score, func.sum(ResponseRollup.count))
+            .where(ResponseRollup.survey_id == survey_id, ResponseRollup.segment == "")
+            .group_by(ResponseRollup.score)
+            .having(func.sum(ResponseRollup.count) != 0)
+        )
+        queues = db.session.execute(
+            select(QueueCount.queue, QueueCount.status, func.sum(QueueCount.count))
+            .where(QueueCount.survey_id == survey_id)
+            .group_by(QueueCount.queue, QueueCount.status)
+            .having(func.sum(QueueCount.count) != 0)
+        )
+        return dict(rollups.all()), {(q, s): n for q, s, n in queues}
+
+
+def recounted(app, survey_id: str) -> tuple[dict, dict]:
+    with app.app_context():
+        scores = db.session.execute(
+            select(Response.score, func.count())
+            .where(Response.survey_id == survey_id)
+            .group_by(Response.score)
+        )
+        items = db.session.execute(
+            select(QueueItem.queue, QueueItem.status, func.count())
+            .where(QueueItem.survey_id == survey_id)
+            .group_by(QueueItem.queue, QueueItem.status)
+        )
+        return dict(scores.all()), {(q, s): n for q, s, n in items}
+
+
+@on_postgres
+def test_twenty_concurrent_score_changes_both_ways_on_one_survey(app, tenant):
+    seeded = seed(app, tenant.id, contacts=CHANGES)
+    first = {invitation: 9 if n % 2 else 3 for n, invitation in enumerate(seeded.invitation_ids)}
+    for invitation, score in first.items():
+        submit(app, invitation, score)
+    start = threading.Barrier(CHANGES)
+    statuses: list[int] = []
+
+    def change(invitation: str, score: int) -> None:
+        client = app.test_client()
+        start.wait()
+        # A promoter becomes a detractor and the other way round, all at once.
+        answer = client.post(
+            "/v1/responses",
+            json={"survey_id": seeded.survey_id, "invitation_id": invitation, "score": 12 - score},
+            headers=tenant.headers,
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=change, args=pair) for pair in first.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * CHANGES
+    rollups, queues = counted(app, seeded.survey_id)
+    assert (rollups, queues) == recounted(app, seeded.survey_id)
+    assert rollups == {3: CHANGES // 2, 9: CHANGES // 2}
