@@ -48,8 +48,15 @@ def engine_options(settings: dict) -> dict:
     options = dict(settings["SQLALCHEMY_ENGINE_OPTIONS"])
     uri = settings["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
-        # The driver's timeout is SQLite's busy timeout: wait for a writer, don't fail.
-        options["connect_args"] = {"timeout": settings["SQLITE_BUSY_TIMEOUT_MS"] / 1000}
+        options["connect_args"] = {
+            # The driver's timeout is SQLite's busy timeout: wait for a writer, don't fail.
+            "timeout": settings["SQLITE_BUSY_TIMEOUT_MS"] / 1000,
+            # The BEGIN the driver sends before a transaction's first write takes the
+            # write lock at once (or waits for it): a transaction that read first and
+            # then found another writer's commit in between would fail instead, at once.
+            # Reads before it run outside, so a read-only request never takes the lock.
+            "isolation_level": "IMMEDIATE",
+        }
         # A file on this machine cannot drop a connection: no ping before each use.
         options["pool_pre_ping"] = False
     elif uri.startswith("postgresql+psycopg"):
