@@ -12,6 +12,7 @@ from api import counters, database, demo
 from api.extensions import api, db, migrate
 from api.http import errors, intake, log_format, ratelimit, request_log
 from api.http.auth import identify_caller
+from api.http.retries import RetryingFlask
 from api.i18n import templates as i18n_templates
 
 
@@ -33,8 +34,9 @@ class NoCookieSessions(SessionInterface):
 MAX_SYNC_FUNCTIONS = 1024
 
 
-class FlipfunnelApp(Flask):
-    """Flask, remembering which of its hooks and views need running as coroutines."""
+class FlipfunnelApp(RetryingFlask):
+    """Flask that runs again a request whose work lost a race (api/http/retries.py),
+    remembering which of its hooks and views need running as coroutines."""
 
     def ensure_sync(self, func):
         # Flask asks `inspect.iscoroutinefunction` of every hook and view on every

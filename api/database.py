@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 from api.extensions import db
@@ -179,6 +180,17 @@ def _autocommit(engine: Engine) -> Engine:
     if engine.dialect.name != "postgresql":
         return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+# PostgreSQL's "try the transaction again" errors: a serialisation failure, a deadlock.
+RETRYABLE_SQLSTATES = ("40001", "40P01")
+
+
+def retryable(error: BaseException) -> bool:
+    """Whether `error` says the unit of work lost a race and would succeed run again."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def commit_request(response):

@@ -3,7 +3,7 @@ counters reports read still equal a recount of the rows they count."""
 
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.extensions import db
 from api.queues.models import QueueCount, QueueItem
@@ -76,3 +76,45 @@ def test_twenty_concurrent_score_changes_both_ways_on_one_survey(app, tenant):
     rollups, queues = counted(app, seeded.survey_id)
     assert (rollups, queues) == recounted(app, seeded.survey_id)
     assert rollups == {3: CHANGES // 2, 9: CHANGES // 2}
+
+
+@on_postgres
+def test_a_request_that_deadlocks_is_run_again_not_answered_500(app_factory, tenant):
+    """Two requests lock two rows in opposite orders: PostgreSQL aborts one, which the
+    app runs again; both callers get their answer."""
+    app = app_factory()
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE IF NOT EXISTS deadlock_rows (id int PRIMARY KEY)"))
+        db.session.execute(text("INSERT INTO deadlock_rows VALUES (1), (2) ON CONFLICT DO NOTHING"))
+        db.session.commit()
+    both_locked_one = threading.Barrier(2)
+    runs: list[int] = []
+
+    lock = text("UPDATE deadlock_rows SET id = id WHERE id = :id")
+
+    def lock_both(first: int):
+        runs.append(first)
+        db.session.execute(lock, {"id": first})
+        if len(runs) <= 2:  # the first run of each: meet, then reach for the other's row
+            both_locked_one.wait(timeout=10)
+        db.session.execute(lock, {"id": 3 - first})
+        return {"ok": True}
+
+    app.add_url_rule("/test/lock/<int:first>", view_func=lock_both, methods=["POST"])
+    statuses: list[int] = []
+
+    def call(first: int) -> None:
+        statuses.append(app.test_client().post(f"/test/lock/{first}").status_code)
+
+    try:
+        threads = [threading.Thread(target=call, args=(first,)) for first in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        with app.app_context():
+            db.session.execute(text("DROP TABLE deadlock_rows"))
+            db.session.commit()
+    assert statuses == [200, 200]
+    assert len(runs) == 3  # one of the two ran again

@@ -10,7 +10,9 @@ finds itself (a request line too long) through `error_body`, see server_errors.
 Hosted pages for people get the same facts as an HTML page.
 
 A database that does not answer (refused, timed out, gone mid-request) is a 503
-`unavailable` with Retry-After, logged once per outage. Any other server error
+`unavailable` with Retry-After, logged once per outage. A deadlock or
+serialisation failure is run again (api/http/retries.py), and a 503 only when
+it keeps losing. Any other server error
 answers with the request id only and logs, under that id, the error's class,
 SQLSTATE and traceback without messages (see log_format): a message can quote
 the request's personal data.
@@ -24,9 +26,11 @@ from sqlalchemy import exc as sa
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from api import domain_errors as domain
+from api.database import retryable
 from api.extensions import db
 from api.http.log_format import describe, traceback_text
 from api.http.outages import Outage
+from api.http.retries import retries_left
 
 CODES = {
     400: "bad_request",
@@ -196,6 +200,15 @@ def database_unavailable(error: Exception) -> bool:
 
 
 def handle_database_error(error: Exception):
+    if retryable(error):
+        if retries_left() > 0:
+            raise error  # to the app, which runs the request again (api/http/retries.py)
+        return error_response(
+            503,
+            CODES[503],
+            "Too many concurrent changes to the same data; retry after the time in Retry-After.",
+            headers={"Retry-After": "1"},
+        )
     if not database_unavailable(error):
         return handle_unexpected(error)
     return unavailable(error)

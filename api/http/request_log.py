@@ -48,9 +48,18 @@ def log_request(request_id: str, method: str, route: str, status: int, started: 
     logger.handle(record)
 
 
+_STARTED = "flipfunnel.request_started"
+
+
 def start_request() -> None:
-    g.request_id = request_id(request.headers.get("X-Request-ID"))
-    g.request_started = time.perf_counter()
+    # A request run again (api/http/retries.py) keeps its id and its start.
+    started = request.environ.get(_STARTED)
+    if started is None:
+        started = request.environ[_STARTED] = (
+            request_id(request.headers.get("X-Request-ID")),
+            time.perf_counter(),
+        )
+    g.request_id, g.request_started = started
 
 
 def finish_request(response):
