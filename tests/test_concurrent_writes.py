@@ -10,6 +10,7 @@ from api.queues.models import QueueCount, QueueItem
 from api.responses.models import Response, ResponseRollup
 from tests.conftest import on_postgres
 from tests.factories import seed, submit
+from tests.together import run_together
 
 CHANGES = 20
 
@@ -53,25 +54,18 @@ def test_twenty_concurrent_score_changes_both_ways_on_one_survey(app, tenant):
     first = {invitation: 9 if n % 2 else 3 for n, invitation in enumerate(seeded.invitation_ids)}
     for invitation, score in first.items():
         submit(app, invitation, score)
-    start = threading.Barrier(CHANGES)
-    statuses: list[int] = []
+    pairs = list(first.items())
 
-    def change(invitation: str, score: int) -> None:
-        client = app.test_client()
-        start.wait()
+    def change(client, index: int) -> int:
+        invitation, score = pairs[index]
         # A promoter becomes a detractor and the other way round, all at once.
-        answer = client.post(
+        return client.post(
             "/v1/responses",
             json={"survey_id": seeded.survey_id, "invitation_id": invitation, "score": 12 - score},
             headers=tenant.headers,
-        )
-        statuses.append(answer.status_code)
+        ).status_code
 
-    threads = [threading.Thread(target=change, args=pair) for pair in first.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_together(app, CHANGES, change)
     assert statuses == [200] * CHANGES
     rollups, queues = counted(app, seeded.survey_id)
     assert (rollups, queues) == recounted(app, seeded.survey_id)
@@ -101,17 +95,10 @@ def test_a_request_that_deadlocks_is_run_again_not_answered_500(app_factory, ten
         return {"ok": True}
 
     app.add_url_rule("/test/lock/<int:first>", view_func=lock_both, methods=["POST"])
-    statuses: list[int] = []
-
-    def call(first: int) -> None:
-        statuses.append(app.test_client().post(f"/test/lock/{first}").status_code)
-
     try:
-        threads = [threading.Thread(target=call, args=(first,)) for first in (1, 2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        statuses = run_together(
+            app, 2, lambda client, index: client.post(f"/test/lock/{index + 1}").status_code
+        )
     finally:
         with app.app_context():
             db.session.execute(text("DROP TABLE deadlock_rows"))
