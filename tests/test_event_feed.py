@@ -58,6 +58,7 @@ def held_open(app, workspace_id: str, subject: str):
     def hold():
         with app.app_context():
             events.record(workspace_id, "referral_code.issued", subject)
+            db.session.flush()  # in the database, uncommitted
             wrote.set()
             done.wait(10)
             db.session.commit()
@@ -112,6 +113,7 @@ def test_eight_writers_and_a_polling_reader_see_every_event_once(app, tenant):
                         events.record(
                             tenant.id, "referral_code.issued", f"w{number}-{index}-{part}"
                         )
+                        db.session.flush()  # written, then held open a moment
                         time.sleep(rng.random() * 0.004)
                     db.session.commit()
         except BaseException as error:  # reported by the test below

@@ -87,10 +87,16 @@ def order() -> tuple:
 
 
 def record(workspace_id: str, type_: str, subject_id: str, data: dict | None = None) -> Event:
+    """Append an event with the session's next flush (by the commit at the latest).
+
+    Not flushed here: the events of one change go to the database together, in
+    one statement at the end, rather than one round trip each while the
+    transaction holds its locks. The session inserts them in the order recorded.
+    Flush before reading the event's `id`.
+    """
     _known(type_)
     event = Event(workspace_id=workspace_id, type=type_, subject_id=subject_id, data=data or {})
     db.session.add(event)
-    db.session.flush()
     return event
 
 
@@ -99,6 +105,8 @@ def record_many(workspace_id: str, type_: str, rows: list[tuple[str, dict]]) -> 
     if not rows:
         return
     _known(type_)
+    # Events recorded before these, still in the session, keep their place in the feed.
+    db.session.flush()
     insert_many(
         Event.__table__.insert(),
         [{"subject_id": subject, "data": data} for subject, data in rows],

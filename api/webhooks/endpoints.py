@@ -148,6 +148,7 @@ def ping(endpoint: WebhookEndpoint) -> WebhookDelivery:
         raise Conflict("Enable the endpoint before pinging it.", code="endpoint_disabled")
     now = utcnow()
     event = events.record(endpoint.workspace_id, PING, endpoint.id, {"endpoint_id": endpoint.id})
+    db.session.flush()  # for the event's id
     delivery = WebhookDelivery(
         workspace_id=endpoint.workspace_id,
         endpoint_id=endpoint.id,
