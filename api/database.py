@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 
 from api.extensions import db
@@ -229,6 +230,17 @@ def insert_ignore(model, values: dict, conflict_columns: list[str] | None = None
     # Without preserve_rowcount an INSERT's rowcount is -1 on psycopg: never "inserted".
     options = {"preserve_rowcount": True}
     return db.session.execute(statement, execution_options=options).rowcount == 1
+
+
+def inserted(model, values: dict):
+    """The instance of a row this transaction has just inserted, without reading it back.
+
+    `values` must name every column: one left out would be loaded on first use.
+    """
+    instance = model(**values)
+    make_transient_to_detached(instance)
+    db.session.add(instance)
+    return instance
 
 
 def upsert_add(model, keys: dict, column: str, delta: int) -> None:

@@ -14,6 +14,7 @@ from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
+from api.ids import new_id
 from api.queues import resurveys
 from api.queues.models import QueueCount, QueueItem
 from api.responses.models import Response
@@ -23,11 +24,17 @@ OPEN, CLAIMED, DONE, DISMISSED = "open", "claimed", "done", "dismissed"
 ACTIVE = (OPEN, CLAIMED)
 
 
-def route(response: Response, kind: str, now: datetime | None = None) -> QueueItem | None:
-    """Open, move, re-rank or close the response's item after its score was set."""
+def route(
+    response: Response, kind: str, now: datetime | None = None, *, new: bool = False
+) -> QueueItem | None:
+    """Open, move, re-rank or close the response's item after its score was set.
+
+    A `new` response (inserted by this transaction) has no item yet to look for."""
     now = now or utcnow()
     queue = scoring.queue_for(kind, response.category)
-    item = db.session.scalar(select(QueueItem).where(QueueItem.response_id == response.id))
+    item = None
+    if not new:
+        item = db.session.scalar(select(QueueItem).where(QueueItem.response_id == response.id))
     if item is None:
         return _open(response, kind, queue, now) if queue else None
     # The item always shows the response's current score, even when it is closed.
@@ -52,6 +59,7 @@ def route(response: Response, kind: str, now: datetime | None = None) -> QueueIt
 
 def _open(response: Response, kind: str, queue: str, now: datetime) -> QueueItem:
     item = QueueItem(
+        id=new_id("qi"),  # given here: the item is inserted with the commit's flush
         workspace_id=response.workspace_id,
         response_id=response.id,
         survey_id=response.survey_id,
@@ -65,7 +73,6 @@ def _open(response: Response, kind: str, queue: str, now: datetime) -> QueueItem
         updated_at=now,
     )
     db.session.add(item)
-    db.session.flush()
     _recount(item, None)
     _event(item, "queue_item.opened")
     return item

@@ -12,7 +12,7 @@ from sqlalchemy import Select, bindparam, select
 
 from api import counters, scoring
 from api.contacts.models import Contact
-from api.database import insert_ignore, plain_read, utcnow
+from api.database import insert_ignore, inserted, plain_read, utcnow
 from api.events import service as events
 from api.extensions import db
 from api.http.errors import ApiError
@@ -35,14 +35,16 @@ def submit(
     locale: str | None = None,
     meta: dict | None = None,
     now: datetime | None = None,
+    survey: Survey | None = None,
 ) -> tuple[Response, bool]:
     """Record the invitation's score, or change it; returns (response, created).
 
     Submitting again (double click, second tab, changed mind) updates the one
     response and keeps its created_at. Races are settled by the unique index
     on invitation_id: one INSERT wins, the others update the winner's row.
+    `survey` is the invitation's, when the caller has it already.
     """
-    survey = db.session.get(Survey, invitation.survey_id)
+    survey = survey or db.session.get(Survey, invitation.survey_id)
     now = now or utcnow()
     try:
         category = scoring.classify(survey.kind, score)
@@ -51,38 +53,35 @@ def submit(
     comment = _clean_comment(comment)
     contact = db.session.get(Contact, invitation.contact_id) if invitation.contact_id else None
     segments = _segments(survey, contact)
-    created = insert_ignore(
-        Response,
-        {
-            "id": new_id("rsp"),
-            "workspace_id": invitation.workspace_id,
-            "survey_id": survey.id,
-            "invitation_id": invitation.id,
-            "contact_id": invitation.contact_id,
-            "score": score,
-            "category": category,
-            "comment": comment,
-            "channel": channel or invitation.channel,
-            "locale": locale or invitation.locale,
-            "meta": meta or {},
-            "segments": segments,
-            "day": now.date(),
-            "created_at": now,
-            "updated_at": now,
-        },
-        ["invitation_id"],
-    )
+    values = {
+        "id": new_id("rsp"),
+        "workspace_id": invitation.workspace_id,
+        "survey_id": survey.id,
+        "invitation_id": invitation.id,
+        "contact_id": invitation.contact_id,
+        "score": score,
+        "category": category,
+        "comment": comment,
+        "channel": channel or invitation.channel,
+        "locale": locale or invitation.locale,
+        "meta": meta or {},
+        "segments": segments,
+        "day": now.date(),
+        "created_at": now,
+        "updated_at": now,
+    }
+    if insert_ignore(Response, values, ["invitation_id"]):
+        response = inserted(Response, values)
+        _count(response, response.score, +1)
+        events.record(response.workspace_id, "response.created", response.id, _payload(response))
+        _act_on(response, survey.kind, now, new=True)
+        return response, True
     response = db.session.scalar(
         select(Response)
         .where(Response.invitation_id == invitation.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if created:
-        _count(response, response.score, +1)
-        events.record(response.workspace_id, "response.created", response.id, _payload(response))
-        _act_on(response, survey.kind, now)
-        return response, True
     changed = response.score != score
     if changed:
         _count(response, response.score, -1)
@@ -103,9 +102,9 @@ def submit(
     return response, False
 
 
-def _act_on(response: Response, kind: str, now: datetime) -> None:
+def _act_on(response: Response, kind: str, now: datetime, new: bool = False) -> None:
     """Route the queue item; a promoter also gets their referral code, now, while happy."""
-    item = queues.route(response, kind, now)
+    item = queues.route(response, kind, now, new=new)
     if item is not None and item.queue == "advocacy" and item.status == "open":
         referral_moment.issue_for_promoter(response.workspace_id, response.contact_id)
 

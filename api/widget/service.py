@@ -263,8 +263,17 @@ def answer(
     response = responses.unchanged(payload["i"], score, meta)
     created = False
     if response is None:
+        survey = _survey(workspace, payload["s"])
+        # What the answer reads, read before its first write: on SQLite the write lock
+        # is held from that write to the commit, and every other writer waits for it.
+        # The session keeps a loaded row only while something references it.
+        read_first = [db.session.get(Workspace, workspace.id)]
+        if payload["c"]:
+            read_first.append(db.session.get(Contact, payload["c"]))
         invitation = _record_display(workspace, payload, utcnow())
-        response, created = responses.submit(invitation, score, channel="widget", meta=meta)
+        response, created = responses.submit(
+            invitation, score, channel="widget", meta=meta, survey=survey
+        )
     referral = None
     if response.category == "promoter" and response.contact_id and _runs_referrals(workspace.id):
         contact = db.session.get(Contact, response.contact_id)
