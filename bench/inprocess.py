@@ -14,19 +14,15 @@ each request to stderr, as they do under gunicorn; send it to /dev/null.
 """
 
 import argparse
-import contextlib
 import cProfile
 import io
 import os
 import pstats
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from bench import redirect, widget_api
-from bench.invitations import postgres_database
-from bench.throughput import prepare_database, prepare_sqlite_database
+from bench.throughput import migrated_database
 
 
 def environ(path: str, query: str = "", headers: dict | None = None) -> dict:
@@ -99,17 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     limits = {**widget_api.UNLIMITED, "RATELIMIT_REDIRECT": "100000000 per minute"}
 
-    @contextlib.contextmanager
-    def database():
-        if args.postgres:
-            with postgres_database() as url:
-                yield url, prepare_database(url, limits)
-            return
-        with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
-            path = Path(dbdir) / "bench.db"
-            yield path, prepare_sqlite_database(path, limits)
-
-    with database() as (where, env):
+    with migrated_database(args.postgres, limits) as (where, env):
         os.environ.update(env)  # the app's settings, as gunicorn's workers would get them
         found = targets(where)
         for name, (app, request) in found.items():

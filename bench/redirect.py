@@ -11,19 +11,15 @@ ours on a scratch database next to DATABASE_URL's instead.
 """
 
 import argparse
-import contextlib
 import sys
-import tempfile
 from pathlib import Path
 
-from bench.invitations import postgres_database
 from bench.throughput import (
     BASELINE_APP,
     Target,
     bench_app,
     compare,
-    prepare_database,
-    prepare_sqlite_database,
+    migrated_database,
     run_bench,
 )
 
@@ -62,18 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true", help="ours on DATABASE_URL's server")
     args = parser.parse_args(argv)
 
-    @contextlib.contextmanager
-    def database():
-        if args.postgres:
-            with postgres_database() as url:
-                yield url, prepare_database(url, UNLIMITED_REDIRECT)
-            return
-        with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
-            path = Path(dbdir) / "bench.db"
-            yield path, prepare_sqlite_database(path, UNLIMITED_REDIRECT)
-
     def run() -> None:
-        with database() as (where, env):
+        with migrated_database(args.postgres, UNLIMITED_REDIRECT) as (where, env):
             code = seed(where)
             compare(
                 Target("ours-redirect", "wsgi:app", f"/r/{code}", env=env, expect_status=302),

@@ -103,6 +103,23 @@ def prepare_sqlite_database(path: str | Path, extra: dict[str, str] | None = Non
     return prepare_database(f"sqlite:///{path}", extra)
 
 
+@contextlib.contextmanager
+def migrated_database(postgres: bool, extra: dict[str, str] | None = None):
+    """(where, env): a migrated scratch database and the env to run our app on it.
+
+    A temporary SQLite file (its path), or with `postgres` a scratch database next to
+    DATABASE_URL's (its URL), dropped afterwards."""
+    if postgres:
+        from bench.invitations import postgres_database
+
+        with postgres_database() as url:
+            yield url, prepare_database(url, extra)
+        return
+    with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
+        path = Path(dbdir) / "bench.db"
+        yield path, prepare_sqlite_database(path, extra)
+
+
 def prepare_database(url: str, extra: dict[str, str] | None = None) -> dict:
     """Migrate the (empty) database at `url`; return the env to run our app with."""
     env = our_env({**(extra or {}), "DATABASE_URL": url})
