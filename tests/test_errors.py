@@ -46,6 +46,16 @@ def test_invalid_values_are_listed_per_field(tenant):
     assert set(fields) == {"external_id", "email", "stage"}
 
 
+def test_a_bad_list_item_beside_a_rule_for_the_whole_list_is_a_422(tenant):
+    # marshmallow keys the item's messages by its index (an int) beside `_schema`.
+    body = {"name": "NPS", "kind": "nps", "product_name": "Acme"}
+    survey = tenant.post("/v1/surveys", json=body).get_json()
+    stages = ["trial", "not-a-stage", "churned", "churned"]
+    response = tenant.patch(f"/v1/surveys/{survey['id']}", json={"excluded_stages": stages})
+    error = assert_error(response, 422, "validation_error")
+    assert set(error["fields"]["excluded_stages"]) == {"1", "_schema"}
+
+
 def test_missing_key(client):
     response = client.get("/v1/contacts")
     assert_error(response, 401, "unauthorized")

@@ -91,8 +91,16 @@ def error_body(code: str, message: str, request_id: str | None, fields=None) -> 
     """The `error` object itself, also for callers outside a Flask request (gunicorn)."""
     body = {"code": code, "message": message, "request_id": request_id}
     if fields:
-        body["fields"] = fields
+        body["fields"] = _string_keys(fields)
     return body
+
+
+def _string_keys(messages):
+    """marshmallow keys a list item's messages by its index, beside `_schema` for the
+    list itself; JSON keys are strings, and the encoder cannot sort int beside str."""
+    if isinstance(messages, dict):
+        return {str(key): _string_keys(value) for key, value in messages.items()}
+    return messages
 
 
 def error_response(status: int, code: str, message: str, fields=None, headers=None):
