@@ -14,22 +14,19 @@ against 0.4 on SQLite and 0.2 on PostgreSQL; median ratio over rounds.
 """
 
 import argparse
-import contextlib
 import json
 import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.invitations import postgres_database
 from bench.throughput import (
     BASELINE_APP,
     Target,
     bench_app,
     compare,
     lua_string,
-    prepare_database,
-    prepare_sqlite_database,
+    migrated_database,
     run_bench,
 )
 
@@ -168,23 +165,16 @@ def main(argv: list[str] | None = None) -> int:
         "min_ratio": args.min_ratio,
     }
 
-    @contextlib.contextmanager
-    def database():
-        if args.postgres:
-            with postgres_database() as url:
-                yield url, prepare_database(url, UNLIMITED)
-            return
-        with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-db-") as dbdir:
-            path = Path(dbdir) / "bench.db"
-            yield path, prepare_sqlite_database(path, UNLIMITED)
-
     suffix = "-postgres" if args.postgres else ""
     engine = "postgresql" if args.postgres else "sqlite"
     # Enough new displays for the warm-up and every round at 4,000 answers a second.
     fresh = 4000 * round(args.duration * args.rounds + 3) + 1
 
     def run() -> None:
-        with database() as (where, env), tempfile.TemporaryDirectory() as workdir:
+        with (
+            migrated_database(args.postgres, UNLIMITED) as (where, env),
+            tempfile.TemporaryDirectory() as workdir,
+        ):
             seeded = seed(where, fresh)
             baseline = Target("baseline-json", BASELINE_APP, "/json")
             wanted = {args.only} if args.only else {"eligibility", "first-answer", "retried-answer"}
