@@ -44,6 +44,12 @@ class Gone(DomainError):
     code = "gone"
 
 
+class Unidentified(DomainError):
+    """The rule needs to know who the caller is, and the call does not say (no user_hash)."""
+
+    code = "unauthorized"
+
+
 class Forbidden(DomainError):
     """The caller is known but may not do this (a wrong user hash)."""
 

@@ -176,6 +176,7 @@ def test_health_endpoints(client, path):
         (domain.NotFound, 404, "not_found"),
         (domain.Conflict, 409, "conflict"),
         (domain.Gone, 410, "gone"),
+        (domain.Unidentified, 401, "unauthorized"),
         (domain.Forbidden, 403, "forbidden"),
     ],
 )

@@ -169,6 +169,7 @@ DOMAIN_STATUS = {
     domain.NotFound: 404,
     domain.Conflict: 409,
     domain.Gone: 410,
+    domain.Unidentified: 401,
     domain.Forbidden: 403,
     domain.DomainError: 422,
 }
