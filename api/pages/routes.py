@@ -12,7 +12,6 @@ from flask import Response, redirect, render_template, request, url_for
 from api import domain_errors
 from api.advocacy import advocates, offers, reviews, testimonials
 from api.http import errors as http_errors
-from api.http.errors import ApiError
 from api.http.openapi import Blueprint
 from api.pages import errors, preferences, review_page, security, survey_page
 from api.responses import service as responses
@@ -99,9 +98,7 @@ def comment(token: str):
     text = request.form.get("comment", "")
     try:
         responses.set_comment(response, text)
-    except ApiError as error:
-        if error.status != 422:
-            raise
+    except domain_errors.Invalid:
         message = texts.fill(page.words["comment_too_long"], {"max": responses.MAX_COMMENT})
         context = page.comment_step(response, error=message, comment=text)
         return render_template("survey.html", **context), 422

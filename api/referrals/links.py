@@ -13,9 +13,9 @@ from sqlalchemy import Select, select
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import insert_ignore, utcnow
+from api.domain_errors import Conflict, Invalid
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError
 from api.ids import new_id
 from api.referrals import codes
 from api.referrals import program as programs
@@ -78,23 +78,24 @@ def issue_for_contact(
         try:
             canonical = codes.validate_vanity(vanity)
         except codes.InvalidVanityCode as error:
-            raise ApiError(
-                422, "invalid_vanity_code", error.message, {"vanity": [error.reason_code]}
+            raise Invalid(
+                error.message, code="invalid_vanity_code", fields={"vanity": [error.reason_code]}
             ) from None
         code_id = _insert(workspace_id, contact.id, canonical, vanity=True)
         if code_id is not None:
             return _issued(code_id), True
         existing = code_of_contact(workspace_id, contact.id)
         if existing is None:
-            raise ApiError(
-                409, "code_taken", "This code is taken; choose another.", {"vanity": ["taken"]}
+            raise Conflict(
+                "This code is taken; choose another.",
+                code="code_taken",
+                fields={"vanity": ["taken"]},
             )
         if existing.code != canonical:
-            raise ApiError(
-                409,
-                "contact_has_code",
+            raise Conflict(
                 f"This contact already has the code {existing.code}.",
-                {"vanity": ["contact_has_code"]},
+                code="contact_has_code",
+                fields={"vanity": ["contact_has_code"]},
             )
         return existing, False
 

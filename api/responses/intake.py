@@ -13,8 +13,8 @@ from api import scoring
 from api.contacts import references
 from api.contacts.models import Contact
 from api.database import utcnow
+from api.domain_errors import Conflict, Gone, Invalid, not_found
 from api.extensions import db
-from api.http.errors import ApiError, not_found
 from api.responses.models import Response
 from api.responses.service import submit
 from api.surveys.invitations import invite
@@ -58,7 +58,7 @@ def _check_score(kind: str, score: int) -> None:
     try:
         scoring.validate_score(kind, score)
     except ValueError as error:
-        raise ApiError(422, "validation_error", str(error), {"score": [str(error)]}) from None
+        raise Invalid(str(error), fields={"score": [str(error)]}) from None
 
 
 def _given_invitation(
@@ -72,22 +72,20 @@ def _given_invitation(
     if invitation is None:
         raise not_found("invitation")
     if invitation.survey_id != survey.id:
-        raise ApiError(
-            422,
-            "invitation_mismatch",
+        raise Invalid(
             "This invitation belongs to another survey.",
-            {"invitation_id": ["Not an invitation of this survey."]},
+            code="invitation_mismatch",
+            fields={"invitation_id": ["Not an invitation of this survey."]},
         )
     if contact is not None and invitation.contact_id != contact.id:
-        raise ApiError(
-            422,
-            "contact_mismatch",
+        raise Invalid(
             "This invitation was sent to another contact.",
-            {"contact": ["Not the contact of this invitation."]},
+            code="contact_mismatch",
+            fields={"contact": ["Not the contact of this invitation."]},
         )
     # The same limit the survey link has: an expired invitation takes no answers.
     if invitation.expires_at <= now:
-        raise ApiError(410, "invitation_expired", "This invitation has expired.")
+        raise Gone("This invitation has expired.", code="invitation_expired")
     return invitation
 
 
@@ -100,7 +98,7 @@ def _new_invitation(survey: Survey, contact: Contact, now: datetime) -> Invitati
     invited, skipped = invite(survey, [{"contact_id": contact.id}], CHANNEL, now)
     if skipped:
         reason = skipped[0].reason
-        raise ApiError(409, reason, _SKIP_MESSAGES.get(reason, "This contact cannot be asked now."))
+        raise Conflict(_SKIP_MESSAGES.get(reason, "This contact cannot be asked now."), code=reason)
     ((invitation, _contact),) = invited
     # invite() builds its rows set-based; load the session's own copy for submit().
     return db.session.get(Invitation, invitation.id)

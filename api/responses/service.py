@@ -13,9 +13,9 @@ from sqlalchemy import Select, bindparam, select
 from api import counters, scoring
 from api.contacts.models import Contact
 from api.database import insert_ignore, inserted, plain_read, utcnow
+from api.domain_errors import Invalid
 from api.events import service as events
 from api.extensions import db
-from api.http.errors import ApiError
 from api.ids import new_id
 from api.queues import service as queues
 from api.referrals import moment as referral_moment
@@ -49,7 +49,7 @@ def submit(
     try:
         category = scoring.classify(survey.kind, score)
     except ValueError as error:
-        raise ApiError(422, "validation_error", str(error), {"score": [str(error)]}) from None
+        raise Invalid(str(error), fields={"score": [str(error)]}) from None
     comment = _clean_comment(comment)
     contact = db.session.get(Contact, invitation.contact_id) if invitation.contact_id else None
     segments = _segments(survey, contact)
@@ -125,11 +125,9 @@ def _clean_comment(comment: str | None) -> str | None:
         return None
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
-        raise ApiError(
-            422,
-            "validation_error",
+        raise Invalid(
             f"A comment is at most {MAX_COMMENT} characters.",
-            {"comment": [f"Longer than {MAX_COMMENT} characters."]},
+            fields={"comment": [f"Longer than {MAX_COMMENT} characters."]},
         )
     return comment or None
 

@@ -18,8 +18,8 @@ from api import recent, scoring, signing
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import utcnow
+from api.domain_errors import Conflict, Forbidden, Gone, NotFound, Unidentified, not_found
 from api.extensions import db
-from api.http.errors import ApiError
 from api.ids import new_id
 from api.referrals import moment as referral_moment
 from api.referrals import program as referral_program
@@ -163,12 +163,11 @@ def _load_widget_surveys(workspace_id: str) -> tuple:
     return tuple(recent.frozen(survey) for survey in surveys)
 
 
-def invalid_user_hash() -> ApiError:
-    return ApiError(
-        403,
-        "invalid_user_hash",
+def invalid_user_hash() -> Forbidden:
+    return Forbidden(
         "user_hash does not match user_id: compute HMAC-SHA256(identity secret, user_id) on "
         "your server (GET /v1/widget shows the identity secret).",
+        code="invalid_user_hash",
     )
 
 
@@ -297,12 +296,12 @@ def referral(workspace: Workspace, user: User, locale: str) -> dict:
         raise (
             invalid_user_hash()
             if user.claimed_id
-            else ApiError(
-                401, "identity_required", "The referral widget needs user_id and user_hash."
+            else Unidentified(
+                "The referral widget needs user_id and user_hash.", code="identity_required"
             )
         )
     if referral_program.enabled_program(workspace.id) is None:
-        raise ApiError(404, "no_referral_program", "This workspace runs no referral program.")
+        raise NotFound("This workspace runs no referral program.", code="no_referral_program")
     referral_moment.issue_for_promoter(workspace.id, user.contact.id)
     contact = db.session.get(Contact, user.contact.id)
     # Named as the survey widget names it: by its (oldest) survey's product, and a
@@ -310,7 +309,7 @@ def referral(workspace: Workspace, user: User, locale: str) -> dict:
     product = next((s.product_name for s in widget_surveys(workspace.id)), workspace.name)
     shown = referral_moment.shown_to(contact, locale, product)
     if shown is None:
-        raise ApiError(404, "referral_code_disabled", "This user's referral code is disabled.")
+        raise NotFound("This user's referral code is disabled.", code="referral_code_disabled")
     ui = texts.UI[locale]
     return referral_moment.with_status(contact, shown) | {
         "locale": locale,
@@ -322,7 +321,7 @@ def comment(workspace: Workspace, token: str, text: str) -> Response:
     invitation_id = _payload(workspace, token)["i"]
     response = responses.response_for_invitation(invitation_id)
     if response is None:
-        raise ApiError(409, "no_score_yet", "Submit the score before the comment.")
+        raise Conflict("Submit the score before the comment.", code="no_score_yet")
     return responses.set_comment(response, text)
 
 
@@ -339,12 +338,12 @@ def _payload(workspace: Workspace, token: str) -> dict:
     try:
         payload = signing.unsign(signing.WIDGET_DISPLAY, token, max_age)
     except signing.TokenExpired:
-        raise ApiError(410, "display_expired", "This survey display has expired.") from None
+        raise Gone("This survey display has expired.", code="display_expired") from None
     except signing.TokenInvalid:
         payload = None
     survey = _survey(workspace, payload["s"]) if isinstance(payload, dict) else None
     if survey is None:
-        raise ApiError(404, "not_found", "No such survey display.")
+        raise not_found("survey display")
     return payload
 
 
