@@ -28,7 +28,6 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from api.database import utcnow
 from api.domain_errors import DomainError
 from api.extensions import db
-from api.http.errors import ApiError
 from api.jobs.models import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 from api.worker import leases
 
@@ -157,9 +156,8 @@ def run_job(job: Job, lease_seconds: float, stopping: Callable[[], bool]) -> Non
         db.session.commit()
         log.info("job=%s kind=%s stopped at its checkpoint; queued again", job.id, job.kind)
         return
-    # A refusal by our rules: its message is meant for the caller. (ApiError while the
-    # survey services still raise it.)
-    except (DomainError, ApiError) as error:
+    # A refusal by our rules: its message is meant for the caller.
+    except DomainError as error:
         db.session.rollback()
         _finish(
             db.session.get(Job, job.id),

@@ -11,8 +11,8 @@ from sqlalchemy import Select, select
 
 from api.contacts import service as contacts
 from api.database import utcnow
+from api.domain_errors import Conflict, Invalid, not_found
 from api.extensions import db
-from api.http.errors import ApiError, not_found
 from api.scoring import CATEGORIES, score_range
 from api.surveys import invitations, texts
 from api.surveys.models import Invitation, Survey
@@ -79,11 +79,10 @@ def update_survey(survey: Survey, data: dict, now: datetime | None = None) -> Su
     if kind != survey.kind and _has_invitations(survey):
         # Links already sent carry one button per score of the old scale, and
         # responses were classified on it: a new kind would make both wrong.
-        raise ApiError(
-            409,
-            "survey_kind_immutable",
+        raise Conflict(
             "The kind of a survey that has invitations cannot change; create a new survey.",
-            {"kind": ["Cannot change once the survey has invitations."]},
+            code="survey_kind_immutable",
+            fields={"kind": ["Cannot change once the survey has invitations."]},
         )
     overrides = _merged_texts(survey.texts or {}, data.get("texts") or {})
     _check_categories(kind, overrides)
@@ -158,6 +157,4 @@ def _check_categories(kind: str, overrides: dict) -> None:
                         f"Not a {kind} category; use {', '.join(allowed)}."
                     ]
     if errors:
-        raise ApiError(
-            422, "validation_error", "Some fields are missing or invalid.", {"texts": errors}
-        )
+        raise Invalid("Some fields are missing or invalid.", fields={"texts": errors})
