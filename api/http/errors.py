@@ -83,10 +83,6 @@ class ApiError(Exception):
 html_renderers: dict[str, Callable[[int, dict], str]] = {}
 
 
-def not_found(what: str = "resource") -> ApiError:
-    return ApiError(404, "not_found", f"No such {what}.")
-
-
 def error_body(code: str, message: str, request_id: str | None, fields=None) -> dict:
     """The `error` object itself, also for callers outside a Flask request (gunicorn)."""
     body = {"code": code, "message": message, "request_id": request_id}

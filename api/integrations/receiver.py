@@ -9,8 +9,9 @@ a database that is down 503.
 
 from flask import Blueprint, request
 
+from api.domain_errors import not_found
 from api.http import ratelimit
-from api.http.errors import ApiError, not_found
+from api.http.errors import ApiError
 from api.integrations import stripe_events, stripe_setup
 
 bp = Blueprint("stripe_in", __name__)

@@ -1,8 +1,8 @@
 from flask.views import MethodView
 
+from api.domain_errors import not_found
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.errors import not_found
 from api.http.pagination import page_of, paginate
 from api.jobs import queue
 from api.jobs.models import Job

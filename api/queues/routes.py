@@ -6,10 +6,10 @@ from sqlalchemy import select
 from api.advocacy.advocates import agreed_acts
 from api.contacts.models import Contact
 from api.database import chunked
+from api.domain_errors import not_found
 from api.extensions import db
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.errors import not_found
 from api.http.pagination import page_of, paginate
 from api.queues import cli, resurveys, service
 from api.queues.models import QueueItem, Resurvey

@@ -1,10 +1,11 @@
 from flask.views import MethodView
 
 from api.contacts import references
+from api.domain_errors import not_found
 from api.extensions import db
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.errors import ApiError, not_found
+from api.http.errors import ApiError
 from api.http.pagination import page_of, paginate
 from api.referrals import attribution, cli, links, rewards, stats
 from api.referrals import program as programs

@@ -4,9 +4,10 @@ from flask import Response as HttpResponse
 from flask import request, stream_with_context
 from flask.views import MethodView
 
+from api.domain_errors import not_found
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.errors import ApiError, not_found
+from api.http.errors import ApiError
 from api.http.openapi import LOCATION
 from api.http.pagination import page_of, paginate
 from api.responses import export, intake, service

@@ -2,11 +2,11 @@ from datetime import timedelta
 
 from flask.views import MethodView
 
+from api.domain_errors import not_found
 from api.extensions import db
 from api.http import idempotency
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.http.errors import not_found
 from api.workspaces import keys
 from api.workspaces.models import ApiKey, Workspace
 from api.workspaces.schemas import (

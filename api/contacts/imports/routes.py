@@ -5,9 +5,10 @@ from marshmallow import ValidationError
 from api.contacts.imports import csv_file, service
 from api.contacts.imports import job as import_job
 from api.contacts.imports.schemas import ContactImportSchema, ImportOptionsSchema
+from api.domain_errors import not_found
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint, Uploads
-from api.http.errors import ApiError, not_found
+from api.http.errors import ApiError
 from api.jobs import queue as jobs
 
 CSV_TYPES = ("text/csv", "multipart/form-data")
