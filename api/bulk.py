@@ -26,8 +26,10 @@ from datetime import date
 from sqlalchemy import (
     ColumnElement,
     Insert,
+    Text,
     any_,
     bindparam,
+    func,
     literal,
     literal_column,
     select,
@@ -35,7 +37,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from api.database import chunked
 from api.extensions import db
 
 
@@ -146,19 +147,22 @@ def _executemany(connection, compiled, names: list[str], rows: list[dict], share
 
 
 def matching(column, values: list) -> Iterator[ColumnElement[bool]]:
-    """Conditions that together pick the rows whose `column` is one of `values`.
+    """The condition that picks the rows whose `column` (text) is one of `values`.
 
-    One `column = ANY(:array)` on PostgreSQL: an IN list of thousands is thousands of
-    placeholders for SQLAlchemy to render and psycopg to parse (a quarter of a second
-    for 10,000 ids). Elsewhere IN lists, in slices small enough for every engine.
+    One parameter on either engine: `column = ANY(:array)` on PostgreSQL, and
+    `column IN (SELECT value FROM json_each(:json))` on SQLite. An IN list of
+    thousands is thousands of placeholders for SQLAlchemy to render one by one (2.5 s
+    of a batch of 100,000 invitations on SQLite) and psycopg to parse (a quarter of
+    a second for 10,000 ids). A generator, so callers loop over it as they would
+    over slices.
     """
     if not values:
         return
     if db.session.get_bind().dialect.name == "postgresql":
         yield column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
         return
-    for chunk in chunked(values):
-        yield column.in_(chunk)
+    listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=Text))
+    yield column.in_(select(literal_column("value")).select_from(listed))
 
 
 def plan_each_statement() -> None:
