@@ -46,7 +46,8 @@ class ContactFieldsSchema(Schema):
         validate=validate.OneOf(STAGES),
         metadata={"description": _STAGE_DESCRIPTION},
     )
-    attributes = fields.Dict(keys=fields.String(), validate=attributes_fit)
+    # JSON names are strings already: a key field would only load each one again.
+    attributes = fields.Dict(validate=attributes_fit)
     unsubscribed = fields.Boolean(
         metadata={"description": "True stops every survey invitation to this contact."}
     )
