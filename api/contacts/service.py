@@ -235,13 +235,11 @@ def upsert_many(workspace_id: str, rows: list[dict], source: str = "api") -> dic
     )
     # The rows carrying our ids are the ones this INSERT wrote; one that a concurrent
     # request inserted first was skipped by ON CONFLICT and counts as existing below.
+    # By primary key alone, as the ids were drawn here: with the workspace too,
+    # SQLite walked all of the workspace's contacts for each chunk of a batch.
     inserted: set[str] = set()
     for ours in matching(Contact.id, [row["id"] for row in new_rows.values()]):
-        inserted.update(
-            db.session.scalars(
-                select(Contact.external_id).where(Contact.workspace_id == workspace_id, ours)
-            )
-        )
+        inserted.update(db.session.scalars(select(Contact.external_id).where(ours)))
     stages.record_new(
         workspace_id,
         [
