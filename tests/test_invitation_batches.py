@@ -1,7 +1,8 @@
 """Invitation batches: 202 and the worker for large ones, pages of links, retries.
 
-The 100,000-contact batch is one test: it runs the real job in the real worker pass
-and pages through every invitation, so it takes some seconds.
+The 100,000-contact batch is one test: it runs the real job in the real worker pass,
+so it takes some seconds; it reads one page, and a batch of 2,500 in chunks of 1,000
+is paged through to the end.
 """
 
 from sqlalchemy import func, select, text
@@ -39,12 +40,12 @@ def count(app, statement) -> int:
         return db.session.scalar(statement)
 
 
-def test_a_batch_of_100000_is_invited_by_the_worker_and_pages_add_up(app, tenant):
+def test_a_batch_of_100000_is_accepted_and_completed_by_the_worker(app, tenant):
     survey = make_survey(tenant, texts={"en": {"question": "{first_name}, would you?"}})
     tenant.post("/v1/contacts", json={"external_id": "gone", "unsubscribed": True})
     refs = [{"external_id": f"u-{i}", "first_name": f"N{i}"} for i in range(99_996)]
     odd = [{"external_id": "gone"}, {"contact_id": "con_nobody"}, {"external_id": "nobody"}]
-    refs += [*odd, {"external_id": "u-0"}]  # u-0 again: invited once
+    refs += [*odd, {"external_id": "u-0"}]  # u-0 again, in the last chunk: invited once
     assert len(refs) == 100_000
 
     answer = post_batch(tenant, survey["id"], refs)
@@ -65,14 +66,16 @@ def test_a_batch_of_100000_is_invited_by_the_worker_and_pages_add_up(app, tenant
         {"contact": {"external_id": "nobody"}, "reason": "contact_not_found"},
         {"contact": {"contact_id": gone_id, "external_id": "gone"}, "reason": "unsubscribed"},
     ]
-    pages = all_pages(tenant, queued["id"])
-    links = [link for page in pages for link in page]
-    assert [len(page) for page in pages] == [500] * 199 + [496]
-    assert len(links) == done["counts"]["invited"]
-    assert len({link["id"] for link in links}) == len(links)
-    assert [links[0]["external_id"], links[-1]["external_id"]] == ["u-0", "u-99995"]
-    assert len(links[-1]["score_urls"]) == 11 and "N99995" in links[-1]["email_html"]
-    assert count(app, select(func.count()).select_from(Invitation)) == 99_996
+    # Paging all 100,000 is the next test's, on a batch that crosses chunks as well;
+    # here the first page, and the rest counted where it is stored.
+    page = tenant.get(f"/v1/invitation-batches/{queued['id']}/invitations?limit=500").get_json()
+    assert len(page["data"]) == 500 and page["has_more"]
+    assert page["data"][0]["external_id"] == "u-0" and "N0" in page["data"][0]["email_html"]
+    of_batch = select(func.count(Invitation.contact_id.distinct())).where(
+        Invitation.batch_id == queued["id"]
+    )
+    assert count(app, of_batch) == count(app, select(func.count()).select_from(Invitation))
+    assert count(app, of_batch) == 99_996
     # The references held personal data: gone with the job.
     assert count(app, select(func.count()).select_from(InvitationBatchRefs)) == 0
     with app.app_context():
@@ -81,6 +84,37 @@ def test_a_batch_of_100000_is_invited_by_the_worker_and_pages_add_up(app, tenant
             # checks take longer than its statement timeout.
             db.session.execute(text("TRUNCATE contacts, events CASCADE"))
             db.session.commit()
+
+
+def test_the_pages_of_a_batch_run_in_chunks_add_up_to_its_counts(app, tenant, monkeypatch):
+    # Chunks of 1,000: the 2,500 references are three chunks, a page of 500 two
+    # chunks' invitations, and the repeated u-0 comes in the last chunk.
+    monkeypatch.setattr(batches, "CHUNK", 1_000)
+    survey = make_survey(tenant, texts={"en": {"question": "{first_name}, would you?"}})
+    tenant.post("/v1/contacts", json={"external_id": "gone", "unsubscribed": True})
+    refs = [{"external_id": f"u-{i}", "first_name": f"N{i}"} for i in range(2_496)]
+    odd = [{"external_id": "gone"}, {"contact_id": "con_nobody"}, {"external_id": "nobody"}]
+    refs += [*odd, {"external_id": "u-0"}]
+    assert len(refs) > app.config["INVITATION_BATCH_AT_ONCE"]
+
+    batch_id = post_batch(tenant, survey["id"], refs).get_json()["id"]
+    Worker(app).run_once()
+
+    done = tenant.get(f"/v1/invitation-batches/{batch_id}").get_json()
+    assert done["status"] == "done", done["error"]
+    assert done["counts"] == {"invited": 2_496, "skipped": 3}
+    assert [skip["reason"] for skip in done["skipped"]] == [
+        "contact_not_found",
+        "contact_not_found",
+        "unsubscribed",
+    ]
+    pages = all_pages(tenant, batch_id)
+    links = [link for page in pages for link in page]
+    assert [len(page) for page in pages] == [500] * 4 + [496]
+    assert len(links) == done["counts"]["invited"]
+    assert len({link["id"] for link in links}) == len(links)
+    assert [link["external_id"] for link in links] == [f"u-{i}" for i in range(2_496)]
+    assert len(links[-1]["score_urls"]) == 11 and "N2495" in links[-1]["email_html"]
 
 
 def test_a_small_batch_answers_at_once_in_the_shape_of_its_pages(tenant):
