@@ -14,10 +14,13 @@ from api.database import utcnow
 from api.domain_errors import Conflict
 from api.events.models import Event
 from api.extensions import db
+from api.i18n.catalogs import UI
+from api.i18n.placeholders import fill
 from api.responses import service as responses
 from api.responses.models import InvitationRollup
-from api.surveys import batches, texts, tokens
+from api.surveys import batches, tokens
 from api.surveys.models import Invitation, Survey
+from api.surveys.wording import survey_texts
 from tests.db import count
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -139,10 +142,10 @@ def test_the_question_speaks_the_contacts_language(tenant, contact_locale, surve
     survey = make_survey(tenant, product_name="", default_locale=survey_locale)
     contact = {"external_id": "u-1", "email": "u@example.com", "locale": contact_locale}
     link = invite_one(tenant, survey["id"], {k: v for k, v in contact.items() if v})
-    strings = texts.survey_texts("nps", expected)
-    question = texts.fill(strings["question"], {"product": ""})
+    strings = survey_texts("nps", expected)
+    question = fill(strings["question"], {"product": ""})
     assert link["email_text"].startswith(question + "\n")
-    assert texts.UI[expected]["email_footer_unsubscribe"] in link["email_text"]
+    assert UI[expected]["email_footer_unsubscribe"] in link["email_text"]
 
 
 def test_a_german_contact_gets_the_german_override(tenant):

@@ -10,9 +10,9 @@ import pytest
 from api import signing
 from api.database import utcnow
 from api.extensions import db
+from api.i18n.catalogs import UI
 from api.referrals import clicks
 from api.reports import charts, pages
-from api.surveys import texts
 from tests.test_reports import TEN, answer, at, make_survey
 from tests.test_retention import close_all, seed_history
 
@@ -299,7 +299,7 @@ def test_no_funnel_without_a_program(client, tenant, survey_id, make_tenant):
 
 def test_funnel_escapes_markup_in_names(app, client, tenant, referrals, monkeypatch):
     survey_id = make_survey(app, tenant.id, name="<script>alert(1)</script>")
-    monkeypatch.setitem(texts.UI["en"], "funnel_clicks", "<b>Clicks</b>")
+    monkeypatch.setitem(UI["en"], "funnel_clicks", "<b>Clicks</b>")
     html = client.get(link_for(tenant, survey_id)).get_data(as_text=True)
     section = funnel_section(html)
     assert "<script" not in html and "<b>" not in html

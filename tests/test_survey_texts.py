@@ -1,19 +1,14 @@
-"""Tests for api.surveys.texts: completeness of every locale, locale choice, filling."""
+"""The built-in texts: completeness of every locale, locale choice, filling, survey wording."""
 
 import re
 
 import pytest
 
+from api.i18n.catalogs import DEFAULT_LOCALE, LOCALES, UI
+from api.i18n.negotiation import pick_locale
+from api.i18n.placeholders import fill
 from api.scoring import CATEGORIES
-from api.surveys.texts import (
-    DEFAULT_LOCALE,
-    DEFAULTS,
-    LOCALES,
-    UI,
-    fill,
-    pick_locale,
-    survey_texts,
-)
+from api.surveys.wording import DEFAULTS, survey_texts
 
 UI_KEYS = {
     "submit",

@@ -4,8 +4,9 @@ import pytest
 
 from api.domain_errors import Invalid, NotFound
 from api.extensions import db
-from api.surveys import service, texts
+from api.surveys import service
 from api.surveys.models import Survey
+from api.surveys.wording import DEFAULTS
 from tests.conftest import create_tenant
 from tests.factories import make_contact, make_invitation
 
@@ -57,7 +58,7 @@ def test_preview_shows_the_effective_texts_of_the_default_locale(tenant):
     assert preview["scale"] == {"min": 1, "max": 5}
     # What the survey knows is filled in; each contact's placeholders show as written.
     assert preview["question"] == "Hallo {first_name|du}, wie zufrieden bist du mit Acme?"
-    defaults = texts.DEFAULTS["de"]["csat"]
+    defaults = DEFAULTS["de"]["csat"]
     for part in ("follow_up", "thank_you"):
         assert preview[part] == {
             category: text.replace("{product}", "Acme") for category, text in defaults[part].items()
@@ -70,7 +71,7 @@ def test_preview_shows_the_effective_texts_of_the_default_locale(tenant):
 def test_every_kind_has_its_scale(tenant, kind, low, high):
     survey = create(tenant, kind=kind)
     assert survey["preview"]["scale"] == {"min": low, "max": high}
-    assert survey["preview"]["question"] == texts.DEFAULTS["en"][kind]["question"].replace(
+    assert survey["preview"]["question"] == DEFAULTS["en"][kind]["question"].replace(
         "{product}", "Acme"
     )
 
@@ -124,7 +125,7 @@ def test_patch_texts_replace_per_locale_and_null_removes(tenant):
         "fr": {"question": "Q"},
     }
     assert patched["preview"]["follow_up"]["detractor"] == "Why?"
-    assert patched["preview"]["question"] == texts.DEFAULTS["en"]["nps"]["question"].replace(
+    assert patched["preview"]["question"] == DEFAULTS["en"]["nps"]["question"].replace(
         "{product}", "Acme"
     )
     removed = tenant.patch(path, json={"texts": {"de": None}}).get_json()

@@ -19,8 +19,9 @@ from api.advocacy.models import ACTS, ReviewRequest, Testimonial
 from api.advocacy.settings import asks_for_reviews, settings_of
 from api.contacts.models import Contact
 from api.database import utcnow
+from api.i18n.catalogs import UI
+from api.i18n.placeholders import fill
 from api.responses.models import Response
-from api.surveys import texts
 from api.surveys.tokens import preferences_url
 
 
@@ -84,14 +85,14 @@ def presented(
     """The asks that followed a response, in the reader's words, as the thank-you page
     and the widget show them (the same dict for both)."""
     found = shown(response, contact, kind)
-    ui = texts.UI[locale]
+    ui = UI[locale]
     values = {"product": product, "first_name": contact.first_name if contact else None}
     review = None
     if found.review is not None:
         review = {
             "id": found.review.id,
-            "title": texts.fill(ui["review_title"], values),
-            "body": texts.fill(ui["review_body"], values),
+            "title": fill(ui["review_title"], values),
+            "body": fill(ui["review_body"], values),
             "destinations": reviews.links(found.review)["destinations"],
             "reviewed": found.review.reviewed_at is not None,
         }
@@ -109,7 +110,7 @@ def presented(
     advocate = None
     if found.advocate_asked and not found.agreed:
         advocate = {
-            "title": texts.fill(ui["advocate_title"], values),
+            "title": fill(ui["advocate_title"], values),
             "body": ui["advocate_body"],
             "acts": [{"act": act, "label": ui[f"act_{act}"]} for act in ACTS],
         }

@@ -22,9 +22,11 @@ from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
+from api.i18n.catalogs import UI
+from api.i18n.negotiation import pick_locale
+from api.i18n.placeholders import fill
 from api.ids import new_id
 from api.responses.models import Response
-from api.surveys import texts
 from api.surveys.email_block import render_links_block, render_links_text
 from api.surveys.models import Survey
 from api.surveys.tokens import preferences_url
@@ -218,14 +220,14 @@ def product_name(workspace_id: str, survey_id: str | None) -> str:
 def for_sending(request: ReviewRequest, contact: Contact, product: str) -> dict:
     """Everything a partner needs to send the ask: the review page, the tracked links,
     and an email HTML fragment with its plain text, in the contact's language."""
-    locale = texts.pick_locale(contact.locale)
-    ui = texts.UI[locale]
+    locale = pick_locale(contact.locale)
+    ui = UI[locale]
     values = {"product": product, "first_name": contact.first_name}
     found = links(request)
     preferences = preferences_url(contact.id)
     block = {
-        "heading": texts.fill(ui["review_title"], values),
-        "body": texts.fill(ui["review_body"], values),
+        "heading": fill(ui["review_title"], values),
+        "body": fill(ui["review_body"], values),
         "links": [(d["name"], d["url"]) for d in found["destinations"]],
         "footer_links": [
             (ui["review_email_done"], found["url"]),

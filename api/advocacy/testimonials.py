@@ -28,9 +28,11 @@ from api.domain_errors import Conflict, Invalid
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
+from api.i18n.catalogs import UI
+from api.i18n.negotiation import pick_locale
+from api.i18n.placeholders import fill
 from api.ids import new_id
 from api.responses.models import Response
-from api.surveys import texts
 from api.surveys.models import Survey
 
 ACT = "testimonial"
@@ -45,9 +47,7 @@ MAX_CACHE_SECONDS = 300
 
 def consent_wording(locale: str, product: str) -> str:
     """The checkbox's words, exactly as shown and as stored with the consent."""
-    return texts.fill(
-        texts.UI[texts.pick_locale(locale)]["testimonial_consent"], {"product": product}
-    )
+    return fill(UI[pick_locale(locale)]["testimonial_consent"], {"product": product})
 
 
 def wording_hash(wording: str) -> str:

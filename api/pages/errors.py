@@ -12,7 +12,9 @@ from flask import g, render_template, request
 
 from api import signing
 from api.http.errors import ApiError
-from api.surveys import texts
+from api.i18n.catalogs import UI
+from api.i18n.negotiation import pick_locale
+from api.i18n.placeholders import fill
 
 NOT_FOUND = "not_found"
 LINK_EXPIRED = "link_expired"
@@ -42,11 +44,11 @@ def survey_closed() -> ApiError:
     return ApiError(410, SURVEY_CLOSED, "This survey is closed.")
 
 
-# code -> (title key, body key) in texts.UI
+# code -> (title key, body key) in UI
 _WORDS = {
     NOT_FOUND: ("not_found_title", "not_found_body"),
     LINK_EXPIRED: ("link_expired_title", "link_expired_body"),
-    # texts.UI calls a closed survey "expired": "This survey has closed".
+    # UI calls a closed survey "expired": "This survey has closed".
     SURVEY_CLOSED: ("expired_title", "expired_body"),
     "cross_site_request": ("forbidden_title", "forbidden_body"),
     "rate_limited": ("rate_limited_title", "rate_limited_body"),
@@ -57,14 +59,14 @@ _GENERIC = ("error_title", "error_retry")
 
 def page_locale() -> str:
     """The locale a page found for its reader, else the browser's."""
-    return g.get("page_locale") or texts.pick_locale(
+    return g.get("page_locale") or pick_locale(
         accept_language=request.headers.get("Accept-Language")
     )
 
 
 def render_error_page(status: int, error: dict) -> str:
     locale = page_locale()
-    words = texts.UI[texts.pick_locale(locale)]
+    words = UI[pick_locale(locale)]
     title, body = _WORDS.get(error["code"]) or _BY_STATUS.get(status) or _GENERIC
     request_id = error.get("request_id") or ""
     return render_template(
@@ -73,5 +75,5 @@ def render_error_page(status: int, error: dict) -> str:
         status=status,
         title=words[title],
         body=words[body],
-        reference=texts.fill(words["reference"], {"request_id": request_id}) if request_id else "",
+        reference=fill(words["reference"], {"request_id": request_id}) if request_id else "",
     )

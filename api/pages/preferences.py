@@ -16,9 +16,11 @@ from api.advocacy.models import ACTS
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.extensions import db
+from api.i18n.catalogs import UI
+from api.i18n.placeholders import fill
 from api.i18n.templates import choose_page_locale
 from api.pages import errors
-from api.surveys import texts, tokens
+from api.surveys import tokens
 from api.workspaces.models import Workspace
 
 ONE_CLICK = "one_click"
@@ -35,7 +37,7 @@ class PreferencePage:
     locale: str
 
     def context(self, done: str | None = None) -> dict:
-        words = texts.UI[self.locale]
+        words = UI[self.locale]
         values = {"product": self.product}
         # "Subscribed again" only while it is true (a later unsubscribe wins).
         if done == "resubscribed" and self.contact.unsubscribed:
@@ -48,9 +50,9 @@ class PreferencePage:
             "title": words[
                 "unsubscribed_title" if self.contact.unsubscribed else "unsubscribe_title"
             ],
-            "unsubscribe_body": texts.fill(words["unsubscribe_body"], values),
-            "unsubscribed_body": texts.fill(words["unsubscribed_body"], values),
-            "notice": texts.fill(words[NOTICES[done]], values) if done in NOTICES else None,
+            "unsubscribe_body": fill(words["unsubscribe_body"], values),
+            "unsubscribed_body": fill(words["unsubscribed_body"], values),
+            "notice": fill(words[NOTICES[done]], values) if done in NOTICES else None,
             "unsubscribe_url": url_for("pages.preference_page", token=self.token),
             "resubscribe_url": url_for("pages.resubscribe", token=self.token),
             "testimonials": [
@@ -65,7 +67,7 @@ class PreferencePage:
                 }
                 for testimonial in testimonials.of_contact(self.contact)
             ],
-            "advocacy_title": texts.fill(words["advocate_title"], values),
+            "advocacy_title": fill(words["advocate_title"], values),
             "acts": [
                 {"act": act, "label": words[f"act_{act}"], "checked": act in agreed} for act in ACTS
             ],

@@ -13,9 +13,10 @@ from api.advocacy import reviews
 from api.advocacy.models import ReviewRequest
 from api.contacts.models import Contact
 from api.extensions import db
+from api.i18n.catalogs import UI
+from api.i18n.placeholders import fill
 from api.i18n.templates import choose_page_locale
 from api.pages import errors
-from api.surveys import texts
 
 
 @dataclass
@@ -27,14 +28,14 @@ class ReviewPage:
     locale: str
 
     def context(self) -> dict:
-        words = texts.UI[self.locale]
+        words = UI[self.locale]
         values = {"product": self.product, "first_name": self.contact.first_name}
-        title = texts.fill(words["review_title"], values)
+        title = fill(words["review_title"], values)
         return {
             "lang": self.locale,
             "ui": words,
             "title": title,
-            "body": texts.fill(words["review_body"], values),
+            "body": fill(words["review_body"], values),
             "destinations": reviews.links(self.review)["destinations"],
             "reviewed": self.review.reviewed_at is not None,
             "reviewed_url": url_for("pages.review_request_page", token=self.token),

@@ -13,9 +13,10 @@ from api import domain_errors
 from api.advocacy import advocates, offers, reviews, testimonials
 from api.http import errors as http_errors
 from api.http.openapi import Blueprint
+from api.i18n.catalogs import UI
+from api.i18n.placeholders import fill
 from api.pages import errors, preferences, review_page, security, survey_page
 from api.responses import service as responses
-from api.surveys import texts
 
 bp = Blueprint("pages", __name__, public=True, description="Hosted pages for people.")
 bp.after_request(security.add_security_headers)
@@ -99,7 +100,7 @@ def comment(token: str):
     try:
         responses.set_comment(response, text)
     except domain_errors.Invalid:
-        message = texts.fill(page.words["comment_too_long"], {"max": responses.MAX_COMMENT})
+        message = fill(page.words["comment_too_long"], {"max": responses.MAX_COMMENT})
         context = page.comment_step(response, error=message, comment=text)
         return render_template("survey.html", **context), 422
     offers.make(response, page.contact, page.survey.kind, PAGE)
@@ -226,7 +227,7 @@ def preferences_post(token: str):
     source = preferences.ONE_CLICK if one_click else preferences.PREFERENCE_PAGE
     preferences.unsubscribe(page.contact, source)
     if one_click:
-        text = texts.UI[page.locale]["one_click_done"]
+        text = UI[page.locale]["one_click_done"]
         return Response(text + "\n", 200, mimetype="text/plain")
     return redirect(url_for(".preference_page", token=token), 303)
 

@@ -13,14 +13,17 @@ from api import scoring
 from api.advocacy import offers, testimonials
 from api.contacts.models import Contact
 from api.extensions import db
+from api.i18n.catalogs import UI
+from api.i18n.placeholders import fill
 from api.i18n.templates import choose_page_locale
 from api.pages import errors
 from api.referrals import moment as referral_moment
 from api.responses.models import Response
 from api.responses.service import MAX_COMMENT
-from api.surveys import texts, tokens
+from api.surveys import tokens
 from api.surveys.invitations import placeholder_values
 from api.surveys.models import Invitation, Survey
+from api.surveys.wording import SurveyTexts, survey_texts
 
 SCORE_STEP, COMMENT_STEP, THANKS_STEP = "score", "comment", "thanks"
 
@@ -35,18 +38,18 @@ class SurveyPage:
 
     @property
     def words(self) -> dict[str, str]:
-        return texts.UI[self.locale]
+        return UI[self.locale]
 
     @property
-    def texts(self) -> texts.SurveyTexts:
-        return texts.survey_texts(self.survey.kind, self.locale, self.survey.texts)
+    def texts(self) -> SurveyTexts:
+        return survey_texts(self.survey.kind, self.locale, self.survey.texts)
 
     @property
     def scale(self) -> range:
         return scoring.score_range(self.survey.kind)
 
     def fill(self, template: str) -> str:
-        return texts.fill(template, placeholder_values(self.survey, self.contact))
+        return fill(template, placeholder_values(self.survey, self.contact))
 
     def parse_score(self, raw: str | None) -> int | None:
         """A score on this survey's scale from a form or query value, else None."""
@@ -57,7 +60,7 @@ class SurveyPage:
         return score if score in self.scale else None
 
     def score_label(self, score: int) -> str:
-        return texts.fill(self.words["score_label"], {"score": score, "max": self.scale[-1]})
+        return fill(self.words["score_label"], {"score": score, "max": self.scale[-1]})
 
     def _base(self, step: str, title: str) -> dict:
         return {
@@ -72,7 +75,7 @@ class SurveyPage:
     def _answer(self, response: Response | None) -> dict:
         if response is None:
             return {"answer": None}
-        chosen = texts.fill(self.words["chosen_score"], {"score": self.score_label(response.score)})
+        chosen = fill(self.words["chosen_score"], {"score": self.score_label(response.score)})
         return {"answer": {"score": chosen, "comment": response.comment}}
 
     def score_step(
@@ -155,7 +158,7 @@ class SurveyPage:
     def testimonial_error(self, code: str) -> str:
         """The reader's words for why a testimonial was not taken (a domain error's code)."""
         if code == "text_too_long":
-            return texts.fill(self.words["comment_too_long"], {"max": testimonials.MAX_TEXT})
+            return fill(self.words["comment_too_long"], {"max": testimonials.MAX_TEXT})
         if code in ("consent_required", "consent_changed"):
             return self.words["consent_required"]
         return self.words["testimonial_incomplete"]

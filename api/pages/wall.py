@@ -12,9 +12,10 @@ from api.advocacy import testimonials
 from api.extensions import db
 from api.http import errors as http_errors
 from api.http.openapi import Blueprint
+from api.i18n.catalogs import UI
+from api.i18n.placeholders import fill
 from api.i18n.templates import choose_page_locale
 from api.pages import errors, security
-from api.surveys import texts
 from api.workspaces.models import Workspace
 
 bp = Blueprint("wall", __name__, public=True, description="The hosted testimonial wall.")
@@ -44,7 +45,7 @@ def wall_page(workspace_id: str):
     if workspace is None:
         raise errors.link_not_found()
     g.wall_origins = workspace.allowed_origins or []
-    words = texts.UI[locale]
+    words = UI[locale]
     shown = testimonials.public(
         workspace.id, request.args.get("tag") or None, request.args.get("survey_id") or None, SHOWN
     )
@@ -52,7 +53,7 @@ def wall_page(workspace_id: str):
         "wall.html",
         lang=locale,
         ui=words,
-        title=texts.fill(words["wall_title"], {"product": workspace.name}),
+        title=fill(words["wall_title"], {"product": workspace.name}),
         testimonials=[row | {"score_text": _score_text(words, row)} for row in shown],
     )
 
@@ -60,4 +61,4 @@ def wall_page(workspace_id: str):
 def _score_text(words: dict, row: dict) -> str | None:
     if row["score"] is None or row["max_score"] is None:
         return None
-    return texts.fill(words["score_label"], {"score": row["score"], "max": row["max_score"]})
+    return fill(words["score_label"], {"score": row["score"], "max": row["max_score"]})

@@ -8,8 +8,9 @@ and the referral widget. Codes are issued when a promoter's score is recorded
 from urllib.parse import quote, urlencode
 
 from api.contacts.models import Contact
+from api.i18n.catalogs import UI
+from api.i18n.placeholders import fill
 from api.referrals import links, program, stats
-from api.surveys import texts
 
 
 def issue_for_promoter(workspace_id: str, contact_id: str | None) -> None:
@@ -35,10 +36,10 @@ def shown_to(contact: Contact | None, locale: str, product: str) -> dict | None:
     code = links.code_of_contact(contact.workspace_id, contact.id)
     if code is None or code.disabled:
         return None
-    ui = texts.UI[locale]
+    ui = UI[locale]
     values = {"product": product, "first_name": contact.first_name}
-    title = texts.fill(ui["referral_title"], values)
-    body = texts.fill(ui["referral_body"], values)
+    title = fill(ui["referral_title"], values)
+    body = fill(ui["referral_body"], values)
     url = links.link_for(code.code)
     return {
         "code": code.code,

@@ -22,14 +22,14 @@ from api.http import auth
 from api.http.errors import ApiError, domain_status
 from api.http.openapi import Blueprint
 from api.i18n import formatting
-from api.i18n.catalogs import DEFAULT_LOCALE, translations
+from api.i18n.catalogs import DEFAULT_LOCALE, UI, translations
+from api.i18n.placeholders import fill
 from api.i18n.templates import choose_page_locale
 from api.pages import security
 from api.referrals import program as referral_program
 from api.referrals import stats as referral_stats
 from api.reports import charts, retention, service
 from api.reports.schemas import ReportArgs
-from api.surveys import texts
 from api.surveys.models import Survey
 from api.workspaces import keys
 
@@ -94,7 +94,7 @@ def report_page(survey_id: str):
         month=partial(formatting.month, locale=locale),
         category_name=partial(charts.category_name, locale=locale),
         between=partial(_between, locale=locale),
-        interval_heading=texts.fill(
+        interval_heading=fill(
             translations(locale).gettext("{confidence} interval"),
             {"confidence": charts.confidence(locale)},
         ),
@@ -168,7 +168,7 @@ def _queue_label(queue: str, status: str, locale: str) -> str:
         "done": _("done"),
         "dismissed": _("dismissed"),
     }
-    return texts.fill(
+    return fill(
         _("{queue} {status}"),
         {"queue": queues.get(queue, queue), "status": statuses.get(status, status)},
     )
@@ -200,8 +200,8 @@ def _view(report: dict, locale: str) -> dict:
     return {
         "unit": unit,
         "score": partial(_with_unit, unit=unit, locale=locale),
-        "title": texts.fill(_("{survey} · {measure} report"), {"survey": name, "measure": measure}),
-        "period": texts.fill(
+        "title": fill(_("{survey} · {measure} report"), {"survey": name, "measure": measure}),
+        "period": fill(
             _("{measure} report, {start} to {end} (UTC), per {interval}"),
             {
                 "measure": measure,
@@ -210,7 +210,7 @@ def _view(report: dict, locale: str) -> dict:
                 "interval": interval,
             },
         ),
-        "responses_text": texts.fill(
+        "responses_text": fill(
             _("n = {n} responses"), {"n": formatting.count(report["totals"]["n"], locale)}
         ),
         "headline": _headline(measure, report["totals"], unit, locale),
@@ -219,11 +219,11 @@ def _view(report: dict, locale: str) -> dict:
         ),
         "rate_text": _rate_text(report["response_rate"], locale),
         "change_text": _change_text(report["previous_period"], unit, locale),
-        "trend_heading": texts.fill(
+        "trend_heading": fill(
             _("Trend with its {confidence} interval"), {"confidence": charts.confidence(locale)}
         ),
         "segments_heading": (
-            texts.fill(_("By {attribute}"), {"attribute": report["segments"]["attribute"]})
+            fill(_("By {attribute}"), {"attribute": report["segments"]["attribute"]})
             if report.get("segments")
             else ""
         ),
@@ -233,7 +233,7 @@ def _view(report: dict, locale: str) -> dict:
                 points,
                 y_min=report["value_min"],
                 y_max=report["value_max"],
-                title=texts.fill(
+                title=fill(
                     _("{measure} per {interval}: {name}"),
                     {"measure": measure, "interval": interval, "name": name},
                 ),
@@ -245,14 +245,14 @@ def _view(report: dict, locale: str) -> dict:
                 charts.distribution_svg,
                 {row["score"]: row["count"] for row in report["distribution"]},
                 kind=kind,
-                title=texts.fill(_("Responses per score: {name}"), {"name": name}),
+                title=fill(_("Responses per score: {name}"), {"name": name}),
             )
         ),
         "queues_svg": chart(
             partial(
                 charts.bars_svg,
                 queue_rows,
-                title=texts.fill(_("Queue items: {name}"), {"name": name}),
+                title=fill(_("Queue items: {name}"), {"name": name}),
             )
         ),
     }
@@ -300,7 +300,7 @@ def _retention_view(survey: Survey, until, locale: str = DEFAULT_LOCALE) -> dict
     window = by_category["window_days"]
     pooled = found["churn_rate"]
     months = len(found["months"])
-    period = texts.fill(
+    period = fill(
         _("{period} (UTC)"),
         {
             "period": _between(
@@ -311,25 +311,23 @@ def _retention_view(survey: Survey, until, locale: str = DEFAULT_LOCALE) -> dict
     stages = ", ".join(found["customer_stages"])
     counted = by_category["counted_through"]
     counted_text = (
-        texts.fill(_("through {date}"), {"date": formatting.day(counted, locale)})
+        fill(_("through {date}"), {"date": formatting.day(counted, locale)})
         if counted
         else _("none yet")
     )
     return {
         "report": found,
-        "period": texts.fill(
+        "period": fill(
             _("{period}; customers are contacts at a paying stage ({stages})"),
             {"period": period, "stages": stages},
         ),
         "headline": (
-            texts.fill(
-                _("Monthly churn {value}"), {"value": formatting.percent(pooled["value"], locale)}
-            )
+            fill(_("Monthly churn {value}"), {"value": formatting.percent(pooled["value"], locale)})
             if pooled["value"] is not None
             else _("Monthly churn: no customers in these months yet")
         ),
         "interval_text": _share_interval_text(pooled, locale),
-        "customers_now": texts.fill(
+        "customers_now": fill(
             _("Customers now: {n}"),
             {"n": formatting.count(found["months"][-1]["customers_end"], locale)},
         ),
@@ -344,21 +342,21 @@ def _retention_view(survey: Survey, until, locale: str = DEFAULT_LOCALE) -> dict
             ),
             locale,
         ),
-        "category_heading": texts.fill(
+        "category_heading": fill(
             _("Churn within {days} days of a response, by category"), {"days": window}
         ),
         "category_svg": _drawn(
             partial(
                 charts.interval_bars_svg,
                 bars,
-                title=texts.fill(
+                title=fill(
                     _("Customers who left within {days} days of answering: {name}"),
                     {"days": window, "name": survey.name},
                 ),
             ),
             locale,
         ),
-        "category_note": texts.fill(
+        "category_note": fill(
             _(
                 "Responses given by customers of this survey in these months, counted once "
                 "{days} days have passed ({counted})."
@@ -390,7 +388,7 @@ def _recovery_text(found: dict, kind: str, locale: str = DEFAULT_LOCALE) -> list
         for name in ("scheduled", "sent", "waiting", "cancelled", "answered", "recovered")
     }
     lines = [
-        texts.fill(
+        fill(
             _(
                 "{scheduled} asked again after their follow-up: {sent} sent, {waiting} not yet "
                 "due, {cancelled} cancelled; {answered} answered since."
@@ -400,7 +398,7 @@ def _recovery_text(found: dict, kind: str, locale: str = DEFAULT_LOCALE) -> list
     ]
     if found["answered"]:
         lines.append(
-            texts.fill(
+            fill(
                 _(
                     "Recovered ({recovered_at} at their next answer): {recovered} of {answered}, "
                     "{rate}; {interval}."
@@ -415,7 +413,7 @@ def _recovery_text(found: dict, kind: str, locale: str = DEFAULT_LOCALE) -> list
         )
     if found["median_days_to_recover"] is not None:
         lines.append(
-            texts.fill(
+            fill(
                 _("Median time to recover: {days} days from the unhappy answer."),
                 {"days": number(found["median_days_to_recover"], locale)},
             )
@@ -430,9 +428,7 @@ def _share_interval_text(found: dict, locale: str) -> str:
 
 def _between(start: str, end: str, locale: str) -> str:
     """``"Mar 1, 2026 to Mar 31, 2026"``, ``"-19.1 to 65.2"``: a range by its ends."""
-    return texts.fill(
-        translations(locale).gettext("{start} to {end}"), {"start": start, "end": end}
-    )
+    return fill(translations(locale).gettext("{start} to {end}"), {"start": start, "end": end})
 
 
 def _percent(fraction: float | None) -> float | None:
@@ -443,7 +439,7 @@ def _funnel_view(workspace_id: str, locale: str) -> dict | None:
     """The referral funnel's chart and sentences; None without an enabled program."""
     if referral_program.enabled_program(workspace_id) is None:
         return None
-    words = texts.UI[locale]
+    words = UI[locale]
     numbers = referral_stats.funnel(workspace_id, FUNNEL_PERIOD)
     counts = [
         (words[f"funnel_{step}"], numbers[step])
@@ -457,14 +453,14 @@ def _funnel_view(workspace_id: str, locale: str) -> dict | None:
         }
         for position, (label, count) in enumerate(counts)
     ]
-    heading = texts.fill(words["funnel_heading"], {"days": referral_stats.PERIODS[FUNNEL_PERIOD]})
+    heading = fill(words["funnel_heading"], {"days": referral_stats.PERIODS[FUNNEL_PERIOD]})
     viral = formatting.decimal(numbers["viral_coefficient"], 2, locale)
     return {
         "heading": heading,
         "svg": _drawn(partial(charts.bars_svg, counts, title=heading), locale),
         "steps": steps,
         "columns": {column: words[f"funnel_{column}"] for column in ("step", "count", "rate")},
-        "viral_text": texts.fill(words["funnel_viral"], {"value": viral}),
+        "viral_text": fill(words["funnel_viral"], {"value": viral}),
     }
 
 
@@ -485,8 +481,8 @@ def number(value: float | None, locale: str = DEFAULT_LOCALE) -> str:
 def _headline(measure: str, totals: dict, unit: str, locale: str) -> str:
     _ = translations(locale).gettext
     if not totals["n"]:
-        return texts.fill(_("{measure}: no responses in this period"), {"measure": measure})
-    return texts.fill(
+        return fill(_("{measure}: no responses in this period"), {"measure": measure})
+    return fill(
         _("{measure} {value}"),
         {"measure": measure, "value": _with_unit(totals["value"], unit, locale)},
     )
@@ -505,7 +501,7 @@ def _interval_text(found: dict, shown: Callable[[float], str], locale: str) -> s
     clipped to the scale), so ``value ± margin`` would name other ends than its own."""
     if found["low"] is None:
         return ""
-    return texts.fill(
+    return fill(
         translations(locale).gettext("{confidence} interval {low} to {high}"),
         {
             "confidence": charts.confidence(locale),
@@ -519,11 +515,11 @@ def _rate_text(rate: dict, locale: str) -> str:
     _ = translations(locale).gettext
     responses = formatting.count(rate["responses"], locale)
     if rate["rate"] is None:
-        return texts.fill(
+        return fill(
             _("{responses} responses; no invitations were sent in this period."),
             {"responses": responses},
         )
-    return texts.fill(
+    return fill(
         _("{rate} ({responses} responses to {invitations} invitations sent in this period)"),
         {
             "rate": formatting.percent(rate["rate"], locale),
@@ -539,21 +535,21 @@ def _change_text(previous: dict, unit: str, locale: str) -> str:
         formatting.day(previous["from"], locale), formatting.day(previous["to"], locale), locale
     )
     if previous["change"] is None:
-        return texts.fill(
+        return fill(
             _("No comparison: one of the two periods has no responses (previous: {period})."),
             {"period": period},
         )
     change = previous["change"]
     sign = "+" if change > 0 else ""
     verdict = (
-        texts.fill(
+        fill(
             _("significant (the {confidence} intervals do not overlap)"),
             {"confidence": charts.confidence(locale)},
         )
         if previous["significant"]
         else _("not significant (within the margins of error)")
     )
-    return texts.fill(
+    return fill(
         _("{change} against the previous period ({period}, {value}, n = {n}): {verdict}."),
         {
             "change": sign + _with_unit(change, unit, locale),

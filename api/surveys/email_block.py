@@ -18,7 +18,7 @@ column; phone clients that are narrower shrink the message to fit or scroll it.
 Shorter scales (CSAT, CES) get bigger 44 px buttons.
 
 Every text and URL is HTML-escaped here (attribute-safe: quotes included), so
-callers pass plain text, e.g. the output of ``api.surveys.texts.fill``.
+callers pass plain text, e.g. the output of ``api.i18n.placeholders.fill``.
 """
 
 from __future__ import annotations

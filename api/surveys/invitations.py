@@ -20,14 +20,17 @@ from api.database import insert_ignore, utcnow
 from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
+from api.i18n.catalogs import UI
+from api.i18n.negotiation import pick_locale
+from api.i18n.placeholders import fill
 from api.ids import new_id
 from api.queues.models import Resurvey
 from api.responses.models import InvitationRollup, Response
 from api.scoring import score_range
-from api.surveys import texts
 from api.surveys.email_block import render_email_block, render_email_text
 from api.surveys.models import Invitation, Survey
 from api.surveys.tokens import preferences_token, survey_token
+from api.surveys.wording import survey_texts
 
 # Why a contact was not invited; listed in the batch answer.
 UNSUBSCRIBED = "unsubscribed"
@@ -291,9 +294,9 @@ def links(
     if contact is not None:
         unsubscribe = f"{base}/p/{preferences_token(contact.id)}"
         locale = email_locale(survey, contact)
-        strings = texts.survey_texts(survey.kind, locale, survey.texts)
-        ui = texts.UI[locale]
-        question = texts.fill(strings["question"], placeholder_values(survey, contact))
+        strings = survey_texts(survey.kind, locale, survey.texts)
+        ui = UI[locale]
+        question = fill(strings["question"], placeholder_values(survey, contact))
         block = {
             "question": question,
             "kind": survey.kind,
@@ -318,7 +321,7 @@ def links(
 
 def email_locale(survey: Survey, contact: Contact | ContactRow) -> str:
     """An email has no browser to ask: the contact's language, else the survey's."""
-    return texts.pick_locale(contact.locale, fallback=survey.default_locale)
+    return pick_locale(contact.locale, fallback=survey.default_locale)
 
 
 def placeholder_values(survey: Survey, contact: Contact | ContactRow | None) -> dict:

@@ -18,8 +18,9 @@ from marshmallow import (
 
 from api.contacts.schemas import REFERENCE_DESCRIPTION, ContactReferenceSchema
 from api.http.pagination import PageArgs
+from api.i18n.catalogs import LOCALES
 from api.lifecycle import STAGES
-from api.surveys import service, texts
+from api.surveys import service
 from api.surveys.models import KINDS
 
 MAX_TEXT = 1000
@@ -64,8 +65,8 @@ def _locale_texts_shape(value: dict) -> None:
 def _texts_shape(value: dict) -> None:
     errors: dict = {}
     for locale, locale_texts in value.items():
-        if locale not in texts.LOCALES:
-            errors[locale] = [f"Unsupported locale; use one of {', '.join(texts.LOCALES)}."]
+        if locale not in LOCALES:
+            errors[locale] = [f"Unsupported locale; use one of {', '.join(LOCALES)}."]
         elif locale_texts is None:
             continue  # PATCH: drop this locale's overrides
         elif not isinstance(locale_texts, dict):
@@ -121,7 +122,7 @@ class SurveyFieldsSchema(Schema):
         metadata={"description": "Fills the `{product}` placeholder."},
     )
     default_locale = fields.String(
-        validate=validate.OneOf(texts.LOCALES),
+        validate=validate.OneOf(LOCALES),
         metadata={"description": "Used when the contact's locale is unknown or unsupported."},
     )
     texts = fields.Dict(

@@ -13,9 +13,12 @@ from api.contacts import service as contacts
 from api.database import utcnow
 from api.domain_errors import Conflict, Invalid, not_found
 from api.extensions import db
+from api.i18n.negotiation import pick_locale
+from api.i18n.placeholders import fill
 from api.scoring import CATEGORIES, score_range
-from api.surveys import invitations, texts
+from api.surveys import invitations
 from api.surveys.models import Invitation, Survey
+from api.surveys.wording import survey_texts
 
 _SCALARS = (
     "name",
@@ -99,16 +102,16 @@ def update_survey(survey: Survey, data: dict, now: datetime | None = None) -> Su
 def preview(survey: Survey) -> dict:
     """The texts the survey shows in its default locale: what the survey itself knows
     (`{product}`) filled in, each contact's placeholders (`{first_name|du}`) as written."""
-    locale = texts.pick_locale(survey.default_locale)
+    locale = pick_locale(survey.default_locale)
     scale = score_range(survey.kind)
     known = invitations.placeholder_values(survey, None)
     strings = {
         name: (
-            {key: texts.fill(text, known, only_given=True) for key, text in value.items()}
+            {key: fill(text, known, only_given=True) for key, text in value.items()}
             if isinstance(value, dict)
-            else texts.fill(value, known, only_given=True)
+            else fill(value, known, only_given=True)
         )
-        for name, value in texts.survey_texts(survey.kind, locale, survey.texts).items()
+        for name, value in survey_texts(survey.kind, locale, survey.texts).items()
     }
     return {"locale": locale, "scale": {"min": scale.start, "max": scale.stop - 1}, **strings}
 

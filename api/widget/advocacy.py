@@ -23,9 +23,10 @@ from api.advocacy.schemas import PublicTestimonialArgs, PublicTestimonialListSch
 from api.contacts.models import Contact
 from api.domain_errors import Conflict, NotFound
 from api.extensions import db
+from api.i18n.catalogs import UI
+from api.i18n.negotiation import pick_locale
 from api.responses import service as responses
 from api.responses.models import Response
-from api.surveys import texts
 from api.surveys.models import Survey
 from api.widget import service
 from api.widget.routes import WidgetBlueprint, bp
@@ -102,7 +103,7 @@ def _answered(token: str) -> Answered:
         raise Conflict("Submit the score first.", code="no_score_yet")
     contact = db.session.get(Contact, invitation.contact_id) if invitation.contact_id else None
     survey = db.session.get(Survey, invitation.survey_id)
-    return Answered(response, contact, survey, texts.pick_locale(invitation.locale))
+    return Answered(response, contact, survey, pick_locale(invitation.locale))
 
 
 def _identified(answered: Answered) -> Contact:
@@ -114,7 +115,7 @@ def _identified(answered: Answered) -> Contact:
 
 
 def _asks(answered: Answered) -> dict:
-    ui = texts.UI[answered.locale]
+    ui = UI[answered.locale]
     return answered.presented() | {"ui": {key: ui[key] for key in ASK_UI_KEYS}}
 
 

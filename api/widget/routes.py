@@ -7,7 +7,7 @@ from api.http import auth, ratelimit
 from api.http.blueprint import ApiBlueprint, require_json_body
 from api.http.errors import ApiError
 from api.http.openapi import Blueprint, answers
-from api.surveys import texts
+from api.i18n.negotiation import pick_locale
 from api.widget import cors, identity, service
 from api.widget.schemas import (
     WidgetAnswerResultSchema,
@@ -94,9 +94,7 @@ def eligibility(args):
 @bp.doc(security=[{"publishableKey": []}])
 def referral(args):
     """The identified user's referral link, share links and status (clicks, sign-ups, rewards)."""
-    locale = texts.pick_locale(
-        args.get("locale"), accept_language=request.headers.get("Accept-Language")
-    )
+    locale = pick_locale(args.get("locale"), accept_language=request.headers.get("Accept-Language"))
     return service.referral(g.workspace, _user(args), locale)
 
 

@@ -20,15 +20,18 @@ from api.contacts.models import Contact
 from api.database import utcnow
 from api.domain_errors import Conflict, Forbidden, Gone, NotFound, Unidentified, not_found
 from api.extensions import db
+from api.i18n.catalogs import UI
+from api.i18n.negotiation import pick_locale
+from api.i18n.placeholders import fill, placeholder_names
 from api.ids import new_id
 from api.referrals import moment as referral_moment
 from api.referrals import program as referral_program
 from api.responses import service as responses
 from api.responses.models import Response
-from api.surveys import texts
 from api.surveys.invitations import Invitee, placeholder_values
 from api.surveys.invitations import create as create_invitations
 from api.surveys.models import Invitation, Survey
+from api.surveys.wording import survey_texts
 from api.widget import eligibility, identity, standing
 from api.workspaces.models import Workspace
 
@@ -126,7 +129,7 @@ def check_eligibility(
             raise invalid_user_hash()
         return {"show": False, "reason": decision.reason}
     survey, contact = decision.survey, user.contact
-    chosen = texts.pick_locale(
+    chosen = pick_locale(
         locale,
         contact.locale if contact else None,
         accept_language=accept_language,
@@ -185,14 +188,14 @@ def _presented(survey: Survey, contact: contacts.ContactRow | None, locale: str)
 
 def _wording(survey: Survey, locale: str) -> Callable[[dict], dict]:
     """What the widget shows of `survey` in `locale`, for the placeholder values given."""
-    strings = texts.survey_texts(survey.kind, locale, survey.texts)
+    strings = survey_texts(survey.kind, locale, survey.texts)
     scale = scoring.score_range(survey.kind)
-    ui = {key: texts.UI[locale][key] for key in WIDGET_UI_KEYS}
+    ui = {key: UI[locale][key] for key in WIDGET_UI_KEYS}
     names = sorted(
         set().union(
-            texts.placeholder_names(strings["question"]),
-            *(texts.placeholder_names(t) for k in _PER_CATEGORY for t in strings[k].values()),
-            *(texts.placeholder_names(t) for t in ui.values()),
+            placeholder_names(strings["question"]),
+            *(placeholder_names(t) for k in _PER_CATEGORY for t in strings[k].values()),
+            *(placeholder_names(t) for t in ui.values()),
         )
     )
     fixed = {
@@ -214,12 +217,12 @@ def _wording(survey: Survey, locale: str) -> Callable[[dict], dict]:
         # score_label keeps {score} for the widget to fill per button; {max} is known here.
         ui_values = {**values, "score": "{score}", "max": scale.stop - 1}
         return fixed | {
-            "question": texts.fill(strings["question"], values),
+            "question": fill(strings["question"], values),
             **{
-                part: {k: texts.fill(v, values) for k, v in strings[part].items()}
+                part: {k: fill(v, values) for k, v in strings[part].items()}
                 for part in _PER_CATEGORY
             },
-            "ui": {key: texts.fill(text, ui_values) for key, text in ui.items()},
+            "ui": {key: fill(text, ui_values) for key, text in ui.items()},
         }
 
     def presented(values: dict) -> dict:
@@ -310,7 +313,7 @@ def referral(workspace: Workspace, user: User, locale: str) -> dict:
     shown = referral_moment.shown_to(contact, locale, product)
     if shown is None:
         raise NotFound("This user's referral code is disabled.", code="referral_code_disabled")
-    ui = texts.UI[locale]
+    ui = UI[locale]
     return referral_moment.with_status(contact, shown) | {
         "locale": locale,
         "ui": {key: ui[key] for key in REFERRAL_UI_KEYS},

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from api.extensions import db
-from api.surveys import texts
+from api.i18n.catalogs import UI
 from api.widget.service import REFERRAL_UI_KEYS
 from api.workspaces.models import Workspace
 from tests.browser.conftest import assert_whole_link_shown, is_touch_target
@@ -20,7 +20,7 @@ ANSWER = {
     "url": LINK,
     "title": "Share Acme with a friend",
     "body": "Know someone who would love Acme?",
-    "ui": {key: texts.UI["en"][key] for key in REFERRAL_UI_KEYS},
+    "ui": {key: UI["en"][key] for key in REFERRAL_UI_KEYS},
     "share": {
         "email": "I like <b>Acme</b>, try it:",
         "x": "Try Acme <img src=x onerror=window.pwned=1>",
