@@ -9,10 +9,15 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
+
+from werkzeug.datastructures import MultiDict
 
 from api.contacts.models import Contact
 from api.contacts.service import upsert_contact
 from api.extensions import db
+from api.referrals import clicks
 from api.responses import service as responses_service
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation, Survey
@@ -80,6 +85,18 @@ def submit(app, invitation_id: str, score: int, **kw):
         )
         db.session.commit()
         return response.id, created
+
+
+def click(app, code: str, when: datetime | None = None) -> str:
+    """A click on `code`'s link at `when`, recorded as /r/<code> records one; its `ffclick`.
+
+    The code's program must be on, as for a real click; commits."""
+    with app.app_context():
+        url = clicks.visit(
+            code, ip=None, user_agent=None, referrer=None, args=MultiDict(), now=when
+        )
+        db.session.commit()
+    return parse_qs(urlsplit(url).query)["ffclick"][0]
 
 
 def stripe_signature(body: str, secret: str, timestamp: int | None = None) -> str:

@@ -13,6 +13,7 @@ from api.extensions import db
 from api.referrals import attribution, clicks
 from api.referrals.models import Referral
 from tests.db import event_types
+from tests.factories import click
 from tests.together import run_together
 
 LANDING = "https://shop.example.com/welcome"
@@ -51,14 +52,6 @@ def signup(tenant, external_id="friend", email=None, **body):
     if email:
         customer["email"] = email
     return tenant.post("/v1/referrals", json={"customer": customer, **body})
-
-
-def click_at(app, tenant, code: dict, when: datetime, **kwargs) -> str:
-    """A click stored at an explicit time; returns its signed id."""
-    with app.app_context():
-        _, token = clicks.record_click(tenant.id, code["id"], now=when, **kwargs)
-        db.session.commit()
-        return token
 
 
 def report(app, tenant, data: dict, when: datetime, ip=None):
@@ -160,7 +153,7 @@ def test_the_program_must_be_enabled(tenant):
 def test_attribution_window_edges(app, tenant, window, age, attributed):
     enable(tenant, attribution_window_days=window)
     code = advocate(tenant)
-    token = click_at(app, tenant, code, NOW - age)
+    token = click(app, code["code"], NOW - age)
     outcome = report(app, tenant, {"click_id": token, "customer": {"external_id": "f"}}, NOW)
     if attributed:
         assert outcome[0] == "signed_up" and outcome[2] == code["id"]
@@ -170,7 +163,7 @@ def test_attribution_window_edges(app, tenant, window, age, attributed):
 
 def test_outside_the_window_a_typed_code_still_counts(app, tenant, program):
     code = advocate(tenant)
-    token = click_at(app, tenant, code, NOW - timedelta(days=31))
+    token = click(app, code["code"], NOW - timedelta(days=31))
     data = {"click_id": token, "code": code["code"], "customer": {"external_id": "f"}}
     assert report(app, tenant, data, NOW)[0] == "signed_up"
     [referral] = stored(app)
@@ -180,8 +173,8 @@ def test_outside_the_window_a_typed_code_still_counts(app, tenant, program):
 def test_last_click_wins(app, tenant, program):
     first, last = advocate(tenant, "a"), advocate(tenant, "b")
     tokens = [
-        click_at(app, tenant, last, NOW - timedelta(days=1)),
-        click_at(app, tenant, first, NOW - timedelta(days=10)),
+        click(app, last["code"], NOW - timedelta(days=1)),
+        click(app, first["code"], NOW - timedelta(days=10)),
     ]
     data = {"click_ids": tokens, "code": first["code"], "customer": {"external_id": "f"}}
     assert report(app, tenant, data, NOW)[2] == last["id"]
@@ -191,10 +184,10 @@ def test_first_click_when_configured(app, tenant):
     enable(tenant, attribution_model="first_click")
     first, last = advocate(tenant, "a"), advocate(tenant, "b")
     tokens = [
-        click_at(app, tenant, last, NOW - timedelta(days=1)),
-        click_at(app, tenant, first, NOW - timedelta(days=10)),
+        click(app, last["code"], NOW - timedelta(days=1)),
+        click(app, first["code"], NOW - timedelta(days=10)),
         # The earliest of all, but outside the window: not a candidate.
-        click_at(app, tenant, last, NOW - timedelta(days=40)),
+        click(app, last["code"], NOW - timedelta(days=40)),
     ]
     data = {"click_id": tokens[0], "click_ids": tokens[1:], "customer": {"external_id": "f"}}
     assert report(app, tenant, data, NOW)[2] == first["id"]
@@ -437,9 +430,9 @@ def test_the_ffclick_alone_attributes_when_the_click_row_is_missing(app, client,
 def test_an_ffclick_of_the_click_id_alone_still_attributes(app, tenant, program):
     """Values made before they carried the code and time name a stored click."""
     code = advocate(tenant)
+    token = click(app, code["code"])
     with app.app_context():
-        click_id, _ = clicks.record_click(tenant.id, code["id"])
-        db.session.commit()
+        click_id = clicks.read_click(token, 60).id
         legacy = signing.sign(signing.REFERRAL_CLICK, click_id)
     response = signup(tenant, click_id=legacy)
     assert response.status_code == 201, response.get_data(as_text=True)

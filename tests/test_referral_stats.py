@@ -6,8 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from api.database import utcnow
-from api.extensions import db
-from api.referrals import clicks
+from tests.factories import click as make_click
 
 LANDING = "https://shop.example.com/welcome"
 
@@ -51,9 +50,7 @@ def activity(app, client, tenant):
         json={"order_id": "o-1", "amount": "59.90", "currency": "EUR"},
     )
     # An old click of C's, outside 30 days.
-    with app.app_context():
-        clicks.record_click(tenant.id, codes["C"]["id"], now=utcnow() - timedelta(days=40))
-        db.session.commit()
+    make_click(app, codes["C"]["code"], utcnow() - timedelta(days=40))
     return codes
 
 

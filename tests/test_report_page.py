@@ -9,10 +9,9 @@ import pytest
 
 from api import signing
 from api.database import utcnow
-from api.extensions import db
 from api.i18n.catalogs import UI
-from api.referrals import clicks
 from api.reports import charts, pages
+from tests.factories import click as make_click
 from tests.test_reports import TEN, answer, at, make_survey
 from tests.test_retention import close_all, seed_history
 
@@ -250,9 +249,7 @@ def referrals(app, client, tenant):
         json={"order_id": "o-1", "amount": "30.00", "currency": "EUR"},
     )
     assert bought.status_code < 300, bought.get_json()
-    with app.app_context():  # outside the funnel's 30 days
-        clicks.record_click(tenant.id, codes["bo"]["id"], now=utcnow() - timedelta(days=40))
-        db.session.commit()
+    make_click(app, codes["bo"]["code"], utcnow() - timedelta(days=40))  # outside the 30 days
     return codes
 
 

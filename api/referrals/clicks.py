@@ -219,29 +219,3 @@ def visit(
 
 def _insert_click(values: dict) -> None:
     db.session.execute(_INSERT_CLICK, values)
-
-
-def record_click(
-    workspace_id: str,
-    code_id: str,
-    *,
-    ip: str | None = None,
-    ad_click_param: str | None = None,
-    now: datetime | None = None,
-) -> tuple[str, str]:
-    """Store a click directly (tests, imports); returns (click id, signed click id)."""
-    click_id = new_id("clk")
-    now = now or utcnow()
-    _insert_click(
-        {
-            "id": click_id,
-            "workspace_id": workspace_id,
-            "code_id": code_id,
-            "ip_hash": hash_ip(ip),
-            "user_agent": None,
-            "referrer": None,
-            "ad_click_param": ad_click_param,
-            "created_at": now,
-        }
-    )
-    return click_id, sign_click(click_id, code_id, now, ad_click_param)
