@@ -28,12 +28,6 @@ class Default:
     DATABASE_STATEMENT_TIMEOUT_SECONDS = 5.0
     # A database that does not answer gets a 503 asking clients to come back this much later.
     UNAVAILABLE_RETRY_AFTER_SECONDS = 5
-    # PostgreSQL: seconds to connect, and to run one statement (0: no limit); a server
-    # that does not answer at all is given up a second after the statement timeout.
-    DATABASE_CONNECT_TIMEOUT_SECONDS = 3
-    DATABASE_STATEMENT_TIMEOUT_SECONDS = 5.0
-    # A database that does not answer gets a 503 asking clients to come back this much later.
-    UNAVAILABLE_RETRY_AFTER_SECONDS = 5
     # Rate limits are counted in Redis when REDIS_URL is set (every machine shares them),
     # else in RATELIMIT_STORAGE_URI, by default a file in the instance folder that all
     # processes of the machine share (and which counts while Redis does not answer).
