@@ -379,6 +379,7 @@ def test_each_invitation_is_an_event_and_counted(app, tenant):
             "survey_id": survey["id"],
             "contact_id": answer["invitations"][0]["contact_id"],
             "channel": "email",
+            "batch_id": answer["id"],
         }
         rollup = db.session.scalar(
             select(func.sum(InvitationRollup.count)).where(

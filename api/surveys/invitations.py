@@ -232,8 +232,8 @@ def create(
     invitation_ids: list[str] | None = None,
 ) -> list[NewInvitation]:
     """Invitations for contacts already found eligible, with their `invitation.created`
-    events (`event_data` added to each event's data) and their count in the rollup:
-    every channel's invitations are made here.
+    events (`event_data` and, for a batch's, the `batch_id` added to each event's data)
+    and their count in the rollup: every channel's invitations are made here.
 
     `invitation_ids` are ids the caller drew (a widget display token names its
     invitation before it exists); one that exists already is left as it is and not
@@ -265,6 +265,8 @@ def create(
             return []
     counters.add(InvitationRollup, {"survey_id": survey.id, "day": now.date()}, len(rows))
     shared_data = {"survey_id": survey.id, "channel": channel, **(event_data or {})}
+    if batch_id is not None:  # so a reader of the feed can tell which call asked
+        shared_data["batch_id"] = batch_id
     events.record_many(
         survey.workspace_id,
         "invitation.created",
