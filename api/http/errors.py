@@ -4,9 +4,11 @@
                "fields": {"email": ["Not a valid email address."]},
                "request_id": "..."}}
 
-Our own errors (`ApiError`), Flask's and Werkzeug's, the validator's, the rate
-limiter's and the database's all pass through `error_response`; those gunicorn
-finds itself (a request line too long) through `error_body`, see server_errors.
+The services' domain errors (api/domain_errors.py, each kind given its status in
+DOMAIN_STATUS), the HTTP layer's own (`ApiError`), Flask's and Werkzeug's, the
+validator's, the rate limiter's and the database's all pass through
+`error_response`; those gunicorn finds itself (a request line too long) through
+`error_body`, see server_errors.
 Hosted pages for people get the same facts as an HTML page.
 
 A database that does not answer (refused, timed out, gone mid-request) is a 503
@@ -63,7 +65,8 @@ MESSAGES = {
 
 
 class ApiError(Exception):
-    """A client error raised by a service or handler, with a machine code."""
+    """A client error of the HTTP layer itself (auth, limits, the request's form), with its
+    status; a service raises a domain error instead, and knows no statuses."""
 
     def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
         super().__init__(message)
