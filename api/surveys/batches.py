@@ -22,7 +22,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from api.bulk import insert_many, plan_each_statement
+from api.bulk import each_statement_planned, insert_many
 from api.contacts import service as contacts
 from api.database import utcnow
 from api.domain_errors import Conflict, DomainError, NotFound
@@ -103,8 +103,9 @@ def run_batch(batch_id: str, checkpoint=None) -> InvitationBatch:
     try:
         while batch.status == RUNNING and batch.refs_done < batch.size:
             chunk = refs[batch.refs_done : batch.refs_done + CHUNK]
-            if not _invite_chunk(batch, survey, chunk, commit):
-                break  # another run invited this chunk: it will finish the batch
+            with each_statement_planned():
+                if not _invite_chunk(batch, survey, chunk, commit):
+                    break  # another run invited this chunk: it will finish the batch
             batch = _fresh(batch_id)
     except DomainError as refusal:  # the survey was deactivated meanwhile, say
         db.session.rollback()
@@ -132,7 +133,6 @@ def _invite_chunk(
     if claimed.rowcount != 1:
         db.session.rollback()
         return False
-    plan_each_statement()
     invited, skipped = invitations.invite(survey, chunk, batch.channel, now, batch_id=batch.id)
     insert_many(
         InvitationBatchSkip.__table__.insert(),

@@ -20,7 +20,7 @@ from itertools import islice
 from marshmallow import ValidationError
 from sqlalchemy import delete, select, update
 
-from api.bulk import plan_each_statement
+from api.bulk import each_statement_planned
 from api.contacts import service as contacts
 from api.contacts.imports import csv_file
 from api.contacts.imports.models import ContactImport, ContactImportFile
@@ -103,8 +103,9 @@ def run_import(import_id: str, checkpoint: Callable[..., None] | None = None) ->
             if data.get("external_id"):
                 seen.setdefault(data["external_id"], record.row)
         for chunk in _chunks(rows):
-            if not _apply(job, header, chunk, seen, commit):
-                break  # another run applied this chunk: it will finish the import
+            with each_statement_planned():
+                if not _apply(job, header, chunk, seen, commit):
+                    break  # another run applied this chunk: it will finish the import
             job = _fresh(import_id)
     except csv_file.CsvProblem as problem:  # the file was checked on upload: not expected
         db.session.rollback()
@@ -139,7 +140,6 @@ def _apply(job: ContactImport, header, chunk: list, seen: dict[str, int], commit
     if claimed.rowcount != 1:
         db.session.rollback()
         return False
-    plan_each_statement()
     valid: dict[str, tuple[csv_file.Record, dict]] = {}
     problems: list[dict] = []
     for record in chunk:
