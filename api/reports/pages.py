@@ -30,6 +30,7 @@ from api.referrals import program as referral_program
 from api.referrals import stats as referral_stats
 from api.reports import charts, retention, service
 from api.reports.schemas import ReportArgs
+from api.surveys import service as surveys
 from api.surveys.models import Survey
 from api.workspaces import keys
 
@@ -117,7 +118,7 @@ def _survey_for_request(survey_id: str) -> Survey:
     key = g.get("api_key")
     if key is not None and key.kind == keys.SECRET:
         auth.require_secret_key()  # records the key's use, like any API call
-        survey = service.get_survey(key.workspace_id, survey_id)
+        survey = surveys.find_survey(key.workspace_id, survey_id)
         if survey is None:
             raise _refusal(404)
         return survey

@@ -22,6 +22,7 @@ from api.domain_errors import Invalid
 from api.extensions import db
 from api.queues.models import QUEUES, STATUSES, QueueCount
 from api.responses.models import InvitationRollup, ResponseRollup
+from api.surveys import service as surveys
 from api.surveys.models import Survey
 
 INTERVALS = ("day", "week", "month")
@@ -35,12 +36,6 @@ TOTAL = ""  # the rollup segment that counts all responses
 MEASURES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 # The scale each kind's value lives on, for charts and readers.
 VALUE_BOUNDS = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}
-
-
-def get_survey(workspace_id: str, survey_id: str) -> Survey | None:
-    return db.session.scalar(
-        select(Survey).where(Survey.workspace_id == workspace_id, Survey.id == survey_id)
-    )
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -361,7 +356,7 @@ def survey_for_token(survey_id: str, token: str) -> Survey:
     workspace_id, expires_at = payload.get("workspace_id"), payload.get("expires_at")
     if not isinstance(workspace_id, str) or not isinstance(expires_at, int):
         raise signing.TokenInvalid
-    survey = get_survey(workspace_id, survey_id)
+    survey = surveys.find_survey(workspace_id, survey_id)
     if survey is None:
         raise signing.TokenInvalid
     if expires_at <= time.time():

@@ -44,9 +44,14 @@ def surveys_of(workspace_id: str) -> Select:
     return select(Survey).where(Survey.workspace_id == workspace_id)
 
 
+def find_survey(workspace_id: str, survey_id: str) -> Survey | None:
+    """The workspace's survey or None; another workspace's is as absent as a missing one."""
+    return db.session.scalar(surveys_of(workspace_id).where(Survey.id == survey_id))
+
+
 def get_survey(workspace_id: str, survey_id: str) -> Survey:
-    """The workspace's survey; another workspace's is as absent as a missing one."""
-    survey = db.session.scalar(surveys_of(workspace_id).where(Survey.id == survey_id))
+    """The workspace's survey, or NotFound for a missing one or another workspace's."""
+    survey = find_survey(workspace_id, survey_id)
     if survey is None:
         raise not_found("survey")
     return survey
