@@ -1,15 +1,37 @@
 import re
+from collections.abc import Callable
 from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from api import lifecycle
 from api.database import utcnow
 from api.reports import retention
-from api.reports.service import DEFAULT_DAYS, INTERVALS, MAX_RANGE_DAYS, default_period
+from api.reports.service import DEFAULT_DAYS, INTERVALS, default_period, period_problem
 
 
-class ReportArgs(Schema):
+class PeriodArgs(Schema):
+    """`from`/`to` of a report: the defaults and the rule come from the report's module."""
+
+    default_period: Callable[[date], tuple[date, date]]
+    period_problem: Callable[[date, date], str | None]
+
+    @post_load
+    def _fill_period(self, data, **_kwargs):
+        # Defaults depend on the day of the request, so they are filled here, not declared.
+        if "end" not in data:
+            data["end"] = self.default_period(utcnow().date())[1]
+        if "start" not in data:
+            data["start"] = self.default_period(data["end"])[0]
+        problem = self.period_problem(data["start"], data["end"])
+        if problem:
+            raise ValidationError(problem, "from")
+        return data
+
+
+class ReportArgs(PeriodArgs):
+    default_period = staticmethod(default_period)
+    period_problem = staticmethod(period_problem)
+
     start = fields.Date(
         data_key="from",
         metadata={
@@ -33,23 +55,6 @@ class ReportArgs(Schema):
             "to split the totals by."
         },
     )
-
-    @post_load
-    def _fill_period(self, data, **_kwargs):
-        # Defaults depend on the day of the request, so they are filled here, not declared.
-        today = utcnow().date()
-        if "end" not in data:
-            data["end"] = today
-        if "start" not in data:
-            data["start"] = default_period(data["end"])[0]
-        if data["start"] > data["end"]:
-            raise ValidationError("`from` must not be after `to`.", "from")
-        if (data["end"] - data["start"]).days + 1 > MAX_RANGE_DAYS:
-            raise ValidationError(
-                f"A report covers at most {MAX_RANGE_DAYS} days (3 years); narrow the range.",
-                "from",
-            )
-        return data
 
 
 class NumbersSchema(Schema):
@@ -221,7 +226,10 @@ class Month(fields.String):
         return day.replace(day=1)
 
 
-class RetentionArgs(Schema):
+class RetentionArgs(PeriodArgs):
+    default_period = staticmethod(retention.default_period)
+    period_problem = staticmethod(retention.period_problem)
+
     start = Month(
         data_key="from",
         metadata={
@@ -244,18 +252,6 @@ class RetentionArgs(Schema):
             "categories); default: every NPS survey of the workspace."
         },
     )
-
-    @post_load
-    def _fill_period(self, data, **_kwargs):
-        # Defaults depend on the day of the request, so they are filled here, not declared.
-        if "end" not in data:
-            data["end"] = retention.default_period(utcnow().date())[1]
-        if "start" not in data:
-            data["start"] = lifecycle.add_months(data["end"], 1 - retention.DEFAULT_MONTHS)
-        problem = retention.period_problem(data["start"], data["end"])
-        if problem:
-            raise ValidationError(problem, "from")
-        return data
 
 
 class ShareSchema(Schema):

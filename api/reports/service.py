@@ -43,6 +43,15 @@ def default_period(today: date) -> tuple[date, date]:
     return today - timedelta(days=DEFAULT_DAYS - 1), today
 
 
+def period_problem(start: date, end: date) -> str | None:
+    """What is wrong with the days start..end as a report's period, if anything."""
+    if start > end:
+        return "`from` must not be after `to`."
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        return f"A report covers at most {MAX_RANGE_DAYS} days (3 years); narrow the range."
+    return None
+
+
 def survey_report(
     survey: Survey,
     *,
