@@ -371,18 +371,9 @@ def check_bulk_equals_stages_change(
             stages.change(contact, stage, "api", at)
     db.session.commit()
 
-    def rollup_of(workspace_id: str) -> set:
-        rows = db.session.execute(
-            select(
-                StageRollup.cohort,
-                StageRollup.month,
-                StageRollup.new,
-                StageRollup.joined,
-                StageRollup.left,
-                StageRollup.churned,
-            ).where(StageRollup.workspace_id == workspace_id)
-        )
-        return {tuple(row) for row in rows if any(row[2:])}
+    def rollup_of(workspace_id: str) -> dict:
+        flows = retention.flows_by_cohort(workspace_id, date.min, date.max)
+        return {key: flow for key, flow in flows.items() if flow != lifecycle.Flow()}
 
     def contacts_of(workspace_id: str) -> set:
         rows = db.session.execute(

@@ -70,7 +70,7 @@ def retention_report(
     )
     complete = [row for row in rows if row.month < this_month]
     cohorts = lifecycle.cohort_table(
-        _flows_by_cohort(workspace_id, start, end), in_months, min(end, this_month)
+        flows_by_cohort(workspace_id, start, end), in_months, min(end, this_month)
     )
     return {
         "from": start,
@@ -144,9 +144,12 @@ def _flows_by_month(workspace_id: str, start: date, end: date) -> dict[date, lif
     return {month: lifecycle.Flow(*map(int, counts)) for month, *counts in rows}
 
 
-def _flows_by_cohort(
+def flows_by_cohort(
     workspace_id: str, start: date, end: date
 ) -> dict[tuple[date, date], lifecycle.Flow]:
+    """The rollup's counters per (cohort, month), cohorts start..end, months up to end.
+
+    bench/retention_scaling.py compares bulk-written rollups through it too."""
     rows = db.session.execute(
         select(
             StageRollup.cohort,
