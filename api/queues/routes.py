@@ -11,7 +11,7 @@ from api.extensions import db
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.pagination import page_of, paginate
-from api.queues import cli, resurveys, service
+from api.queues import resurveys, service
 from api.queues.models import QueueItem, Resurvey
 from api.queues.schemas import (
     ClaimSchema,
@@ -22,6 +22,7 @@ from api.queues.schemas import (
 )
 from api.responses.models import Response
 from api.responses.views import contacts_of
+from api.worker import periodic
 
 bp = ApiBlueprint(
     "queues",
@@ -29,8 +30,17 @@ bp = ApiBlueprint(
     url_prefix="/v1/queues",
     description="Follow-up and advocacy queues: claim, resolve, dismiss.",
 )
-# `flask queues send-resurveys`, for the worker.
-bp.cli.add_command(cli.send_resurveys)
+# `flask queues send-resurveys`: the worker does it every minute (api/worker/periodic.py).
+bp.cli.add_command(
+    periodic.command(
+        "send-resurveys",
+        resurveys.send_due,
+        batch=200,
+        per="Re-surveys",
+        says="handled {} due re-surveys",
+        help="Ask the re-surveys that are due: invitations (and their events), or the widget.",
+    )
+)
 
 # The path names a queue as its items, events and reports do (`follow_up`); `follow-up`,
 # the spelling of the first release, still works for clients that have it.

@@ -7,7 +7,7 @@ from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import ApiError
 from api.http.pagination import page_of, paginate
-from api.referrals import attribution, cli, links, rewards, stats
+from api.referrals import attribution, links, rewards, stats
 from api.referrals import program as programs
 from api.referrals.models import ReferralCode
 from api.referrals.schemas import (
@@ -34,6 +34,7 @@ from api.referrals.schemas import (
     RewardTotalsArgs,
     RewardTotalsListSchema,
 )
+from api.worker import periodic
 
 bp = ApiBlueprint(
     "referrals",
@@ -41,8 +42,17 @@ bp = ApiBlueprint(
     url_prefix="/v1",
     description="Referrals: program settings, codes, attribution, conversions, rewards.",
 )
-# `flask referrals approve-due`, for the worker.
-bp.cli.add_command(cli.approve_due)
+# `flask referrals approve-due`: the worker does it every minute (api/worker/periodic.py).
+bp.cli.add_command(
+    periodic.command(
+        "approve-due",
+        rewards.approve_due,
+        batch=500,
+        per="Rewards",
+        says="approved {} rewards",
+        help="Approve pending rewards whose hold has passed (held ones wait for a review).",
+    )
+)
 
 
 # --- program ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
-from api.reports import cli, retention, service
+from api.reports import retention, score_churn, service
 from api.reports.schemas import (
     ReportArgs,
     ReportLinkArgs,
@@ -11,6 +11,7 @@ from api.reports.schemas import (
 )
 from api.surveys import service as surveys
 from api.surveys.models import Survey
+from api.worker import periodic
 
 bp = ApiBlueprint(
     "reports",
@@ -26,8 +27,17 @@ retention_bp = ApiBlueprint(
     url_prefix="/v1/reports",
     description="Workspace reports: retention and churn, tied to scores.",
 )
-# `flask retention count-churn`, for the worker.
-retention_bp.cli.add_command(cli.count_churn)
+# `flask retention count-churn`: the worker does it every hour (api/worker/periodic.py).
+retention_bp.cli.add_command(
+    periodic.command(
+        "count-churn",
+        score_churn.close_due,
+        batch=20,
+        per="Steps",
+        says="counted {} steps of days",
+        help="Count the days whose 90-day churn window has passed into the retention report.",
+    )
+)
 
 
 def _found(survey_id: str) -> Survey:

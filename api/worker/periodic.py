@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import String, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.database import UTCDateTime, insert_ignore
+from api.database import UTCDateTime, insert_ignore, utcnow
 from api.extensions import db
 
 log = logging.getLogger("flipfunnel.worker")
@@ -50,6 +52,24 @@ def drain(step: Callable[[datetime, int], int], now: datetime, batch: int) -> in
         total += done
         if done < batch:
             return total
+
+
+def command(
+    name: str, step: Callable[[datetime, int], int], *, batch: int, per: str, says: str, help: str
+) -> click.Command:
+    """`flask <area> <name>`: a task's step by hand, now, drained like the worker does.
+
+    `per` names what one batch counts ("Rewards"), `says` the line printed with the
+    total in place of {}. One commit per batch, so items and their events land together.
+    """
+
+    @click.command(name, help=help)
+    @with_appcontext
+    @click.option("--batch", default=batch, show_default=True, help=f"{per} per transaction.")
+    def run(batch):
+        click.echo(says.format(drain(step, utcnow(), batch)))
+
+    return run
 
 
 def tasks() -> list[Task]:
