@@ -204,12 +204,8 @@ def count_selects(app, client, path: str) -> int:
     return len(selects)
 
 
-def test_a_code_is_looked_up_once_per_interval_unknown_codes_too(app_factory, tenant):
+def test_a_code_is_looked_up_once_per_interval_unknown_codes_too(app_factory, code):
     app = app_factory(REFERRAL_CODE_CACHE_SECONDS=60)
-    tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
-    code = tenant.post(
-        "/v1/referral-codes", json={"contact": {"external_id": "adv", "attributes": {}}}
-    ).get_json()
     client = app.test_client()
     assert count_selects(app, client, f"/r/{code['code']}") == 1
     assert count_selects(app, client, f"/r/{code['code']}") == 0
@@ -219,13 +215,9 @@ def test_a_code_is_looked_up_once_per_interval_unknown_codes_too(app_factory, te
 
 
 def test_disabling_a_code_reaches_the_link_when_its_memory_expires(
-    app_factory, tenant, monkeypatch
+    app_factory, tenant, code, monkeypatch
 ):
     app = app_factory(REFERRAL_CODE_CACHE_SECONDS=5)
-    tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
-    code = tenant.post(
-        "/v1/referral-codes", json={"contact": {"external_id": "adv", "attributes": {}}}
-    ).get_json()
     client = app.test_client()
     client.get(f"/r/{code['code']}")
     assert (
@@ -239,13 +231,9 @@ def test_disabling_a_code_reaches_the_link_when_its_memory_expires(
     assert client.get(f"/r/{code['code']}").headers["Location"] == LANDING
 
 
-def test_past_the_rate_limit_visitors_still_land_but_are_not_counted(app_factory, tenant):
+def test_past_the_rate_limit_visitors_still_land_but_are_not_counted(app_factory, code):
     limited = app_factory(RATELIMIT_REDIRECT="2 per minute")
     client = limited.test_client()
-    tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
-    code = tenant.post(
-        "/v1/referral-codes", json={"contact": {"external_id": "a", "attributes": {}}}
-    ).get_json()
     responses = [visit(client, f"/r/{code['code']}") for _ in range(4)]
     assert [r.status_code for r in responses] == [302] * 4
     assert [("ffclick" in query_of(r.headers["Location"])) for r in responses] == [
@@ -258,13 +246,9 @@ def test_past_the_rate_limit_visitors_still_land_but_are_not_counted(app_factory
     assert len(clicks(limited)) == 2
 
 
-def test_the_redirect_limit_replaces_the_public_limit(app_factory, tenant):
+def test_the_redirect_limit_replaces_the_public_limit(app_factory, code):
     limited = app_factory(RATELIMIT_PUBLIC="2 per minute", RATELIMIT_REDIRECT="5 per minute")
     client = limited.test_client()
-    tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
-    code = tenant.post(
-        "/v1/referral-codes", json={"contact": {"external_id": "a", "attributes": {}}}
-    ).get_json()
     for _ in range(6):
         assert visit(client, f"/r/{code['code']}").status_code == 302
     assert len(clicks(limited)) == 5
@@ -291,12 +275,8 @@ def test_a_failure_still_lands_on_our_base_url_without_a_trace(
     assert "database unavailable" in caplog.text
 
 
-def test_behind_a_proxy_the_forwarded_address_is_the_one_hashed(app_factory, tenant):
+def test_behind_a_proxy_the_forwarded_address_is_the_one_hashed(app_factory, code):
     proxied = app_factory(PROXY_COUNT=1)
-    tenant.put("/v1/referral-program", json={"enabled": True, "landing_url": LANDING})
-    code = tenant.post(
-        "/v1/referral-codes", json={"contact": {"external_id": "a", "attributes": {}}}
-    ).get_json()
     client = proxied.test_client()
     response = client.get(
         f"/r/{code['code']}",
