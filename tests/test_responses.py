@@ -168,29 +168,21 @@ def test_references_must_belong_to_the_workspace_and_the_survey(app, tenant, mak
     def post(**body):
         return tenant.post("/v1/responses", json={"score": 3, **body})
 
-    assert (
-        post(survey_id=theirs.survey_id, invitation_id=theirs.invitation_ids[0]).status_code == 404
-    )
-    foreign = post(survey_id=ours.survey_id, invitation_id=theirs.invitation_ids[0])
-    assert foreign.status_code == 404
-    assert foreign.get_json()["error"]["message"] == "No such invitation."
-    foreign_contact = post(survey_id=ours.survey_id, contact={"contact_id": theirs.contact_ids[0]})
-    assert foreign_contact.status_code == 404
-    mismatch = post(survey_id=ours.survey_id, invitation_id=other_survey.invitation_ids[0])
-    assert mismatch.status_code == 422
-    assert mismatch.get_json()["error"]["code"] == "invitation_mismatch"
-    wrong_contact = post(
-        survey_id=ours.survey_id,
-        invitation_id=ours.invitation_ids[0],
-        contact={"contact_id": ours.contact_ids[1]},
-    )
-    assert wrong_contact.status_code == 422
-    assert wrong_contact.get_json()["error"]["code"] == "contact_mismatch"
-    right_contact = post(
-        survey_id=ours.survey_id,
-        invitation_id=ours.invitation_ids[0],
-        contact={"contact_id": ours.contact_ids[0]},
-    )
+    def refused(status, **body) -> dict:
+        answer = post(**body)
+        assert answer.status_code == status
+        return answer.get_json()["error"]
+
+    refused(404, survey_id=theirs.survey_id, invitation_id=theirs.invitation_ids[0])
+    foreign = refused(404, survey_id=ours.survey_id, invitation_id=theirs.invitation_ids[0])
+    assert foreign["message"] == "No such invitation."
+    refused(404, survey_id=ours.survey_id, contact={"contact_id": theirs.contact_ids[0]})
+    mismatch = refused(422, survey_id=ours.survey_id, invitation_id=other_survey.invitation_ids[0])
+    assert mismatch["code"] == "invitation_mismatch"
+    ours_first = {"survey_id": ours.survey_id, "invitation_id": ours.invitation_ids[0]}
+    wrong_contact = refused(422, **ours_first, contact={"contact_id": ours.contact_ids[1]})
+    assert wrong_contact["code"] == "contact_mismatch"
+    right_contact = post(**ours_first, contact={"contact_id": ours.contact_ids[0]})
     assert right_contact.status_code == 201
     assert count(app, Response) == 1
     # And their response is not ours to read or change.
