@@ -14,30 +14,35 @@ def score_urls(kind, base="https://example.com/r"):
     return [(score, f"{base}?s={score}&t=tok") for score in score_range(kind)]
 
 
-def block(kind="nps", **changes):
-    args = {
-        "question": "How likely are you to recommend Acme?",
+# Each kind's question and end labels, as a survey of that kind would word them.
+WORDING = {
+    "nps": ("How likely are you to recommend Acme?", "Not at all likely", "Extremely likely"),
+    "csat": ("How satisfied are you?", "Very unsatisfied", "Very satisfied"),
+    "ces": ("How easy was it?", "Very difficult", "Very easy"),
+}
+
+
+def arguments(kind: str, changes: dict) -> dict:
+    """What both renderers take, for a survey of `kind`, with the test's changes."""
+    question, low_label, high_label = WORDING[kind]
+    return {
+        "question": question,
         "kind": kind,
         "score_urls": score_urls(kind),
-        "low_label": "Not at all likely",
-        "high_label": "Extremely likely",
+        "low_label": low_label,
+        "high_label": high_label,
         "unsubscribe_url": UNSUBSCRIBE,
         "unsubscribe_text": "Don't want these emails? Unsubscribe",
+        **changes,
     }
-    return render_email_block(**{**args, **changes})
+
+
+def block(kind="nps", **changes):
+    return render_email_block(**arguments(kind, changes))
 
 
 def text(kind="nps", **changes):
-    args = {
-        "question": "How satisfied are you?",
-        "kind": kind,
-        "score_urls": score_urls(kind),
-        "low_label": "Very unsatisfied",
-        "high_label": "Very satisfied",
-        "unsubscribe_url": UNSUBSCRIBE,
-        "unsubscribe_text": "Don't want these emails? Unsubscribe",
-    }
-    return render_email_text(**{**args, **changes})
+    return render_email_text(**arguments(kind, changes))
 
 
 class Parsed(HTMLParser):
