@@ -41,6 +41,8 @@ _SMALL_CELL_PX = 36  # scales longer than _LARGE_CELL_MAX_SCORES, i.e. NPS
 _LARGE_CELL_PX = 44
 _LARGE_CELL_MAX_SCORES = 7
 _HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+_HEADING = f"font-size:18px;line-height:26px;font-weight:bold;color:{_TEXT};"
+_BODY = f"font-size:15px;line-height:22px;color:{_TEXT};"
 
 
 def render_email_block(
@@ -67,14 +69,11 @@ def render_email_block(
     background = _hex_colour(accent)
     rows = []
     if intro:
-        rows.append(_text_row(intro, f"font-size:15px;line-height:22px;color:{_TEXT};"))
-    rows.append(
-        _text_row(question, f"font-size:18px;line-height:26px;font-weight:bold;color:{_TEXT};")
-    )
+        rows.append(_text_row(intro, _BODY))
+    rows.append(_text_row(question, _HEADING))
     scale = _scale(scores, low_label, high_label, background)
     rows.append(f'<tr><td style="padding:0 0 24px 0;">{scale}</td></tr>')
-    footer_link = _link(unsubscribe_url, unsubscribe_text, f"{_FONT}font-size:12px;color:{_MUTED};")
-    rows.append(f'<tr><td style="{_FONT}font-size:12px;line-height:18px;">{footer_link}</td></tr>')
+    rows.append(_footer_row(unsubscribe_text, unsubscribe_url))
     return _table("".join(rows), 'width="100%"')
 
 
@@ -118,18 +117,12 @@ def render_links_block(
     """HTML fragment for an ask with a button per link (a review request: one per review
     site), then small footer links. The same dialect and escaping as the survey block."""
     background = _hex_colour(accent)
-    rows = [
-        _text_row(heading, f"font-size:18px;line-height:26px;font-weight:bold;color:{_TEXT};"),
-        _text_row(body, f"font-size:15px;line-height:22px;color:{_TEXT};"),
-    ]
+    rows = [_text_row(heading, _HEADING), _text_row(body, _BODY)]
     for text, url in links:
         rows.append(
             f'<tr><td style="padding:0 0 12px 0;">{_wide_button(text, url, background)}</td></tr>'
         )
-    footer_style = f"{_FONT}font-size:12px;color:{_MUTED};"
-    for text, url in footer_links:
-        link = _link(url, text, footer_style)
-        rows.append(f'<tr><td style="{_FONT}font-size:12px;line-height:18px;">{link}</td></tr>')
+    rows += [_footer_row(text, url) for text, url in footer_links]
     return _table("".join(rows), 'width="100%"')
 
 
@@ -144,6 +137,12 @@ def render_links_text(
     lines = [heading, "", body, "", *(f"{text}: {url}" for text, url in links), ""]
     lines += [f"{text}: {url}" for text, url in footer_links]
     return "\n".join(lines) + "\n"
+
+
+def _footer_row(text: str, url: str) -> str:
+    """A small grey link on its own row: the unsubscribe and preference links."""
+    link = _link(url, text, f"{_FONT}font-size:12px;color:{_MUTED};")
+    return f'<tr><td style="{_FONT}font-size:12px;line-height:18px;">{link}</td></tr>'
 
 
 def _wide_button(text: str, url: str, background: str) -> str:
