@@ -123,7 +123,6 @@ def _asks(answered: Answered) -> dict:
 @bp.alt_response(200, success=True, schema=WidgetAsksSchema)
 @bp.errors(404, 409, 410)  # the display: unknown, not answered or anonymous, expired
 @bp.arguments(WidgetDisplaySchema)
-@bp.doc(security=[{"publishableKey": []}])
 def asks(data):
     """After the answer (and comment): the review ask (to every respondent, or none),
     and for promoters the testimonial consent form and the advocate opt-in."""
@@ -137,7 +136,6 @@ def asks(data):
 @bp.alt_response(201, success=True, schema=WidgetTestimonialResultSchema)
 @bp.errors(404, 409, 410)  # the display: unknown, not answered or anonymous, expired
 @bp.arguments(WidgetTestimonialSchema)
-@bp.doc(security=[{"publishableKey": []}])
 def give_testimonial(data):
     """The visitor agrees to be quoted: their words, the name to show, and the consent
     checkbox (with the hash of its wording, so what is stored is what was shown)."""
@@ -159,7 +157,6 @@ def give_testimonial(data):
 @bp.alt_response(200, success=True, schema=WidgetReviewedResultSchema)
 @bp.errors(404, 409, 410)  # the display: unknown, not answered or anonymous, expired
 @bp.arguments(WidgetReviewedSchema)
-@bp.doc(security=[{"publishableKey": []}])
 def reviewed(data):
     """The visitor says they left a review (optionally where)."""
     answered = _answered(data["display"])
@@ -174,7 +171,6 @@ def reviewed(data):
 @bp.alt_response(200, success=True, schema=WidgetOptInResultSchema)
 @bp.errors(404, 409, 410)  # the display: unknown, not answered or anonymous, expired
 @bp.arguments(WidgetOptInSchema)
-@bp.doc(security=[{"publishableKey": []}])
 def opt_in(data):
     """The visitor agrees to be asked for these acts of advocacy."""
     contact = _identified(_answered(data["display"]))
@@ -194,7 +190,6 @@ public_bp = WidgetBlueprint(
 # An instance: webargs would build a schema from the class on every request (40 µs).
 @public_bp.arguments(PublicTestimonialArgs(), location="query")
 @public_bp.response(200, PublicTestimonialListSchema)
-@public_bp.doc(security=[{"publishableKey": []}])
 def public_testimonials(args):
     """Published testimonials (approved, consent standing): featured first, then newest.
 

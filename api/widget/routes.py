@@ -73,7 +73,6 @@ def _user(args: dict) -> service.User:
 @bp.get("/eligibility")
 @bp.alt_response(200, success=True, schema=WidgetEligibilityResultSchema)
 @bp.arguments(WidgetEligibilityArgs, location="query")
-@bp.doc(security=[{"publishableKey": []}])
 def eligibility(args):
     """Should this user be asked now, and what? Decided on the server."""
     return service.check_eligibility(
@@ -91,7 +90,6 @@ def eligibility(args):
 @bp.alt_response(200, success=True, schema=WidgetReferralSchema)
 @bp.errors(404)  # no referral program, or the code is disabled
 @bp.arguments(WidgetEligibilityArgs, location="query")
-@bp.doc(security=[{"publishableKey": []}])
 def referral(args):
     """The identified user's referral link, share links and status (clicks, sign-ups, rewards)."""
     locale = pick_locale(args.get("locale"), accept_language=request.headers.get("Accept-Language"))
@@ -102,7 +100,6 @@ def referral(args):
 @bp.alt_response(200, success=True, schema=WidgetDisplayResultSchema)
 @bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetDisplaySchema)
-@bp.doc(security=[{"publishableKey": []}])
 def record_display(data):
     """The survey was shown (counts towards response rates)."""
     invitation = service.display(g.workspace, data["display"])
@@ -114,7 +111,6 @@ def record_display(data):
 @bp.alt_response(201, success=True, schema=WidgetAnswerResultSchema)
 @bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetAnswerSchema)
-@bp.doc(security=[{"publishableKey": []}])
 def answer(data):
     """The score; sent again with the same display it updates the same response."""
     body, created = service.answer(
@@ -131,7 +127,6 @@ def answer(data):
 @bp.alt_response(200, success=True, schema=WidgetCommentResultSchema)
 @bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetCommentSchema)
-@bp.doc(security=[{"publishableKey": []}])
 def add_comment(data):
     """The follow-up comment, after the score."""
     response = service.comment(g.workspace, data["display"], data["comment"])
@@ -142,7 +137,6 @@ def add_comment(data):
 @bp.alt_response(200, success=True, schema=WidgetDeclineResultSchema)
 @bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetDisplaySchema)
-@bp.doc(security=[{"publishableKey": []}])
 def record_decline(data):
     """Closed without answering: starts the survey's decline throttle."""
     invitation = service.decline(g.workspace, data["display"])
