@@ -30,17 +30,14 @@ bp = ApiBlueprint(
     url_prefix="/v1/queues",
     description="Follow-up and advocacy queues: claim, resolve, dismiss.",
 )
+
+
 # `flask queues send-resurveys`: the worker does it every minute (api/worker/periodic.py).
-bp.cli.add_command(
-    periodic.command(
-        "send-resurveys",
-        resurveys.send_due,
-        batch=200,
-        per="Re-surveys",
-        says="handled {} due re-surveys",
-        help="Ask the re-surveys that are due: invitations (and their events), or the widget.",
-    )
-)
+@periodic.command(bp.cli, "send-resurveys", resurveys.send_due, per="Re-surveys")
+def _send_resurveys(total: int) -> str:
+    """Ask the re-surveys that are due: invitations (and their events), or the widget."""
+    return f"handled {total} due re-surveys"
+
 
 # The path names a queue as its items, events and reports do (`follow_up`); `follow-up`,
 # the spelling of the first release, still works for clients that have it.

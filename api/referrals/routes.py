@@ -42,17 +42,13 @@ bp = ApiBlueprint(
     url_prefix="/v1",
     description="Referrals: program settings, codes, attribution, conversions, rewards.",
 )
+
+
 # `flask referrals approve-due`: the worker does it every minute (api/worker/periodic.py).
-bp.cli.add_command(
-    periodic.command(
-        "approve-due",
-        rewards.approve_due,
-        batch=500,
-        per="Rewards",
-        says="approved {} rewards",
-        help="Approve pending rewards whose hold has passed (held ones wait for a review).",
-    )
-)
+@periodic.command(bp.cli, "approve-due", rewards.approve_due, per="Rewards")
+def _approve_due(total: int) -> str:
+    """Approve pending rewards whose hold has passed (held ones wait for a review)."""
+    return f"approved {total} rewards"
 
 
 # --- program ----------------------------------------------------------------------------

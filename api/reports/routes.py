@@ -27,17 +27,13 @@ retention_bp = ApiBlueprint(
     url_prefix="/v1/reports",
     description="Workspace reports: retention and churn, tied to scores.",
 )
+
+
 # `flask retention count-churn`: the worker does it every hour (api/worker/periodic.py).
-retention_bp.cli.add_command(
-    periodic.command(
-        "count-churn",
-        score_churn.close_due,
-        batch=20,
-        per="Steps",
-        says="counted {} steps of days",
-        help="Count the days whose 90-day churn window has passed into the retention report.",
-    )
-)
+@periodic.command(retention_bp.cli, "count-churn", score_churn.close_due, per="Steps")
+def _count_churn(total: int) -> str:
+    """Count the days whose 90-day churn window has passed into the retention report."""
+    return f"counted {total} steps of days"
 
 
 def _found(survey_id: str) -> Survey:

@@ -9,6 +9,7 @@ only leaves the rest for the next period. Each runs in batches, one commit per
 batch: a long transaction would hold back the event feed.
 """
 
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,21 +56,26 @@ def drain(step: Callable[[datetime, int], int], now: datetime, batch: int) -> in
 
 
 def command(
-    name: str, step: Callable[[datetime, int], int], *, batch: int, per: str, says: str, help: str
-) -> click.Command:
-    """`flask <area> <name>`: a task's step by hand, now, drained like the worker does.
+    group: click.Group, name: str, step: Callable[[datetime, int], int], *, per: str
+) -> Callable[[Callable[[int], str]], click.Command]:
+    """`flask <area> <name>` on `group`: a task's step by hand, now, drained as the worker
+    does (one commit per batch, so items and their events land together).
 
-    `per` names what one batch counts ("Rewards"), `says` the line printed with the
-    total in place of {}. One commit per batch, so items and their events land together.
+    Decorates what says the total; its docstring is the command's help, `per` names what
+    a batch counts ("Rewards"), and --batch defaults to the step's own batch.
     """
+    default = inspect.signature(step).parameters["batch"].default
 
-    @click.command(name, help=help)
-    @with_appcontext
-    @click.option("--batch", default=batch, show_default=True, help=f"{per} per transaction.")
-    def run(batch):
-        click.echo(says.format(drain(step, utcnow(), batch)))
+    def decorator(says: Callable[[int], str]) -> click.Command:
+        @group.command(name, help=says.__doc__)
+        @with_appcontext
+        @click.option("--batch", default=default, show_default=True, help=f"{per} per transaction.")
+        def run(batch):
+            click.echo(says(drain(step, utcnow(), batch)))
 
-    return run
+        return run
+
+    return decorator
 
 
 def tasks() -> list[Task]:
