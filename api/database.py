@@ -5,6 +5,7 @@ once at its end when it succeeded (status < 400) or rolls back otherwise. So an
 event row, an idempotency record and the change they describe land together.
 """
 
+import sqlite3
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -20,6 +21,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 
 from api.extensions import db
+from api.sqlite_writers import QueuedConnection
 
 
 def utcnow() -> datetime:
@@ -58,6 +60,8 @@ def engine_options(settings: dict) -> dict:
             # then found another writer's commit in between would fail instead, at once.
             # Reads before it run outside, so a read-only request never takes the lock.
             "isolation_level": "IMMEDIATE",
+            # ... and queues for that lock on a kernel lock rather than in the busy handler.
+            "factory": QueuedConnection,
         }
         # A file on this machine cannot drop a connection: no ping before each use.
         options["pool_pre_ping"] = False
@@ -139,7 +143,7 @@ def without_timeouts(connection):
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
