@@ -40,12 +40,20 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from api.extensions import db
 
+FEW_ROWS = 50
+
 
 def insert_many(statement: Insert, rows: list[dict], shared: dict | None = None) -> None:
     """Execute `statement` for each row; `shared` holds the values every row has."""
     if not rows:
         return
     shared = shared or {}
+    if len(rows) < FEW_ROWS:
+        # SQLAlchemy's own executemany, whose compiled form it keeps: the path below
+        # compiles the statement on each call, which pays only over many rows (a
+        # click's one event took 0.6 ms more that way).
+        db.session.execute(statement, [row | shared for row in rows])
+        return
     keys = [*rows[0], *shared]
     connection = db.session.connection()
     dialect = connection.dialect

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from api import recent, scoring, signing
 from api.contacts import service as contacts
 from api.contacts.models import Contact
-from api.database import utcnow
+from api.database import inserted, utcnow
 from api.domain_errors import Conflict, Forbidden, Gone, NotFound, Unidentified, not_found
 from api.extensions import db
 from api.i18n.catalogs import UI
@@ -244,8 +244,10 @@ def _record_display(workspace: Workspace, payload: dict, now: datetime) -> Invit
         return invitation
     survey = _survey(workspace, payload["s"])
     invitee = Invitee(payload["c"], payload["l"])
-    create_invitations(survey, [invitee], "widget", now, invitation_ids=[payload["i"]])
-    return db.session.get(Invitation, payload["i"])
+    created = create_invitations(survey, [invitee], "widget", now, invitation_ids=[payload["i"]])
+    if not created:  # recorded by a request that ran at the same time
+        return db.session.get(Invitation, payload["i"])
+    return inserted(Invitation, {**created[0]._asdict(), "declined_at": None})
 
 
 def answer(
