@@ -12,9 +12,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from api.advocacy.models import AdvocacyAsk
-from api.database import dialect_insert
+from api.contacts.models import Contact
+from api.database import dialect_insert, insert_ignore
 from api.domain_errors import Conflict
 from api.extensions import db
+from api.ids import new_id
+from api.responses.models import Response
 
 
 def claim(
@@ -88,3 +91,26 @@ def claim_or_refuse(
         f"({last.channel}); ask again from {again.isoformat(timespec='seconds')}.",
         code="ask_capped",
     )
+
+
+def insert_for_response(model, prefix: str, contact: Contact, response: Response | None, values):
+    """A new `model` row (a review request, a testimonial) of `contact`, after `response`
+    when there is one; None when that response already has one.
+
+    At most one per response, settled by the database (ON CONFLICT on response_id), so
+    two channels acting on the same answer at once make one row between them.
+    """
+    row_id = new_id(prefix)
+    inserted = insert_ignore(
+        model,
+        {
+            "id": row_id,
+            "workspace_id": contact.workspace_id,
+            "contact_id": contact.id,
+            "response_id": response.id if response is not None else None,
+            "survey_id": response.survey_id if response is not None else None,
+            **values,
+        },
+        ["response_id"] if response is not None else None,
+    )
+    return db.session.get(model, row_id) if inserted else None

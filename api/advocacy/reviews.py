@@ -17,7 +17,7 @@ from api.advocacy import advocates, asks
 from api.advocacy.models import AdvocacySettings, ReviewClick, ReviewRequest
 from api.advocacy.settings import asks_for_reviews, destination, settings_of
 from api.contacts.models import Contact
-from api.database import insert_ignore, utcnow
+from api.database import utcnow
 from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
@@ -25,7 +25,6 @@ from api.filters import narrowed
 from api.i18n.catalogs import UI
 from api.i18n.negotiation import pick_locale
 from api.i18n.placeholders import fill
-from api.ids import new_id
 from api.responses.models import Response
 from api.surveys.email_block import render_links_block, render_links_text
 from api.surveys.models import Survey
@@ -88,24 +87,14 @@ def request_by_api(
 def _create(
     contact: Contact, channel: str, now: datetime, response: Response | None
 ) -> ReviewRequest | None:
-    request_id = new_id("rr")
-    inserted = insert_ignore(
-        ReviewRequest,
-        {
-            "id": request_id,
-            "workspace_id": contact.workspace_id,
-            "contact_id": contact.id,
-            "response_id": response.id if response is not None else None,
-            "survey_id": response.survey_id if response is not None else None,
-            "category": response.category if response is not None else None,
-            "channel": channel,
-            "created_at": now,
-        },
-        ["response_id"] if response is not None else None,
-    )
-    if not inserted:
+    values = {
+        "category": response.category if response is not None else None,
+        "channel": channel,
+        "created_at": now,
+    }
+    request = asks.insert_for_response(ReviewRequest, "rr", contact, response, values)
+    if request is None:
         return None
-    request = db.session.get(ReviewRequest, request_id)
     _event(request, "review_request.created", {})
     return request
 

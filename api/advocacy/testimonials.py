@@ -20,10 +20,10 @@ from flask import current_app
 from sqlalchemy import Select, delete, select, update
 
 from api import recent, scoped, scoring
-from api.advocacy import advocates
+from api.advocacy import advocates, asks
 from api.advocacy.models import TESTIMONIAL_STATUSES, Testimonial, TestimonialTag
 from api.contacts.models import Contact
-from api.database import insert_ignore, utcnow
+from api.database import utcnow
 from api.domain_errors import Conflict, Invalid
 from api.events import service as events
 from api.extensions import db
@@ -31,7 +31,6 @@ from api.filters import narrowed
 from api.i18n.catalogs import UI
 from api.i18n.negotiation import pick_locale
 from api.i18n.placeholders import fill
-from api.ids import new_id
 from api.responses.models import Response
 from api.surveys.models import Survey
 
@@ -168,32 +167,22 @@ def _insert(
     contact: Contact, words: dict, *, consent: dict, response: Response | None, kind: str | None
 ) -> Testimonial | None:
     now = utcnow()
-    testimonial_id = new_id("tst")
-    inserted = insert_ignore(
-        Testimonial,
-        {
-            "id": testimonial_id,
-            "workspace_id": contact.workspace_id,
-            "contact_id": contact.id,
-            "response_id": response.id if response is not None else None,
-            "survey_id": response.survey_id if response is not None else None,
-            "score": response.score if response is not None else None,
-            "kind": kind,
-            **words,
-            "status": "pending",
-            "featured": False,
-            "consent_text": consent["text"],
-            "consent_channel": consent["channel"],
-            "consent_locale": consent["locale"],
-            "consented_at": consent["given_at"],
-            "created_at": now,
-            "updated_at": now,
-        },
-        ["response_id"] if response is not None else None,
-    )
-    if not inserted:
+    values = {
+        "score": response.score if response is not None else None,
+        "kind": kind,
+        **words,
+        "status": "pending",
+        "featured": False,
+        "consent_text": consent["text"],
+        "consent_channel": consent["channel"],
+        "consent_locale": consent["locale"],
+        "consented_at": consent["given_at"],
+        "created_at": now,
+        "updated_at": now,
+    }
+    testimonial = asks.insert_for_response(Testimonial, "tst", contact, response, values)
+    if testimonial is None:
         return None
-    testimonial = db.session.get(Testimonial, testimonial_id)
     _event(testimonial, "testimonial.created")
     return testimonial
 
