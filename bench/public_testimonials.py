@@ -12,7 +12,6 @@ runs ours on a scratch database next to DATABASE_URL's.
     python -m bench.public_testimonials [--duration 5] [--rounds 3] [--postgres]
 """
 
-import argparse
 import contextlib
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from bench.throughput import (
     Target,
     bench_app,
     compare,
+    comparison,
+    comparison_options,
     prepare_database,
     prepare_sqlite_database,
     run_bench,
@@ -78,13 +79,7 @@ def seed(database: Path | str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.public_testimonials")
-    parser.add_argument("--duration", type=float, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
-    parser.add_argument("--postgres", action="store_true", help="ours on DATABASE_URL's server")
+    parser = comparison_options("python -m bench.public_testimonials", MIN_RATIO)
     parser.add_argument(
         "--db-prefix", default="flipfunnel_bench", help="name prefix of the scratch database"
     )
@@ -113,11 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                     expect_status=200,
                 ),
                 Target("baseline-json", BASELINE_APP, "/json"),
-                duration=args.duration,
-                rounds=args.rounds,
-                threads=args.threads,
-                connections=args.connections,
-                min_ratio=args.min_ratio,
+                **comparison(args),
                 name="public-testimonials" + ("-postgres" if args.postgres else ""),
             )
 

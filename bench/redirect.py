@@ -10,7 +10,6 @@ ours on a scratch database next to DATABASE_URL's instead.
     python -m bench.redirect [--duration 5] [--rounds 3] [--connections 32] [--postgres]
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from bench.throughput import (
     Target,
     bench_app,
     compare,
+    comparison,
+    comparison_options,
     migrated_database,
     run_bench,
 )
@@ -48,14 +49,8 @@ def seed(database: Path | str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.redirect")
-    parser.add_argument("--duration", type=float, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
+    parser = comparison_options("python -m bench.redirect", MIN_RATIO)
     parser.add_argument("--keep-logs", action="store_true")
-    parser.add_argument("--postgres", action="store_true", help="ours on DATABASE_URL's server")
     args = parser.parse_args(argv)
 
     def run() -> None:
@@ -64,11 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             compare(
                 Target("ours-redirect", "wsgi:app", f"/r/{code}", env=env, expect_status=302),
                 Target("baseline-redirect", BASELINE_APP, "/redirect", expect_status=302),
-                duration=args.duration,
-                rounds=args.rounds,
-                threads=args.threads,
-                connections=args.connections,
-                min_ratio=args.min_ratio,
+                **comparison(args),
                 name="redirect-postgres" if args.postgres else "redirect",
                 keep_logs=args.keep_logs,
             )

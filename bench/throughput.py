@@ -695,6 +695,30 @@ def _pair(text: str, sep: str) -> tuple[str, str]:
     return key.strip(), value.strip() if sep == ":" else value
 
 
+def comparison_options(prog: str, min_ratio: float) -> argparse.ArgumentParser:
+    """The options of a bench that compares one of our routes with the baseline;
+    `comparison(args)` hands them to `compare`."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--min-ratio", type=float, default=min_ratio)
+    parser.add_argument("--postgres", action="store_true", help="ours on DATABASE_URL's server")
+    return parser
+
+
+def comparison(args: argparse.Namespace) -> dict:
+    """`compare`'s keywords from what `comparison_options` parsed."""
+    return {
+        "duration": args.duration,
+        "rounds": args.rounds,
+        "threads": args.threads,
+        "connections": args.connections,
+        "min_ratio": args.min_ratio,
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.throughput",

@@ -13,7 +13,6 @@ against 0.4 on SQLite and 0.2 on PostgreSQL; median ratio over rounds.
     python -m bench.widget_api [--duration 5] [--rounds 3] [--postgres] [--only first-answer]
 """
 
-import argparse
 import json
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from bench.throughput import (
     Target,
     bench_app,
     compare,
+    comparison,
+    comparison_options,
     lua_string,
     migrated_database,
     run_bench,
@@ -146,24 +147,12 @@ def first_answer_target(seeded: dict, env: dict, workdir: Path, threads: int) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.widget_api")
-    parser.add_argument("--duration", type=float, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--min-ratio", type=float, default=MIN_RATIO)
-    parser.add_argument("--postgres", action="store_true", help="ours on DATABASE_URL's server")
+    parser = comparison_options("python -m bench.widget_api", MIN_RATIO)
     parser.add_argument(
         "--only", choices=("eligibility", "first-answer", "retried-answer"), help="one figure"
     )
     args = parser.parse_args(argv)
-    common = {
-        "duration": args.duration,
-        "rounds": args.rounds,
-        "threads": args.threads,
-        "connections": args.connections,
-        "min_ratio": args.min_ratio,
-    }
+    common = comparison(args)
 
     suffix = "-postgres" if args.postgres else ""
     engine = "postgresql" if args.postgres else "sqlite"
