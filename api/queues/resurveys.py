@@ -28,6 +28,7 @@ from api.queues.models import Resurvey
 from api.responses.models import Response
 from api.surveys import invitations
 from api.surveys.models import Survey
+from api.worker import periodic
 
 MAX_DAYS = 365
 SCHEDULED, SENT, CANCELLED = "scheduled", "sent", "cancelled"
@@ -85,24 +86,16 @@ def latest_of(item_ids: list[str]) -> dict[str, Resurvey]:
 def send_due(now: datetime | None = None, batch: int = 200) -> int:
     """Ask up to `batch` re-surveys that are due; returns how many. Run by the worker.
 
-    Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers
-    can run at once without asking anyone twice. The caller commits after each batch
-    and calls again while it returns `batch`.
+    Nobody is asked twice by workers running at once (periodic.each_due). The caller
+    commits after each batch and calls again while it returns `batch`.
     """
     now = now or utcnow()
-    due = list(
-        db.session.scalars(
-            select(Resurvey)
-            .where(Resurvey.status == SCHEDULED, Resurvey.due_at <= now)
-            .order_by(Resurvey.due_at, Resurvey.id)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
+    due = (
+        select(Resurvey)
+        .where(Resurvey.status == SCHEDULED, Resurvey.due_at <= now)
+        .order_by(Resurvey.due_at, Resurvey.id)
     )
-    for resurvey in due:
-        _send(resurvey, now)
-    db.session.flush()
-    return len(due)
+    return periodic.each_due(due, batch, lambda resurvey: _send(resurvey, now))
 
 
 def _send(resurvey: Resurvey, now: datetime) -> None:

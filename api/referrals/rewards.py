@@ -30,6 +30,7 @@ from api.referrals.models import (
     ReferralProgram,
     ReferralReward,
 )
+from api.worker import periodic
 
 
 def _event(reward: ReferralReward, type_: str) -> None:
@@ -324,25 +325,18 @@ def mark_paid(reward: ReferralReward, reference: str, now: datetime | None = Non
 def approve_due(now: datetime | None = None, batch: int = 500) -> int:
     """Approve up to `batch` pending, unheld rewards whose hold has passed; run by the worker.
 
-    Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
-    workers can run at once without approving (and announcing) one reward twice.
-    The caller commits after each batch and calls again while it returns `batch`.
+    No reward is approved (and announced) twice by workers running at once
+    (periodic.each_due). The caller commits after each batch and calls again while it
+    returns `batch`.
     """
     now = now or utcnow()
-    due = list(
-        db.session.scalars(
-            select(ReferralReward)
-            .where(
-                ReferralReward.status == "pending",
-                ReferralReward.held.is_(False),
-                ReferralReward.approve_after <= now,
-            )
-            .order_by(ReferralReward.approve_after, ReferralReward.id)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
+    due = (
+        select(ReferralReward)
+        .where(
+            ReferralReward.status == "pending",
+            ReferralReward.held.is_(False),
+            ReferralReward.approve_after <= now,
         )
+        .order_by(ReferralReward.approve_after, ReferralReward.id)
     )
-    for reward in due:
-        _approve(reward, now)
-    db.session.flush()
-    return len(due)
+    return periodic.each_due(due, batch, lambda reward: _approve(reward, now))

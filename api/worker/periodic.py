@@ -14,11 +14,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import String, update
+from sqlalchemy import Select, String, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.database import UTCDateTime, insert_ignore, utcnow
@@ -42,6 +43,20 @@ class Task:
     # One batch: does up to `batch` items at `now` and says how many it did.
     step: Callable[[datetime, int], int]
     batch: int = 500
+
+
+def each_due(statement: Select, batch: int, act: Callable[[Any], object]) -> int:
+    """One batch of a step: `act` on up to `batch` rows of `statement`, in its order;
+    flushes and says how many.
+
+    Rows are claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers
+    can run the step at once without acting on one row twice.
+    """
+    due = list(db.session.scalars(statement.limit(batch).with_for_update(skip_locked=True)))
+    for row in due:
+        act(row)
+    db.session.flush()
+    return len(due)
 
 
 def drain(step: Callable[[datetime, int], int], now: datetime, batch: int) -> int:
