@@ -125,6 +125,9 @@ class TestimonialFilterArgs(PageArgs):
 
 
 class PublicTestimonialArgs(Schema):
+    # The wall's query string is the same for every visitor of a page: loaded once.
+    shared_query = True
+
     key = fields.String(metadata={"description": "The publishable key (pk_...)."})
     tag = fields.String(validate=validate.Length(max=50))
     survey_id = fields.String(validate=ID)

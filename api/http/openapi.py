@@ -19,6 +19,7 @@ package so the page works on a machine with no internet.
 """
 
 import http
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +31,7 @@ from flask import send_from_directory
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields, validate
 from swagger_ui_bundle import swagger_ui_path
+from webargs.flaskparser import FlaskParser
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -270,6 +272,36 @@ class Api(flask_smorest.Api):
             self.spec.components.response(PAGE + status.name, page, lazy=True)
 
 
+class ArgumentsParser(FlaskParser):
+    """webargs' parser, remembering the arguments of query strings that many callers send.
+
+    A schema with `shared_query = True` is one whose query string is the same for
+    every visitor of a page (the wall's `key=pk_...&limit=20`): what a query string
+    loads to is kept, up to `REMEMBERED` of them per worker, and handed out as a
+    fresh dict each time. Loading is a function of the query string alone for such
+    a schema (no hooks that read the request), so the answer is the one webargs
+    would give; a string that fails to load is refused each time, never kept.
+    """
+
+    REMEMBERED = 256
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.remembered: OrderedDict = OrderedDict()
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        if location != "query" or not getattr(argmap, "shared_query", False):
+            return super().parse(argmap, req, location=location, **kwargs)
+        key = (id(argmap), (req or self.get_default_request()).query_string)
+        loaded = self.remembered.get(key)
+        if loaded is None:
+            loaded = super().parse(argmap, req, location=location, **kwargs)
+            self.remembered[key] = loaded
+            if len(self.remembered) > self.REMEMBERED:
+                self.remembered.popitem(last=False)  # the oldest: a list, not a true LRU
+        return dict(loaded)
+
+
 class Blueprint(flask_smorest.Blueprint):
     """The base of every blueprint in the document.
 
@@ -277,6 +309,8 @@ class Blueprint(flask_smorest.Blueprint):
     and answer errors as an HTML page to a browser that asks for one, as every
     route outside the APIs does (see api.http.errors).
     """
+
+    ARGUMENTS_PARSER = ArgumentsParser()
 
     def __init__(self, *args, public: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
