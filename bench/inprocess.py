@@ -3,8 +3,10 @@
 wrk figures move with whatever else the machine runs; the CPU time one request
 costs moves much less. This calls each app's WSGI callable directly (no server,
 no socket) N times and divides `time.process_time()` by N: the app's own cost,
-the figure to profile against. Targets take turns over several rounds; the
-least of each is printed with its ratio to the baseline's `/json`. `--profile NAME`
+the figure to profile against. Among the targets is a first widget answer (a
+display no request answered yet; a tenth as many requests per round). Targets
+take turns over several rounds; the least of each is printed with its ratio to
+the baseline's `/json`. `--profile NAME`
 prints cProfile's top functions for one target instead (`--sort cumtime` to see
 where a call's time goes rather than which functions spend it). The apps log
 each request to stderr, as they do under gunicorn; send it to /dev/null.
@@ -16,6 +18,7 @@ each request to stderr, as they do under gunicorn; send it to /dev/null.
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import sys
@@ -46,10 +49,13 @@ def environ(path: str, query: str = "", headers: dict | None = None) -> dict:
     return env
 
 
-def call(app, env: dict) -> str:
-    """One request; its status line. The body is read to the end, as a server would."""
+def call(app, env) -> str:
+    """One request; its status line. The body is read to the end, as a server would.
+
+    `env` is the request's WSGI environ, or a function that makes the next one (a
+    target whose every request differs, as first answers do)."""
     status = []
-    body = app(dict(env), lambda s, h, e=None: status.append(s))
+    body = app(env() if callable(env) else dict(env), lambda s, h, e=None: status.append(s))
     for _ in body:
         pass
     if hasattr(body, "close"):
@@ -57,9 +63,12 @@ def call(app, env: dict) -> str:
     return status[0]
 
 
+WARM_UP = 200
+
+
 def per_request(app, env: dict, requests: int) -> float:
     """µs of CPU per request, after a warm-up."""
-    for _ in range(200):
+    for _ in range(WARM_UP):
         call(app, env)
     started = time.process_time()
     for _ in range(requests):
@@ -67,20 +76,42 @@ def per_request(app, env: dict, requests: int) -> float:
     return (time.process_time() - started) / requests * 1e6
 
 
-def targets(where) -> dict:
+def first_answers(seeded: dict):
+    """A POST of a first answer per call: each with a display no request answered yet."""
+    tokens = iter(seeded["fresh"])
+    headers = {"Origin": widget_api.ORIGIN, "Content-Type": "application/json"}
+
+    def next_request() -> dict:
+        body = json.dumps({"display": next(tokens), "score": 9}).encode()
+        env = environ("/w/v1/responses", f"key={seeded['key']}", headers)
+        env |= {
+            "REQUEST_METHOD": "POST",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+        }
+        return env
+
+    return next_request
+
+
+def targets(where, requests: int = 0) -> dict:
+    """Each target's app and request; `requests` first answers are seeded (none if 0)."""
     from bench.baseline_app import app as baseline
     from bench.throughput import bench_app
 
-    seeded = widget_api.seed(where)
+    seeded = widget_api.seed(where, requests)
     code = redirect.seed(where)
     ours = bench_app(where).wsgi_app
     origin = {"Origin": widget_api.ORIGIN}
+    first = {"first-answer": (ours, first_answers(seeded))} if requests else {}
     return {
         "baseline-json": (baseline.wsgi_app, environ("/json")),
         "baseline-redirect": (baseline.wsgi_app, environ("/redirect")),
         "healthz": (ours, environ("/healthz")),
         "eligibility": (ours, environ("/w/v1/eligibility", seeded["query"], origin)),
         "redirect": (ours, environ(f"/r/{code}")),
+        **first,
     }
 
 
@@ -97,13 +128,17 @@ def main(argv: list[str] | None = None) -> int:
 
     with migrated_database(args.postgres, limits) as (where, env):
         os.environ.update(env)  # the app's settings, as gunicorn's workers would get them
-        found = targets(where)
+        # A first answer costs ten times a read: a tenth as many of them per round.
+        answers = max(1, args.requests // 10)
+        found = targets(where, 1 + args.rounds * (WARM_UP + answers) + answers)
+        counts = {name: answers if name == "first-answer" else args.requests for name in found}
         for name, (app, request) in found.items():
             print(f"{name:18} {call(app, request)}")
         if args.profile:
             app, request = found[args.profile]
             profile = cProfile.Profile()
-            profile.runcall(lambda: [call(app, request) for _ in range(args.requests)])
+            runs = counts[args.profile]
+            profile.runcall(lambda: [call(app, request) for _ in range(runs)])
             pstats.Stats(profile).sort_stats(args.sort).print_stats(args.lines)
             return 0
         # Rounds through every target in turn, so a change in the machine's load
@@ -112,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         rounds: dict[str, list[float]] = {name: [] for name in found}
         for _ in range(args.rounds):
             for name, (app, request) in found.items():
-                rounds[name].append(per_request(app, request, args.requests))
+                rounds[name].append(per_request(app, request, counts[name]))
         baseline = min(rounds["baseline-json"])
         for name, figures in rounds.items():
             least = min(figures)
