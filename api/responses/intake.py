@@ -7,13 +7,11 @@ hosted page and the widget use, so every channel follows the same rules.
 
 from datetime import datetime
 
-from sqlalchemy import select
-
-from api import scoring
+from api import scoped, scoring
 from api.contacts import references
 from api.contacts.models import Contact
 from api.database import utcnow
-from api.domain_errors import Conflict, Gone, Invalid, not_found
+from api.domain_errors import Conflict, Gone, Invalid
 from api.extensions import db
 from api.responses.models import Response
 from api.responses.service import submit
@@ -32,11 +30,7 @@ _SKIP_MESSAGES = {
 def record(workspace_id: str, data: dict, now: datetime | None = None) -> tuple[Response, bool]:
     """Resolve the body's references, then submit; returns (response, created)."""
     now = now or utcnow()
-    survey = db.session.scalar(
-        select(Survey).where(Survey.workspace_id == workspace_id, Survey.id == data["survey_id"])
-    )
-    if survey is None:
-        raise not_found("survey")
+    survey = scoped.get_or_404(Survey, workspace_id, data["survey_id"], "survey")
     _check_score(survey.kind, data["score"])  # before anything is written
     contact = references.resolve(workspace_id, data["contact"]) if "contact" in data else None
     if data.get("invitation_id"):
@@ -64,13 +58,7 @@ def _check_score(kind: str, score: int) -> None:
 def _given_invitation(
     survey: Survey, invitation_id: str, contact: Contact | None, now: datetime
 ) -> Invitation:
-    invitation = db.session.scalar(
-        select(Invitation).where(
-            Invitation.workspace_id == survey.workspace_id, Invitation.id == invitation_id
-        )
-    )
-    if invitation is None:
-        raise not_found("invitation")
+    invitation = scoped.get_or_404(Invitation, survey.workspace_id, invitation_id, "invitation")
     if invitation.survey_id != survey.id:
         raise Invalid(
             "This invitation belongs to another survey.",
