@@ -7,6 +7,10 @@ status and answers in the one error format; a CLI command or the worker reads
 the same facts without pretending to be a web request.
 """
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class DomainError(Exception):
     """A request our rules refuse. Subclasses say how, the HTTP layer says with what status."""
@@ -59,3 +63,10 @@ class Forbidden(DomainError):
 def not_found(what: str) -> NotFound:
     """The one wording of a missing object: "No such reward."."""
     return NotFound(f"No such {what}.")
+
+
+def found(value: T | None, what: str) -> T:
+    """`value`, or NotFound in the one wording when a lookup found nothing (None)."""
+    if value is None:
+        raise not_found(what)
+    return value

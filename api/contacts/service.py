@@ -11,7 +11,7 @@ from api.contacts import stages
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
 from api.contacts.schemas import attributes_fit
 from api.database import dialect_insert, insert_ignore, utcnow
-from api.domain_errors import Invalid, not_found
+from api.domain_errors import Invalid, found
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
@@ -31,10 +31,7 @@ def get_contact(workspace_id: str, external_id: str) -> Contact | None:
 
 def require_contact(workspace_id: str, external_id: str) -> Contact:
     """The contact a path names by external id; NotFound when it is not (or no longer) there."""
-    contact = get_contact(workspace_id, external_id)
-    if contact is None:
-        raise not_found("contact")
-    return contact
+    return found(get_contact(workspace_id, external_id), "contact")
 
 
 def get_contact_by_id(workspace_id: str, contact_id: str) -> Contact | None:

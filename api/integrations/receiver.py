@@ -9,7 +9,7 @@ a database that is down 503.
 
 from flask import Blueprint, request
 
-from api.domain_errors import not_found
+from api.domain_errors import found
 from api.http import ratelimit
 from api.http.errors import ApiError
 from api.integrations import stripe_events, stripe_setup
@@ -21,9 +21,7 @@ ratelimit.limit_blueprint(bp, ratelimit.Rule("RATELIMIT_STRIPE"))
 
 @bp.post(stripe_setup.ROUTE + "<token>")
 def receive(token):
-    integration = stripe_setup.find_by_token(token)
-    if integration is None:
-        raise not_found("Stripe endpoint")
+    integration = found(stripe_setup.find_by_token(token), "Stripe endpoint")
     try:
         row, repeat = stripe_events.receive(
             integration, request.get_data(cache=False), request.headers.get("Stripe-Signature")

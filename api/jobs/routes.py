@@ -1,6 +1,6 @@
 from flask.views import MethodView
 
-from api.domain_errors import not_found
+from api.domain_errors import found
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.pagination import page_of, paginate
@@ -31,7 +31,4 @@ class JobById(MethodView):
     @bp.response(200, JobSchema)
     def get(self, job_id):
         """One job: poll it until `status` is `succeeded` or `failed`."""
-        job = queue.get(current_workspace_id(), job_id)
-        if job is None:
-            raise not_found("job")
-        return job
+        return found(queue.get(current_workspace_id(), job_id), "job")

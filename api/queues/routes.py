@@ -6,7 +6,7 @@ from sqlalchemy import select
 from api.advocacy.advocates import agreed_acts
 from api.contacts.models import Contact
 from api.database import chunked
-from api.domain_errors import not_found
+from api.domain_errors import found
 from api.extensions import db
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
@@ -83,10 +83,7 @@ def _with_details(items: list[QueueItem]) -> list[ItemView]:
 
 
 def _found(queue: str, item_id: str) -> QueueItem:
-    item = service.get_item(current_workspace_id(), _INTERNAL[queue], item_id)
-    if item is None:
-        raise not_found("queue item")
-    return item
+    return found(service.get_item(current_workspace_id(), _INTERNAL[queue], item_id), "queue item")
 
 
 @bp.route(f"/{QUEUE}/items")

@@ -21,7 +21,7 @@ from api import lifecycle
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import insert_ignore, utcnow
-from api.domain_errors import Conflict, Invalid, not_found
+from api.domain_errors import Conflict, Invalid, found
 from api.events import service as events
 from api.extensions import db
 from api.ids import new_id
@@ -275,10 +275,7 @@ def get_referral(workspace_id: str, referral_id: str, *, for_update: bool = Fals
     statement = referrals_of(workspace_id).where(Referral.id == referral_id)
     if for_update:
         statement = statement.with_for_update(of=Referral)
-    referral = db.session.scalar(statement)
-    if referral is None:
-        raise not_found("referral")
-    return referral
+    return found(db.session.scalar(statement), "referral")
 
 
 def review(referral: Referral, decision: str, note: str | None, now=None) -> Referral:

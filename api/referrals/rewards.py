@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import Select, select
 
 from api.database import insert_ignore, utcnow
-from api.domain_errors import Conflict, not_found
+from api.domain_errors import Conflict, found
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
@@ -238,15 +238,12 @@ def record_conversion(
 def record_refund(referral: Referral, order_id: str, now: datetime | None = None):
     """Mark the order refunded and void its unpaid rewards (claw back paid ones)."""
     now = now or utcnow()
-    conversion = db.session.scalar(
-        select(ReferralConversion).where(
-            ReferralConversion.workspace_id == referral.workspace_id,
-            ReferralConversion.referral_id == referral.id,
-            ReferralConversion.order_id == order_id,
-        )
+    of_order = select(ReferralConversion).where(
+        ReferralConversion.workspace_id == referral.workspace_id,
+        ReferralConversion.referral_id == referral.id,
+        ReferralConversion.order_id == order_id,
     )
-    if conversion is None:
-        raise not_found("conversion with this order id")
+    conversion = found(db.session.scalar(of_order), "conversion with this order id")
     if conversion.refunded_at is None:
         conversion.refunded_at = now
         events.record(
@@ -278,10 +275,7 @@ def get_reward(workspace_id: str, reward_id: str, *, for_update: bool = False) -
     statement = rewards_in(workspace_id).where(ReferralReward.id == reward_id)
     if for_update:  # a state change: concurrent approve/paid calls take turns
         statement = statement.with_for_update()
-    reward = db.session.scalar(statement)
-    if reward is None:
-        raise not_found("reward")
-    return reward
+    return found(db.session.scalar(statement), "reward")
 
 
 def approve(reward: ReferralReward, now: datetime | None = None) -> ReferralReward:

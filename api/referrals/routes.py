@@ -1,7 +1,7 @@
 from flask.views import MethodView
 
 from api.contacts import references
-from api.domain_errors import not_found
+from api.domain_errors import found
 from api.extensions import db
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
@@ -81,10 +81,7 @@ class Funnel(MethodView):
 
 
 def _code(id_or_code: str) -> ReferralCode:
-    code = links.get_code(current_workspace_id(), id_or_code)
-    if code is None:
-        raise not_found("referral code")
-    return code
+    return found(links.get_code(current_workspace_id(), id_or_code), "referral code")
 
 
 @bp.route("/referral-codes")

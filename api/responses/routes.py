@@ -4,7 +4,7 @@ from flask import Response as HttpResponse
 from flask import request, stream_with_context
 from flask.views import MethodView
 
-from api.domain_errors import not_found
+from api.domain_errors import found
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint
 from api.http.errors import ApiError
@@ -60,10 +60,7 @@ def _filters(args: dict) -> dict:
 
 
 def _found(response_id: str):
-    response = service.get_response(current_workspace_id(), response_id)
-    if response is None:
-        raise not_found("response")
-    return response
+    return found(service.get_response(current_workspace_id(), response_id), "response")
 
 
 def _view(response):

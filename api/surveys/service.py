@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 
 from api.contacts import service as contacts
 from api.database import utcnow
-from api.domain_errors import Conflict, Invalid, not_found
+from api.domain_errors import Conflict, Invalid, found
 from api.extensions import db
 from api.i18n.negotiation import pick_locale
 from api.i18n.placeholders import fill
@@ -51,10 +51,7 @@ def find_survey(workspace_id: str, survey_id: str) -> Survey | None:
 
 def get_survey(workspace_id: str, survey_id: str) -> Survey:
     """The workspace's survey, or NotFound for a missing one or another workspace's."""
-    survey = find_survey(workspace_id, survey_id)
-    if survey is None:
-        raise not_found("survey")
-    return survey
+    return found(find_survey(workspace_id, survey_id), "survey")
 
 
 def filter_surveys(workspace_id: str, filters: dict) -> Select:
@@ -123,15 +120,12 @@ def preview(survey: Survey) -> dict:
 
 def invitation_links(survey: Survey, invitation_id: str) -> dict:
     """`invitations.links` of one of the survey's invitations; 404 for any other."""
-    invitation = db.session.scalar(
-        select(Invitation).where(
-            Invitation.survey_id == survey.id,
-            Invitation.workspace_id == survey.workspace_id,
-            Invitation.id == invitation_id,
-        )
+    of_survey = select(Invitation).where(
+        Invitation.survey_id == survey.id,
+        Invitation.workspace_id == survey.workspace_id,
+        Invitation.id == invitation_id,
     )
-    if invitation is None:
-        raise not_found("invitation")
+    invitation = found(db.session.scalar(of_survey), "invitation")
     contact = None
     if invitation.contact_id is not None:
         contact = contacts.get_contact_by_id(survey.workspace_id, invitation.contact_id)

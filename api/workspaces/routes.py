@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from flask.views import MethodView
 
-from api.domain_errors import not_found
+from api.domain_errors import found
 from api.extensions import db
 from api.http import idempotency
 from api.http.auth import current_workspace_id
@@ -35,10 +35,7 @@ def _with_secret(key: ApiKey, raw: str) -> dict:
 
 
 def _found(key_id: str) -> ApiKey:
-    key = keys.get_key(current_workspace_id(), key_id)
-    if key is None:
-        raise not_found("API key")
-    return key
+    return found(keys.get_key(current_workspace_id(), key_id), "API key")
 
 
 @bp.route("")

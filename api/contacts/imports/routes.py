@@ -5,7 +5,7 @@ from marshmallow import ValidationError
 from api.contacts.imports import csv_file, service
 from api.contacts.imports import job as import_job
 from api.contacts.imports.schemas import ContactImportSchema, ImportOptionsSchema
-from api.domain_errors import not_found
+from api.domain_errors import found
 from api.http.auth import current_workspace_id
 from api.http.blueprint import ApiBlueprint, Uploads
 from api.http.errors import ApiError
@@ -95,7 +95,4 @@ class ImportById(MethodView):
     @bp.response(200, ContactImportSchema)
     def get(self, import_id):
         """Its status, counts, and the first 100 row errors with their lines."""
-        job = service.get_import(current_workspace_id(), import_id)
-        if job is None:
-            raise not_found("import")
-        return job
+        return found(service.get_import(current_workspace_id(), import_id), "import")
