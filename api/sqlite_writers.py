@@ -116,7 +116,8 @@ class QueuedConnection(sqlite3.Connection):
                 pause = min(pause * 2, 0.002)
 
     def _after(self) -> None:
-        # A statement that failed, or ran in autocommit, left no transaction to wait for.
+        # A transaction ended, or a statement that failed or ran in autocommit left none:
+        # nothing for the others to wait for.
         if self._queued is not None and not self.in_transaction:
             self._release()
 
@@ -129,15 +130,13 @@ class QueuedConnection(sqlite3.Connection):
         try:
             super().commit()
         finally:
-            if self._queued is not None and not self.in_transaction:
-                self._release()
+            self._after()
 
     def rollback(self):
         try:
             super().rollback()
         finally:
-            if self._queued is not None and not self.in_transaction:
-                self._release()
+            self._after()
 
     def __del__(self):
         # A connection dropped without close() must not keep the queue waiting.
