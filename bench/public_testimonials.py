@@ -17,14 +17,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench import throughput
 from bench.invitations import postgres_database
 from bench.throughput import (
     BASELINE_APP,
     Target,
     bench_app,
     compare,
-    comparison,
-    comparison_options,
     prepare_database,
     prepare_sqlite_database,
     run_bench,
@@ -79,7 +78,7 @@ def seed(database: Path | str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = comparison_options("python -m bench.public_testimonials", MIN_RATIO)
+    parser = throughput.comparison_options("python -m bench.public_testimonials", MIN_RATIO)
     parser.add_argument(
         "--db-prefix", default="flipfunnel_bench", help="name prefix of the scratch database"
     )
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                     expect_status=200,
                 ),
                 Target("baseline-json", BASELINE_APP, "/json"),
-                **comparison(args),
+                **throughput.comparison(args),
                 name="public-testimonials" + ("-postgres" if args.postgres else ""),
             )
 

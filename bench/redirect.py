@@ -13,13 +13,12 @@ ours on a scratch database next to DATABASE_URL's instead.
 import sys
 from pathlib import Path
 
+from bench import throughput
 from bench.throughput import (
     BASELINE_APP,
     Target,
     bench_app,
     compare,
-    comparison,
-    comparison_options,
     migrated_database,
     run_bench,
 )
@@ -49,7 +48,7 @@ def seed(database: Path | str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = comparison_options("python -m bench.redirect", MIN_RATIO)
+    parser = throughput.comparison_options("python -m bench.redirect", MIN_RATIO)
     parser.add_argument("--keep-logs", action="store_true")
     args = parser.parse_args(argv)
 
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             compare(
                 Target("ours-redirect", "wsgi:app", f"/r/{code}", env=env, expect_status=302),
                 Target("baseline-redirect", BASELINE_APP, "/redirect", expect_status=302),
-                **comparison(args),
+                **throughput.comparison(args),
                 name="redirect-postgres" if args.postgres else "redirect",
                 keep_logs=args.keep_logs,
             )

@@ -19,13 +19,12 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench import throughput
 from bench.throughput import (
     BASELINE_APP,
     Target,
     bench_app,
     compare,
-    comparison,
-    comparison_options,
     lua_string,
     migrated_database,
     run_bench,
@@ -147,12 +146,12 @@ def first_answer_target(seeded: dict, env: dict, workdir: Path, threads: int) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = comparison_options("python -m bench.widget_api", MIN_RATIO)
+    parser = throughput.comparison_options("python -m bench.widget_api", MIN_RATIO)
     parser.add_argument(
         "--only", choices=("eligibility", "first-answer", "retried-answer"), help="one figure"
     )
     args = parser.parse_args(argv)
-    common = comparison(args)
+    common = throughput.comparison(args)
 
     suffix = "-postgres" if args.postgres else ""
     engine = "postgresql" if args.postgres else "sqlite"
