@@ -62,6 +62,18 @@ def checkout_session(**fields) -> dict:
     return session | fields
 
 
+def paid_invoice(invoice_id: str, **fields) -> dict:
+    """An invoice as `invoice.paid` carries it; `fields` change or add to it."""
+    invoice = {
+        "id": invoice_id,
+        "object": "invoice",
+        "amount_paid": 12000,
+        "currency": "usd",
+        "customer_email": "friend@example.com",
+    }
+    return invoice | fields
+
+
 class Shop:
     """A workspace selling through Stripe: its program, an advocate, the receiving URL."""
 
@@ -353,15 +365,9 @@ def test_the_customers_email_matching_a_signed_up_referral(shop):
         },
     )
     assert response.status_code == 201
-    invoice = {
-        "id": "in_test_renewal",
-        "object": "invoice",
-        "amount_paid": 12000,
-        "currency": "usd",
-        "customer": "cus_never_seen",
-        "customer_email": "friend@example.com",
-        "payment_intent": "pi_renewal",
-    }
+    invoice = paid_invoice(
+        "in_test_renewal", customer="cus_never_seen", payment_intent="pi_renewal"
+    )
     row = shop.deliver("invoice.paid", invoice)
     assert_converted(shop, row, "in_test_renewal", "email")
 
@@ -378,14 +384,12 @@ def test_rules_are_tried_in_order_past_one_that_does_not_attribute(shop):
 def test_a_later_purchase_of_the_same_customer_is_a_second_conversion(shop):
     first = checkout_session(client_reference_id=shop.click(), customer="cus_42")
     shop.deliver("checkout.session.completed", first)
-    renewal = {
-        "id": "in_second",
-        "object": "invoice",
-        "amount_paid": 5000,
-        "currency": "usd",
-        "customer": "cus_42",
-        "customer_email": "changed-address@example.com",
-    }
+    renewal = paid_invoice(
+        "in_second",
+        amount_paid=5000,
+        customer="cus_42",
+        customer_email="changed-address@example.com",
+    )
     row = shop.deliver("invoice.paid", renewal)
     assert (row["outcome"], row["matched_by"]) == ("matched", "customer")
     assert sorted(c.order_id for c in shop.conversions()) == sorted([first["id"], "in_second"])
@@ -397,14 +401,7 @@ def test_a_subscriptions_first_payment_is_one_order(shop):
         mode="subscription", client_reference_id=shop.click(), invoice="in_first", customer="cus_s"
     )
     shop.deliver("checkout.session.completed", session)
-    invoice = {
-        "id": "in_first",
-        "object": "invoice",
-        "amount_paid": 12000,
-        "currency": "usd",
-        "customer": "cus_s",
-        "customer_email": "friend@example.com",
-    }
+    invoice = paid_invoice("in_first", customer="cus_s")
     row = shop.deliver("invoice.paid", invoice)
     assert row["order_id"] == "in_first" and row["outcome"] == "matched"
     assert [c.order_id for c in shop.conversions()] == ["in_first"]
