@@ -423,3 +423,15 @@ def test_the_catalogue_shows_the_fields_the_import_event_carries(app, tenant):
     with app.app_context():
         data = db.session.scalar(select(Event.data).where(Event.type == "contact_import.completed"))
     assert set(catalogue()["contact_import.completed"]["data"]) == {"id", *data}
+
+
+def test_erasure_forgets_whom_an_import_failed_on_and_keeps_its_counts(app, tenant):
+    tenant.put("/v1/contacts/c1", json={"first_name": "One"})
+    text = "external_id,email\nc1,not-an-email\nc2,also-not\nc3,three@example.com\n"
+    job = imported(app, tenant, text)
+    assert [error["external_id"] for error in job["errors"]] == ["c1", "c2"]
+    assert tenant.delete("/v1/contacts/c1").status_code == 204
+    shown = tenant.get(f"/v1/contacts/imports/{job['id']}").get_json()
+    assert shown["errors"] == [job["errors"][0] | {"external_id": None}, job["errors"][1]]
+    counts = {"created": 1, "updated": 0, "unchanged": 0, "failed": 2}
+    assert shown["counts"] == job["counts"] == counts

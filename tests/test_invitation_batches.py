@@ -205,3 +205,40 @@ def test_another_workspaces_batch_is_not_found(tenant, make_tenant):
         url = f"/v1/invitation-batches/{batch_id.get_json()['id']}{path}"
         assert other.get(url).status_code == 404
         assert tenant.get(url).status_code == 200
+
+
+def test_erasure_forgets_whom_a_batch_skipped_and_keeps_its_counts(tenant, make_tenant):
+    survey = make_survey(tenant)
+    for external_id in ("gone", "stays"):
+        tenant.put(f"/v1/contacts/{external_id}", json={"unsubscribed": True})
+    refs = [
+        {"external_id": "gone"},  # found, unsubscribed: kept as both its ids
+        {"external_id": "stays"},
+        {"external_id": "later"},  # not found now, created and erased afterwards
+        {"contact_id": "con_nobody"},
+        {"external_id": "new", "first_name": "A"},
+    ]
+    batch = post_batch(tenant, survey["id"], refs).get_json()
+    other = make_tenant("Other")
+    theirs = post_batch(other, make_survey(other)["id"], [{"external_id": "gone"}]).get_json()
+    tenant.put("/v1/contacts/later", json={"first_name": "Late"})
+    assert tenant.delete("/v1/contacts/gone").status_code == 204
+    assert tenant.delete("/v1/contacts/later").status_code == 204
+
+    shown = tenant.get(f"/v1/invitation-batches/{batch['id']}").get_json()
+    forgotten = {"gone", "later"}
+    assert shown["skipped"] == [
+        {"contact": {} if skip["contact"].get("external_id") in forgotten else skip["contact"]}
+        | {"reason": skip["reason"]}
+        for skip in batch["skipped"]
+    ]
+    assert sorted(skip["reason"] for skip in shown["skipped"]) == [
+        "contact_not_found",
+        "contact_not_found",
+        "unsubscribed",
+        "unsubscribed",
+    ]
+    assert shown["counts"] == batch["counts"] == {"invited": 1, "skipped": 4}
+    assert {"contact": {"external_id": "gone"}, "reason": "contact_not_found"} in other.get(
+        f"/v1/invitation-batches/{theirs['id']}"
+    ).get_json()["skipped"], "another workspace's `gone` is someone else"

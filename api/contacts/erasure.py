@@ -8,9 +8,11 @@ of their import). An area that starts keeping personal data adds its call here.
 
 from api.advocacy import advocates, testimonials
 from api.contacts import service as contacts
+from api.contacts.imports import service as imports
 from api.contacts.models import Contact
 from api.referrals import attribution
 from api.responses import service as responses
+from api.surveys import batches
 
 
 def erase(contact: Contact) -> None:
@@ -19,4 +21,7 @@ def erase(contact: Contact) -> None:
     attribution.forget_email(contact)
     testimonials.forget_testimonials(contact)
     advocates.forget_advocacy(contact)
+    # Before the identity goes: these match the contact by its external id.
+    batches.forget_skipped(contact)
+    imports.forget_errors(contact)
     contacts.forget_identity(contact)

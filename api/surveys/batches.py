@@ -20,10 +20,11 @@ import zlib
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from api.bulk import each_statement_planned, insert_many
 from api.contacts import service as contacts
+from api.contacts.models import Contact
 from api.database import utcnow
 from api.domain_errors import Conflict, DomainError, NotFound
 from api.extensions import db
@@ -237,3 +238,29 @@ def _links(batch: InvitationBatch, made: list[Invitation]) -> list[dict]:
 
 def is_done(batch: InvitationBatch) -> bool:
     return batch.status == DONE
+
+
+def forget_skipped(contact: Contact) -> None:
+    """The batches' part of erasure (`api.contacts.erasure.erase`): a skipped row that
+    names the contact loses its reference and keeps its position and reason, so the
+    batch's counts still add up.
+
+    A skip holds `{"contact_id", "external_id"}` of a contact that was found, or the
+    bare id of one that was not (who may exist by now): either id names the person.
+    Inline fields never reach a skip (an inline contact always resolves). Only this
+    workspace's batches are read, through their primary key, and they are kept
+    `INVITATION_BATCH_RETENTION_DAYS` at most.
+    """
+    of_workspace = select(InvitationBatch.id).where(
+        InvitationBatch.workspace_id == contact.workspace_id
+    )
+    named = or_(
+        InvitationBatchSkip.contact["contact_id"].as_string() == contact.id,
+        InvitationBatchSkip.contact["external_id"].as_string() == contact.external_id,
+    )
+    db.session.execute(
+        update(InvitationBatchSkip)
+        .where(InvitationBatchSkip.batch_id.in_(of_workspace), named)
+        .values(contact={})
+        .execution_options(synchronize_session=False)
+    )

@@ -366,7 +366,9 @@ class InvitationLinksSchema(Schema):
 
 
 class SkippedSchema(Schema):
-    contact = fields.Dict(metadata={"description": "The contact as given, or its ids."})
+    contact = fields.Dict(
+        metadata={"description": "The contact as given, or its ids; `{}` once it is erased."}
+    )
     reason = fields.String(
         metadata={
             "description": "unsubscribed, stage_not_targeted (the contact's lifecycle stage "

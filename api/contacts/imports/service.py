@@ -24,6 +24,7 @@ from api.bulk import each_statement_planned
 from api.contacts import service as contacts
 from api.contacts.imports import csv_file
 from api.contacts.imports.models import ContactImport, ContactImportFile
+from api.contacts.models import Contact
 from api.contacts.schemas import ContactUpsertSchema, attributes_fit
 from api.database import utcnow
 from api.events import service as events
@@ -222,3 +223,33 @@ def _finish(job: ContactImport, failure: str | None = None) -> ContactImport:
         )
     db.session.commit()
     return job
+
+
+def forget_errors(contact: Contact) -> None:
+    """The imports' part of erasure (`api.contacts.erasure.erase`): a kept row error
+    that names the contact loses its external id and keeps its line and reason, so
+    `failed` still adds up.
+
+    The external id is the one personal value an error keeps (its reasons and field
+    messages name columns, never values). An import keeps at most `MAX_ERRORS`, and
+    only imports with failed rows, kept `CONTACT_IMPORT_RETENTION_DAYS` at most, are
+    read: they are filtered here rather than inside the JSON, which SQLite and
+    PostgreSQL would each need their own way.
+    """
+    kept = db.session.execute(
+        select(ContactImport.id, ContactImport.errors).where(
+            ContactImport.workspace_id == contact.workspace_id, ContactImport.failed > 0
+        )
+    )
+    for import_id, errors in kept.all():
+        if not any(error.get("external_id") == contact.external_id for error in errors):
+            continue
+        forgotten = [
+            error | {"external_id": None}
+            if error.get("external_id") == contact.external_id
+            else error
+            for error in errors
+        ]
+        db.session.execute(
+            update(ContactImport).where(ContactImport.id == import_id).values(errors=forgotten)
+        )
