@@ -84,6 +84,11 @@ class Default:
     WORKER_LEASE_SECONDS = 60
     # Finished jobs, and webhook deliveries with their attempts, are kept this long.
     WORKER_RETENTION_DAYS = 30
+    # Finished invitation batches with their skipped rows, and finished contact imports
+    # with their row errors, are kept this long (they name the contacts they skipped
+    # or failed on); then GET answers 404, as for an unknown one.
+    INVITATION_BATCH_RETENTION_DAYS = 30
+    CONTACT_IMPORT_RETENTION_DAYS = 30
 
     # Webhooks: https only and public addresses only, unless allowed (development).
     WEBHOOKS_ALLOW_HTTP = False

@@ -1,14 +1,18 @@
 """CSV imports of contacts: files as Excel and Google Sheets save them, bad rows reported
 by line among good ones, dry runs, limits, and imports that resume where they stopped."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from api.contacts.imports import csv_file, service
 from api.contacts.imports.models import ContactImport, ContactImportFile
 from api.contacts.models import Contact
+from api.database import utcnow
 from api.events.models import Event
 from api.extensions import db
+from api.worker import periodic
 from api.worker.loop import Worker
 from tests.db import event_types
 
@@ -435,3 +439,19 @@ def test_erasure_forgets_whom_an_import_failed_on_and_keeps_its_counts(app, tena
     assert shown["errors"] == [job["errors"][0] | {"external_id": None}, job["errors"][1]]
     counts = {"created": 1, "updated": 0, "unchanged": 0, "failed": 2}
     assert shown["counts"] == job["counts"] == counts
+
+
+def test_finished_imports_are_purged_after_the_retention(app, tenant):
+    job = imported(app, tenant, "external_id,email\nc1,one@example.com\n")
+    now = utcnow()
+
+    def purge(at) -> int:
+        with app.app_context():
+            only = periodic.run_due(at, only=lambda task: task.name == "contact_imports.purge")
+            return only["contact_imports.purge"]
+
+    assert purge(now + timedelta(days=29)) == 0
+    assert tenant.get(f"/v1/contacts/imports/{job['id']}").status_code == 200
+    assert purge(now + timedelta(days=31)) == 1
+    assert tenant.get(f"/v1/contacts/imports/{job['id']}").status_code == 404
+    assert set(contacts_of(tenant)) == {"c1"}, "the contacts it wrote stay"

@@ -5,12 +5,16 @@ so it takes some seconds; it reads one page, and a batch of 2,500 in chunks of 1
 is paged through to the end.
 """
 
+from datetime import timedelta
+
 from sqlalchemy import func, select, text
 
+from api.database import utcnow
 from api.extensions import db
 from api.jobs.models import Job
 from api.surveys import batches
-from api.surveys.models import Invitation, InvitationBatchRefs
+from api.surveys.models import Invitation, InvitationBatchRefs, InvitationBatchSkip
+from api.worker import periodic
 from api.worker.loop import Worker
 from tests.conftest import create_tenant
 
@@ -242,3 +246,30 @@ def test_erasure_forgets_whom_a_batch_skipped_and_keeps_its_counts(tenant, make_
     assert {"contact": {"external_id": "gone"}, "reason": "contact_not_found"} in other.get(
         f"/v1/invitation-batches/{theirs['id']}"
     ).get_json()["skipped"], "another workspace's `gone` is someone else"
+
+
+def test_finished_batches_are_purged_after_their_retention(app_factory):
+    app = app_factory(INVITATION_BATCH_AT_ONCE=1, INVITATION_BATCH_RETENTION_DAYS=7)
+    tenant = create_tenant(app)
+    survey = make_survey(tenant)
+    refs = [{"external_id": "u-1", "first_name": "A"}, {"external_id": "nobody"}]
+    finished = post_batch(tenant, survey["id"], refs).get_json()["id"]
+    Worker(app).run_once()
+    now = utcnow()
+    assert tenant.get(f"/v1/invitation-batches/{finished}").get_json()["status"] == "done"
+    waiting = post_batch(tenant, survey["id"], refs).get_json()["id"]  # its job is not run
+
+    def purge(at) -> int:
+        with app.app_context():
+            only = periodic.run_due(at, only=lambda task: task.name == "invitation_batches.purge")
+            return only["invitation_batches.purge"]
+
+    assert purge(now + timedelta(days=6)) == 0
+    assert tenant.get(f"/v1/invitation-batches/{finished}").status_code == 200
+    assert purge(now + timedelta(days=8)) == 1
+    for path in ("", "/invitations"):
+        assert tenant.get(f"/v1/invitation-batches/{finished}{path}").status_code == 404
+    assert tenant.get(f"/v1/invitation-batches/{waiting}").get_json()["status"] == "queued"
+    skips = select(func.count()).select_from(InvitationBatchSkip)
+    assert count(app, skips.where(InvitationBatchSkip.batch_id == finished)) == 0
+    assert count(app, select(func.count()).select_from(Invitation)) == 1, "invitations stay"

@@ -264,3 +264,12 @@ def forget_skipped(contact: Contact) -> None:
         .values(contact={})
         .execution_options(synchronize_session=False)
     )
+
+
+def purge(before: datetime, batch: int) -> int:
+    """Delete up to `batch` batches that finished (done or failed: only they have a
+    `finished_at`) before `before`, their skipped rows with them (the foreign key
+    cascades); run by the worker. A purged batch is not found, as an unknown one;
+    its invitations stay."""
+    old = select(InvitationBatch.id).where(InvitationBatch.finished_at < before).limit(batch)
+    return db.session.execute(delete(InvitationBatch).where(InvitationBatch.id.in_(old))).rowcount

@@ -78,7 +78,11 @@ class InvitationBatch(db.Model):
     """Contacts invited by one call, by the worker; `refs_done` is where a stopped run resumes."""
 
     __tablename__ = "invitation_batches"
-    __table_args__ = (Index("ix_invitation_batches_workspace", "workspace_id", "id"),)
+    __table_args__ = (
+        Index("ix_invitation_batches_workspace", "workspace_id", "id"),
+        # The purge of finished batches (`batches.purge`).
+        Index("ix_invitation_batches_finished_at", "finished_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("ib"))
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -94,16 +94,20 @@ def command(
 
 
 def tasks() -> list[Task]:
+    from api.contacts.imports import service as imports
     from api.http import idempotency
     from api.jobs import queue as jobs
     from api.queues import resurveys
     from api.referrals import rewards
     from api.reports import score_churn
+    from api.surveys import batches
     from api.webhooks import deliveries
 
     config = current_app.config
     ttl = timedelta(hours=config["IDEMPOTENCY_TTL_HOURS"])
     retention = timedelta(days=config["WORKER_RETENTION_DAYS"])
+    batch_retention = timedelta(days=config["INVITATION_BATCH_RETENTION_DAYS"])
+    import_retention = timedelta(days=config["CONTACT_IMPORT_RETENTION_DAYS"])
     return [
         Task("rewards.approve_due", timedelta(minutes=1), rewards.approve_due),
         Task("resurveys.send_due", timedelta(minutes=1), resurveys.send_due, batch=200),
@@ -121,6 +125,18 @@ def tasks() -> list[Task]:
         ),
         Task(
             "jobs.purge", timedelta(hours=1), lambda now, batch: jobs.purge(now - retention, batch)
+        ),
+        # A batch is 10 invitation batches, each with up to 100,000 skipped rows.
+        Task(
+            "invitation_batches.purge",
+            timedelta(hours=1),
+            lambda now, batch: batches.purge(now - batch_retention, batch),
+            batch=10,
+        ),
+        Task(
+            "contact_imports.purge",
+            timedelta(hours=1),
+            lambda now, batch: imports.purge(now - import_retention, batch),
         ),
     ]
 

@@ -24,7 +24,11 @@ class ContactImport(db.Model):
     """Progress and results; `rows_done` is where a stopped import resumes."""
 
     __tablename__ = "contact_imports"
-    __table_args__ = (Index("ix_contact_imports_workspace", "workspace_id", "id"),)
+    __table_args__ = (
+        Index("ix_contact_imports_workspace", "workspace_id", "id"),
+        # The purge of finished imports (`service.purge`).
+        Index("ix_contact_imports_finished_at", "finished_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("imp"))
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

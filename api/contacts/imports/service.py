@@ -15,6 +15,7 @@ counted and reported with its line; it never stops the others.
 """
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from itertools import islice
 
 from marshmallow import ValidationError
@@ -253,3 +254,11 @@ def forget_errors(contact: Contact) -> None:
         db.session.execute(
             update(ContactImport).where(ContactImport.id == import_id).values(errors=forgotten)
         )
+
+
+def purge(before: datetime, batch: int) -> int:
+    """Delete up to `batch` imports that finished (completed or failed: only they have a
+    `finished_at`) before `before`; run by the worker. A purged import is not found, as
+    an unknown one; the contacts it wrote stay."""
+    old = select(ContactImport.id).where(ContactImport.finished_at < before).limit(batch)
+    return db.session.execute(delete(ContactImport).where(ContactImport.id.in_(old))).rowcount
