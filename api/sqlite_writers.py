@@ -139,7 +139,10 @@ class QueuedConnection(sqlite3.Connection):
             self._after()
 
     def __del__(self):
-        # A connection dropped without close() must not keep the queue waiting.
+        # A connection dropped without close() must not keep the queue waiting, nor
+        # leave its thread marked as holding the lock.
+        if getattr(self, "_queued", None) is not None:
+            _held_by_thread.pop(self._queued, None)
         if getattr(self, "_queue", None) is not None:
             os.close(self._queue)
             self._queue = None

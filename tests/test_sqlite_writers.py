@@ -1,6 +1,7 @@
 """SQLite writers queue on the kernel lock beside the database, not in the busy handler."""
 
 import fcntl
+import gc
 import os
 import sqlite3
 import threading
@@ -118,6 +119,18 @@ def test_a_thread_holding_the_lock_does_not_wait_for_itself(database):
     first.commit()
     second.execute("INSERT INTO t VALUES (3)")
     second.commit()
+
+
+def test_a_connection_dropped_in_a_transaction_frees_the_queue_and_its_thread(database):
+    dropped = connect(database)
+    dropped.execute("INSERT INTO t VALUES (1)")
+    del dropped  # never committed, rolled back or closed
+    gc.collect()
+    writer = connect(database, queue_for=0.05, busy_ms=20)
+    writer.execute("INSERT INTO t VALUES (2)")
+    assert writer._queued is not None  # it queued: its thread was not left marked
+    writer.commit()
+    assert writer.execute("SELECT x FROM t").fetchall() == [(2,)]
 
 
 def test_the_lock_file_sits_beside_the_database_and_memory_has_none(tmp_path):
