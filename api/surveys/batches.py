@@ -69,7 +69,7 @@ def start(
         # In the request's transaction, committed with the answer.
         batch.status, batch.started_at = RUNNING, now
         _invite_chunk(batch, survey, refs, lambda **_progress: db.session.flush(), now)
-        return _finish(_fresh(batch.id))
+        return _finish(db.session.get(InvitationBatch, batch.id, populate_existing=True))
     content = zlib.compress(json.dumps(refs, separators=(",", ":")).encode(), 1)
     db.session.add(InvitationBatchRefs(batch_id=batch.id, content=content))
     jobs.enqueue(KIND, survey.workspace_id, {"batch_id": batch.id}, now)
@@ -89,7 +89,7 @@ def run_batch(batch_id: str, checkpoint=None) -> InvitationBatch:
     job's checkpoint: the chunk, its counts and the job's progress land together).
     """
     commit = checkpoint or (lambda **_progress: db.session.commit())
-    batch = _fresh(batch_id)
+    batch = db.session.get(InvitationBatch, batch_id, populate_existing=True)
     if batch.status in (DONE, FAILED):
         return batch
     if batch.status == QUEUED:
@@ -107,13 +107,16 @@ def run_batch(batch_id: str, checkpoint=None) -> InvitationBatch:
             with each_statement_planned():
                 if not _invite_chunk(batch, survey, chunk, commit):
                     break  # another run invited this chunk: it will finish the batch
-            batch = _fresh(batch_id)
+            batch = db.session.get(InvitationBatch, batch_id, populate_existing=True)
     except DomainError as refusal:  # the survey was deactivated meanwhile, say
         db.session.rollback()
-        batch = _finish(_fresh(batch_id), {"code": refusal.code, "message": refusal.message})
+        batch = _finish(
+            db.session.get(InvitationBatch, batch_id, populate_existing=True),
+            {"code": refusal.code, "message": refusal.message},
+        )
         db.session.commit()
         return batch
-    batch = _fresh(batch_id)
+    batch = db.session.get(InvitationBatch, batch_id, populate_existing=True)
     if batch.status == RUNNING and batch.refs_done >= batch.size:
         batch = _finish(batch)
         db.session.commit()
@@ -153,14 +156,6 @@ def _invite_chunk(
     )
     commit(refs_done=done, size=batch.size)
     return True
-
-
-def _fresh(batch_id: str) -> InvitationBatch:
-    return db.session.scalar(
-        select(InvitationBatch)
-        .where(InvitationBatch.id == batch_id)
-        .execution_options(populate_existing=True)
-    )
 
 
 def _finish(batch: InvitationBatch, error: dict | None = None) -> InvitationBatch:

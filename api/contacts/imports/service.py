@@ -84,7 +84,7 @@ def run_import(import_id: str, checkpoint: Callable[..., None] | None = None) ->
     (a job's checkpoint: the chunk, its counts and the job's progress land together).
     """
     commit = checkpoint or (lambda **_progress: db.session.commit())
-    job = _fresh(import_id)
+    job = db.session.get(ContactImport, import_id, populate_existing=True)
     if job.status in ("completed", "failed"):
         return job
     if job.status == "queued":
@@ -108,22 +108,17 @@ def run_import(import_id: str, checkpoint: Callable[..., None] | None = None) ->
             with each_statement_planned():
                 if not _apply(job, header, chunk, seen, commit):
                     break  # another run applied this chunk: it will finish the import
-            job = _fresh(import_id)
+            job = db.session.get(ContactImport, import_id, populate_existing=True)
     except csv_file.CsvProblem as problem:  # the file was checked on upload: not expected
         db.session.rollback()
-        return _finish(_fresh(import_id), failure=problem.message)
-    job = _fresh(import_id)
+        return _finish(
+            db.session.get(ContactImport, import_id, populate_existing=True),
+            failure=problem.message,
+        )
+    job = db.session.get(ContactImport, import_id, populate_existing=True)
     if job.status == "running" and job.rows_done >= job.total_rows:
         job = _finish(job)
     return job
-
-
-def _fresh(import_id: str) -> ContactImport:
-    return db.session.scalar(
-        select(ContactImport)
-        .where(ContactImport.id == import_id)
-        .execution_options(populate_existing=True)
-    )
 
 
 def _chunks(rows: Iterator) -> Iterator[list]:
