@@ -21,6 +21,7 @@ from api.referrals import clicks
 from api.responses import service as responses_service
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation, Survey
+from api.worker import periodic
 
 
 def make_survey(workspace_id: str, kind: str = "nps", **kw) -> Survey:
@@ -104,3 +105,9 @@ def stripe_signature(body: str, secret: str, timestamp: int | None = None) -> st
     t = int(time.time()) if timestamp is None else timestamp
     mac = hmac.new(secret.encode(), f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
     return f"t={t},v1={mac}"
+
+
+def run_periodic(app, name: str, at: datetime) -> int:
+    """Run the worker's periodic task `name` alone, as if at `at`; what it did (its count)."""
+    with app.app_context():
+        return periodic.run_due(at, only=lambda task: task.name == name)[name]

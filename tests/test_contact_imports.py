@@ -12,9 +12,9 @@ from api.contacts.models import Contact
 from api.database import utcnow
 from api.events.models import Event
 from api.extensions import db
-from api.worker import periodic
 from api.worker.loop import Worker
 from tests.db import event_types
+from tests.factories import run_periodic
 
 
 def upload(tenant, text: str | bytes, *, encoding="utf-8", query=None, **headers):
@@ -446,9 +446,7 @@ def test_finished_imports_are_purged_after_the_retention(app, tenant):
     now = utcnow()
 
     def purge(at) -> int:
-        with app.app_context():
-            only = periodic.run_due(at, only=lambda task: task.name == "contact_imports.purge")
-            return only["contact_imports.purge"]
+        return run_periodic(app, "contact_imports.purge", at)
 
     assert purge(now + timedelta(days=29)) == 0
     assert tenant.get(f"/v1/contacts/imports/{job['id']}").status_code == 200

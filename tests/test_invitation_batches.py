@@ -14,9 +14,9 @@ from api.extensions import db
 from api.jobs.models import Job
 from api.surveys import batches
 from api.surveys.models import Invitation, InvitationBatchRefs, InvitationBatchSkip
-from api.worker import periodic
 from api.worker.loop import Worker
 from tests.conftest import create_tenant
+from tests.factories import run_periodic
 
 
 def make_survey(tenant, **fields) -> dict:
@@ -260,9 +260,7 @@ def test_finished_batches_are_purged_after_their_retention(app_factory):
     waiting = post_batch(tenant, survey["id"], refs).get_json()["id"]  # its job is not run
 
     def purge(at) -> int:
-        with app.app_context():
-            only = periodic.run_due(at, only=lambda task: task.name == "invitation_batches.purge")
-            return only["invitation_batches.purge"]
+        return run_periodic(app, "invitation_batches.purge", at)
 
     assert purge(now + timedelta(days=6)) == 0
     assert tenant.get(f"/v1/invitation-batches/{finished}").status_code == 200
