@@ -60,7 +60,7 @@ def engine_options(settings: dict) -> dict:
             # then found another writer's commit in between would fail instead, at once.
             # Reads before it run outside, so a read-only request never takes the lock.
             "isolation_level": "IMMEDIATE",
-            # ... and queues for that lock on a kernel lock rather than in the busy handler.
+            # ... and queues for that lock on a file lock, not in SQLite's busy handler.
             "factory": QueuedConnection,
         }
         # A file on this machine cannot drop a connection: no ping before each use.
@@ -258,8 +258,8 @@ def upsert_add(model, keys: dict, column: str, delta: int) -> None:
 # The statements above are built once per table and shape, and their values bound at
 # execution: SQLAlchemy then finds the compiled form by the statement's remembered
 # cache key, where a statement built per call with its values had to be walked whole
-# to make that key (about a third of a widget answer's time, three counters and two
-# inserts a time).
+# to make that key (about a third of a widget answer's time, which makes three
+# counter upserts and two such inserts).
 
 
 def _dialect() -> str:

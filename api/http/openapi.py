@@ -298,7 +298,7 @@ class ArgumentsParser(FlaskParser):
             loaded = super().parse(argmap, req, location=location, **kwargs)
             self.remembered[key] = loaded
             if len(self.remembered) > self.REMEMBERED:
-                self.remembered.popitem(last=False)  # the oldest: a list, not a true LRU
+                self.remembered.popitem(last=False)  # first in, first out: no LRU bookkeeping
         return dict(loaded)
 
 
