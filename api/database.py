@@ -218,8 +218,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 def dialect_insert(model):
     """The INSERT of the engine in use, which knows `ON CONFLICT` on both of ours."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+    return _insert_of(_dialect())(model)
 
 
 def insert_ignore(model, values: dict, conflict_columns: list[str] | None = None) -> bool:
@@ -266,13 +265,13 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def _table_insert(dialect: str, model):
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model.__table__)
+def _insert_of(dialect: str):
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 @lru_cache(maxsize=256)
 def _insert_ignore(dialect: str, model, conflict_columns: tuple[str, ...]):
-    statement = _table_insert(dialect, model)
+    statement = _insert_of(dialect)(model.__table__)
     keys = _column_keys(model)
     return statement.on_conflict_do_nothing(
         index_elements=[keys[name] for name in conflict_columns] or None
@@ -281,7 +280,7 @@ def _insert_ignore(dialect: str, model, conflict_columns: tuple[str, ...]):
 
 @lru_cache(maxsize=256)
 def _upsert_add(dialect: str, model, key_columns: tuple[str, ...], column: str):
-    statement = _table_insert(dialect, model)
+    statement = _insert_of(dialect)(model.__table__)
     keys = _column_keys(model)
     counted = keys[column]
     return statement.on_conflict_do_update(
