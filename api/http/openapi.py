@@ -19,13 +19,14 @@ package so the page works on a machine with no internet.
 """
 
 import http
-from collections import OrderedDict
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import flask_smorest
 from apispec import BasePlugin
+from cachetools import LRUCache
 from flask import Blueprint as FlaskBlueprint
 from flask import send_from_directory
 from flask_smorest.utils import prepare_response
@@ -287,18 +288,20 @@ class ArgumentsParser(FlaskParser):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.remembered: OrderedDict = OrderedDict()
+        self.remembered = LRUCache(maxsize=self.REMEMBERED)
+        # LRUCache is not thread-safe (threaded workers); the load runs outside the lock.
+        self._lock = threading.Lock()
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):
         if location != "query" or not getattr(argmap, "shared_query", False):
             return super().parse(argmap, req, location=location, **kwargs)
         key = (id(argmap), (req or self.get_default_request()).query_string)
-        loaded = self.remembered.get(key)
+        with self._lock:
+            loaded = self.remembered.get(key)
         if loaded is None:
             loaded = super().parse(argmap, req, location=location, **kwargs)
-            self.remembered[key] = loaded
-            if len(self.remembered) > self.REMEMBERED:
-                self.remembered.popitem(last=False)  # first in, first out: no LRU bookkeeping
+            with self._lock:
+                self.remembered[key] = loaded
         return dict(loaded)
 
 
