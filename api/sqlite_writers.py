@@ -39,8 +39,8 @@ import time
 # (with `isolation_level` set), and the explicit BEGIN.
 _BEGINS_WRITE = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")
 
-# Queue locks held, by thread: a thread never waits for the lock it holds.
-_held_by_thread: dict[int, int] = {}
+# The threads holding a queue lock: a thread never waits for the lock it holds.
+_holding_threads: set[int] = set()
 
 
 def lock_path(database: str) -> str | None:
@@ -94,12 +94,12 @@ class QueuedConnection(sqlite3.Connection):
         if not sql.lstrip()[:7].upper().startswith(_BEGINS_WRITE):
             return
         thread = threading.get_ident()
-        if _held_by_thread.get(thread):
+        if thread in _holding_threads:
             return  # this thread holds it through another connection
         if not self._wait_turn():
             return  # waited long enough: SQLite's busy handler decides from here
         self._queued = thread
-        _held_by_thread[thread] = 1
+        _holding_threads.add(thread)
 
     def _wait_turn(self) -> bool:
         pause, deadline = 0.0002, None
@@ -122,7 +122,7 @@ class QueuedConnection(sqlite3.Connection):
             self._release()
 
     def _release(self) -> None:
-        _held_by_thread.pop(self._queued, None)
+        _holding_threads.discard(self._queued)
         self._queued = None
         fcntl.flock(self._queue, fcntl.LOCK_UN)
 
@@ -142,7 +142,7 @@ class QueuedConnection(sqlite3.Connection):
         # A connection dropped without close() must not keep the queue waiting, nor
         # leave its thread marked as holding the lock.
         if getattr(self, "_queued", None) is not None:
-            _held_by_thread.pop(self._queued, None)
+            _holding_threads.discard(self._queued)
         if getattr(self, "_queue", None) is not None:
             os.close(self._queue)
             self._queue = None
