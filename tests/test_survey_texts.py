@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from api.i18n.catalogs import DEFAULT_LOCALE, LOCALES, UI
+from api.i18n.catalogs import DEFAULT_LOCALE, LOCALES, UI, counted
+from api.i18n.messages import UI_COUNTED
 from api.i18n.negotiation import pick_locale
 from api.i18n.placeholders import fill
 from api.scoring import CATEGORIES
@@ -52,7 +53,6 @@ UI_KEYS = {
     "error_title",
     "reference",
     "score_required",
-    "comment_too_long",
     "your_answer",
     "your_comment",
     "resubscribed_body",
@@ -65,7 +65,6 @@ UI_KEYS = {
     "powered_by",
     "close",
     "error_retry",
-    "funnel_heading",
     "funnel_advocates",
     "funnel_clicks",
     "funnel_signups",
@@ -117,6 +116,9 @@ def all_default_strings(locale):
     """(path, text) for every built-in string of one locale."""
     for key, text in UI[locale].items():
         yield f"UI.{key}", text
+    for key in UI_COUNTED:  # each plural form: one, many (fr, es: a million), other
+        for n in (1, 1_000_000, 2):
+            yield f"UI.{key}[{n}]", counted(locale, key, n)
     for kind, texts in DEFAULTS[locale].items():
         for key, value in texts.items():
             if isinstance(value, dict):
@@ -138,6 +140,7 @@ def test_locales():
 @pytest.mark.parametrize("locale", LOCALES)
 def test_ui_has_exactly_the_documented_keys(locale):
     assert set(UI[locale]) == UI_KEYS
+    assert set(UI_COUNTED) == {"comment_too_long", "funnel_heading"}
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -2,7 +2,8 @@
 
 - ``messages``: the built-in strings in English, marked for ``pybabel extract``.
 - ``catalogs``: the compiled catalogs (``translations/<locale>/LC_MESSAGES``), the
-  supported locales, and the chrome strings by key in each (``UI``).
+  supported locales, the chrome strings by key in each (``UI``) and those with a count
+  in the form for a number (``counted``).
 - ``negotiation``: which locale to talk to someone in (``pick_locale``).
 - ``placeholders``: ``{product}``-style filling of (possibly user-written) templates.
 

@@ -15,7 +15,7 @@ from babel.support import NullTranslations, Translations
 
 from api.i18n import messages
 
-__all__ = ["DEFAULT_LOCALE", "DIRECTORY", "DOMAIN", "LOCALES", "UI", "translations"]
+__all__ = ["DEFAULT_LOCALE", "DIRECTORY", "DOMAIN", "LOCALES", "UI", "counted", "translations"]
 
 LOCALES: tuple[str, ...] = ("en", "de", "fr", "es")
 DEFAULT_LOCALE = "en"
@@ -46,6 +46,13 @@ def _by_key(source: dict[str, str], locale: str) -> dict[str, str]:
 
 # UI[locale][key]: page, widget and e-mail chrome. Treat as read-only.
 UI: dict[str, dict[str, str]] = {locale: _by_key(messages.UI, locale) for locale in LOCALES}
+
+
+def counted(locale: str, key: str, n: int) -> str:
+    """The keyed string with a count in it (``messages.UI_COUNTED``) in the form the
+    locale gives `n`; its placeholders are still to fill, the count's included."""
+    singular, plural = messages.UI_COUNTED[key]
+    return translations(locale).npgettext(key, singular, plural, n)
 
 
 def survey_strings(locale: str) -> dict[str, str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 
-__all__ = ["NO_VALUE", "count", "day", "decimal", "month", "number", "percent"]
+__all__ = ["NO_VALUE", "count", "day", "decimal", "month", "number", "percent", "plural_count"]
 
 NO_VALUE = "\u2013"  # an en dash
 
@@ -27,6 +28,19 @@ def number(value: float | None, locale: str) -> str:
         return NO_VALUE
     # decimal_quantization=False: the decimals are the rounded value's, not the pattern's.
     return format_decimal(_rounded(value, 1), locale=locale, decimal_quantization=False)
+
+
+def plural_count(value: float, locale: str) -> int:
+    """The whole number to choose a plural form by (ngettext) for `value` as ``number``
+    writes it. gettext's rules take whole numbers; a fraction gets the form CLDR gives it
+    in the locale ("1.5 days" in English, "1,5 jour" in French, where all below 2 is
+    singular), through 1 for CLDR's "one" and 2 for the rest, which is "other" in each
+    of our locales.
+    """
+    shown = _rounded(value, 1)
+    if shown.is_integer():
+        return int(shown)
+    return 1 if Locale.parse(locale).plural_form(shown) == "one" else 2
 
 
 def percent(fraction: float | None, locale: str) -> str:

@@ -6,6 +6,10 @@ babel.cfg) reads the key as the message's context and the English as its msgid, 
 what code and the widgets address a string by; the context also lets two strings that
 read the same in English ("Unsubscribe" as a title and as a button) differ elsewhere.
 
+A string with a count in it has a form per count instead: ``NP_(key, singular, plural)``,
+extracted as a plural entry (``msgid_plural``, one ``msgstr[i]`` per form of the locale's
+``Plural-Forms``), and ``catalogs.counted`` picks the form for a number.
+
 Templates use ``{name}`` placeholders (``api.i18n.placeholders``); a translation keeps
 the English one's (tests/test_i18n_catalogs.py checks).
 """
@@ -16,6 +20,11 @@ from __future__ import annotations
 def N_(key: str, english: str) -> tuple[str, str]:
     """Mark a string for extraction; it stays English until a catalog is asked."""
     return key, english
+
+
+def NP_(key: str, singular: str, plural: str) -> tuple[str, tuple[str, str]]:
+    """Mark a string with a count in it; the catalogs choose its form per number."""
+    return key, (singular, plural)
 
 
 # Page, widget and e-mail chrome, by key.
@@ -73,7 +82,6 @@ UI: dict[str, str] = dict(
         N_("error_title", "Something went wrong"),
         N_("reference", "Reference: {request_id}"),
         N_("score_required", "Please choose a score."),
-        N_("comment_too_long", "Your comment is too long: at most {max} characters, please."),
         N_("your_answer", "Your answer"),
         N_("your_comment", "Your comment"),
         N_(
@@ -90,7 +98,6 @@ UI: dict[str, str] = dict(
         N_("close", "Close"),
         N_("error_retry", "Something went wrong. Please try again."),
         # The report page's referral funnel (api/reports/pages.py).
-        N_("funnel_heading", "Referral program, last {days} days"),
         N_("funnel_advocates", "Advocates"),
         N_("funnel_clicks", "Clicks"),
         N_("funnel_signups", "Sign-ups"),
@@ -151,6 +158,24 @@ UI: dict[str, str] = dict(
         ),
         N_("wall_title", "What our customers say about {product}"),
         N_("wall_empty", "No testimonials yet."),
+    )
+)
+
+# Chrome with a count in it, by key: English singular and plural. The count's own
+# placeholder is in every form, so a translation can put it where its language does.
+UI_COUNTED: dict[str, tuple[str, str]] = dict(
+    (
+        NP_(
+            "comment_too_long",
+            "Your comment is too long: at most {max} character, please.",
+            "Your comment is too long: at most {max} characters, please.",
+        ),
+        # The report page's referral funnel (api/reports/pages.py).
+        NP_(
+            "funnel_heading",
+            "Referral program, last {days} day",
+            "Referral program, last {days} days",
+        ),
     )
 )
 

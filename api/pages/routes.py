@@ -14,7 +14,6 @@ from api.advocacy import advocates, offers, reviews, testimonials
 from api.http import errors as http_errors
 from api.http.openapi import Blueprint
 from api.i18n.catalogs import UI
-from api.i18n.placeholders import fill
 from api.pages import errors, preferences, review_page, security, survey_page
 from api.responses import service as responses
 
@@ -100,7 +99,7 @@ def comment(token: str):
     try:
         responses.set_comment(response, text)
     except domain_errors.Invalid:
-        message = fill(page.words["comment_too_long"], {"max": responses.MAX_COMMENT})
+        message = page.too_long(responses.MAX_COMMENT)
         context = page.comment_step(response, error=message, comment=text)
         return render_template("survey.html", **context), 422
     offers.make(response, page.contact, page.survey.kind, PAGE)

@@ -13,7 +13,7 @@ from api import scoring
 from api.advocacy import offers, testimonials
 from api.contacts.models import Contact
 from api.extensions import db
-from api.i18n.catalogs import UI
+from api.i18n.catalogs import UI, counted
 from api.i18n.placeholders import fill
 from api.i18n.templates import choose_page_locale
 from api.pages import errors
@@ -58,6 +58,10 @@ class SurveyPage:
             return None
         score = int(raw)
         return score if score in self.scale else None
+
+    def too_long(self, limit: int) -> str:
+        """Why a text was refused: longer than `limit` characters."""
+        return fill(counted(self.locale, "comment_too_long", limit), {"max": limit})
 
     def score_label(self, score: int) -> str:
         return fill(self.words["score_label"], {"score": score, "max": self.scale[-1]})
@@ -158,7 +162,7 @@ class SurveyPage:
     def testimonial_error(self, code: str) -> str:
         """The reader's words for why a testimonial was not taken (a domain error's code)."""
         if code == "text_too_long":
-            return fill(self.words["comment_too_long"], {"max": testimonials.MAX_TEXT})
+            return self.too_long(testimonials.MAX_TEXT)
         if code in ("consent_required", "consent_changed"):
             return self.words["consent_required"]
         return self.words["testimonial_incomplete"]

@@ -198,14 +198,19 @@ def _reading(point: TrendPoint, measure: str, locale: str) -> str:
 
 
 def _trend_desc(points: Sequence[TrendPoint], measure: str, locale: str) -> str:
-    _ = translations(locale).gettext
+    catalog = translations(locale)
+    _, ngettext = catalog.gettext, catalog.ngettext
     valued = [p for _i, p in _valued(points)]
     lowest = min(valued, key=lambda p: p.value)
     highest = max(valued, key=lambda p: p.value)
     total = formatting.count(len(points), locale)
     sentences = [
         fill(
-            _("{count} periods from {first} to {last}."),
+            ngettext(
+                "{count} period from {first} to {last}.",
+                "{count} periods from {first} to {last}.",
+                len(points),
+            ),
             {"count": total, "first": points[0].label, "last": points[-1].label},
         ),
         fill(
@@ -227,7 +232,11 @@ def _trend_desc(points: Sequence[TrendPoint], measure: str, locale: str) -> str:
     if gaps:
         sentences.append(
             fill(
-                _("No responses in {gaps} of {count} periods."),
+                ngettext(
+                    "No responses in {gaps} of {count} period.",
+                    "No responses in {gaps} of {count} periods.",
+                    len(points),
+                ),
                 {"gaps": formatting.count(gaps, locale), "count": total},
             )
         )
@@ -293,7 +302,7 @@ def distribution_svg(
     summary = summarize(kind, counts)
     if summary.n == 0:
         return _no_data(title, width, locale)
-    _ = translations(locale).gettext
+    ngettext = translations(locale).ngettext
     scale = score_range(kind)
     tallest = max(counts.values())
     slot = (_right(width) - _LEFT) / len(scale)
@@ -305,7 +314,9 @@ def distribution_svg(
         bx = _LEFT + position * slot + slot * 0.15
         colour = _CATEGORY_COLOURS[CATEGORIES[kind].index(classify(kind, score))]
         tooltip = fill(
-            _("{score}: {count} responses ({share})"),
+            ngettext(
+                "{score}: {count} response ({share})", "{score}: {count} responses ({share})", count
+            ),
             {
                 "score": score,
                 "count": formatting.count(count, locale),
@@ -340,7 +351,7 @@ def _legend(kind: str, locale: str) -> str:
 
 
 def _distribution_desc(summary: Summary, counts: Mapping[int, int], locale: str) -> str:
-    _ = translations(locale).gettext
+    ngettext = translations(locale).ngettext
     categories = ", ".join(
         f"{category_name(category, locale, in_sentence=True)} {formatting.count(count, locale)} "
         f"({_share(count, summary.n, locale)})"
@@ -351,7 +362,11 @@ def _distribution_desc(summary: Summary, counts: Mapping[int, int], locale: str)
         for score in score_range(summary.kind)
     )
     return fill(
-        _("{n} responses: {categories}. Responses per score: {scores}."),
+        ngettext(
+            "{n} response: {categories}. Responses per score: {scores}.",
+            "{n} responses: {categories}. Responses per score: {scores}.",
+            summary.n,
+        ),
         {"n": formatting.count(summary.n, locale), "categories": categories, "scores": scores},
     )
 

@@ -22,7 +22,7 @@ from api.http import auth
 from api.http.errors import ApiError, domain_status
 from api.http.openapi import Blueprint
 from api.i18n import formatting
-from api.i18n.catalogs import DEFAULT_LOCALE, UI, translations
+from api.i18n.catalogs import DEFAULT_LOCALE, UI, counted, translations
 from api.i18n.placeholders import fill
 from api.i18n.templates import choose_page_locale
 from api.pages import security
@@ -212,7 +212,10 @@ def _view(report: dict, locale: str) -> dict:
             },
         ),
         "responses_text": fill(
-            _("n = {n} responses"), {"n": formatting.count(report["totals"]["n"], locale)}
+            translations(locale).ngettext(
+                "n = {n} response", "n = {n} responses", report["totals"]["n"]
+            ),
+            {"n": formatting.count(report["totals"]["n"], locale)},
         ),
         "headline": _headline(measure, report["totals"], unit, locale),
         "interval_text": _interval_text(
@@ -271,7 +274,8 @@ def _drawn(chart: Callable[..., str], locale: str = DEFAULT_LOCALE) -> dict[str,
 def _retention_view(survey: Survey, until, locale: str = DEFAULT_LOCALE) -> dict:
     """The workspace's retention over the 12 months to the report's last, and churn after
     this survey's scores: charts, the cohort table and sentences."""
-    _ = translations(locale).gettext
+    catalog = translations(locale)
+    _, ngettext = catalog.gettext, catalog.ngettext
     end = lifecycle.month_of(until)
     start = lifecycle.add_months(end, 1 - retention.DEFAULT_MONTHS)
     found = retention.retention_report(survey.workspace_id, start=start, end=end, survey=survey)
@@ -344,23 +348,35 @@ def _retention_view(survey: Survey, until, locale: str = DEFAULT_LOCALE) -> dict
             locale,
         ),
         "category_heading": fill(
-            _("Churn within {days} days of a response, by category"), {"days": window}
+            ngettext(
+                "Churn within {days} day of a response, by category",
+                "Churn within {days} days of a response, by category",
+                window,
+            ),
+            {"days": window},
         ),
         "category_svg": _drawn(
             partial(
                 charts.interval_bars_svg,
                 bars,
                 title=fill(
-                    _("Customers who left within {days} days of answering: {name}"),
+                    ngettext(
+                        "Customers who left within {days} day of answering: {name}",
+                        "Customers who left within {days} days of answering: {name}",
+                        window,
+                    ),
                     {"days": window, "name": survey.name},
                 ),
             ),
             locale,
         ),
         "category_note": fill(
-            _(
+            ngettext(
                 "Responses given by customers of this survey in these months, counted once "
-                "{days} days have passed ({counted})."
+                "{days} day has passed ({counted}).",
+                "Responses given by customers of this survey in these months, counted once "
+                "{days} days have passed ({counted}).",
+                window,
             ),
             {"days": window, "counted": counted_text},
         ),
@@ -381,20 +397,33 @@ def _recovered(kind: str, locale: str) -> str:
 
 def _recovery_text(found: dict, kind: str, locale: str = DEFAULT_LOCALE) -> list[str]:
     """Sentences on the detractors asked again: how many, how many recovered, how fast."""
-    _ = translations(locale).gettext
+    catalog = translations(locale)
+    _, ngettext = catalog.gettext, catalog.ngettext
     if not found["scheduled"]:
         return [_("No follow-up item of this survey scheduled a re-survey in these months.")]
     counts = {
         name: formatting.count(found[name], locale)
         for name in ("scheduled", "sent", "waiting", "cancelled", "answered", "recovered")
     }
+    # Each count agrees with its own words ("1 envoyée, 2 annulées"), so each is a part
+    # of its own, and the sentence only orders the parts.
+    parts = {
+        "asked": ngettext(
+            "{scheduled} asked again after their follow-up",
+            "{scheduled} asked again after their follow-up",
+            found["scheduled"],
+        ),
+        "sent": ngettext("{sent} sent", "{sent} sent", found["sent"]),
+        "waiting": ngettext("{waiting} not yet due", "{waiting} not yet due", found["waiting"]),
+        "cancelled": ngettext("{cancelled} cancelled", "{cancelled} cancelled", found["cancelled"]),
+        "answered": ngettext(
+            "{answered} answered since", "{answered} answered since", found["answered"]
+        ),
+    }
     lines = [
         fill(
-            _(
-                "{scheduled} asked again after their follow-up: {sent} sent, {waiting} not yet "
-                "due, {cancelled} cancelled; {answered} answered since."
-            ),
-            counts,
+            _("{asked}: {sent}, {waiting}, {cancelled}; {answered}."),
+            {name: fill(part, counts) for name, part in parts.items()},
         )
     ]
     if found["answered"]:
@@ -413,10 +442,15 @@ def _recovery_text(found: dict, kind: str, locale: str = DEFAULT_LOCALE) -> list
             )
         )
     if found["median_days_to_recover"] is not None:
+        days = found["median_days_to_recover"]
         lines.append(
             fill(
-                _("Median time to recover: {days} days from the unhappy answer."),
-                {"days": number(found["median_days_to_recover"], locale)},
+                ngettext(
+                    "Median time to recover: {days} day from the unhappy answer.",
+                    "Median time to recover: {days} days from the unhappy answer.",
+                    formatting.plural_count(days, locale),
+                ),
+                {"days": number(days, locale)},
             )
         )
     return lines
@@ -442,6 +476,7 @@ def _funnel_view(workspace_id: str, locale: str) -> dict | None:
         return None
     words = UI[locale]
     numbers = referral_stats.funnel(workspace_id, FUNNEL_PERIOD)
+    days = referral_stats.PERIODS[FUNNEL_PERIOD]
     counts = [
         (words[f"funnel_{step}"], numbers[step])
         for step in ("advocates", "clicks", "signups", "conversions")
@@ -454,7 +489,7 @@ def _funnel_view(workspace_id: str, locale: str) -> dict | None:
         }
         for position, (label, count) in enumerate(counts)
     ]
-    heading = fill(words["funnel_heading"], {"days": referral_stats.PERIODS[FUNNEL_PERIOD]})
+    heading = fill(counted(locale, "funnel_heading", days), {"days": days})
     viral = formatting.decimal(numbers["viral_coefficient"], 2, locale)
     return {
         "heading": heading,
@@ -513,19 +548,34 @@ def _interval_text(found: dict, shown: Callable[[float], str], locale: str) -> s
 
 
 def _rate_text(rate: dict, locale: str) -> str:
-    _ = translations(locale).gettext
-    responses = formatting.count(rate["responses"], locale)
+    catalog = translations(locale)
+    _, ngettext = catalog.gettext, catalog.ngettext
+    values = {
+        "responses": formatting.count(rate["responses"], locale),
+        "invitations": formatting.count(rate["invitations"], locale),
+    }
     if rate["rate"] is None:
         return fill(
-            _("{responses} responses; no invitations were sent in this period."),
-            {"responses": responses},
+            ngettext(
+                "{responses} response; no invitations were sent in this period.",
+                "{responses} responses; no invitations were sent in this period.",
+                rate["responses"],
+            ),
+            values,
         )
+    # Two counts, each with its own plural form, in one sentence.
+    responses = ngettext("{responses} response", "{responses} responses", rate["responses"])
+    invitations = ngettext(
+        "{invitations} invitation sent in this period",
+        "{invitations} invitations sent in this period",
+        rate["invitations"],
+    )
     return fill(
-        _("{rate} ({responses} responses to {invitations} invitations sent in this period)"),
+        _("{rate} ({responses} to {invitations})"),
         {
             "rate": formatting.percent(rate["rate"], locale),
-            "responses": responses,
-            "invitations": formatting.count(rate["invitations"], locale),
+            "responses": fill(responses, values),
+            "invitations": fill(invitations, values),
         },
     )
 
