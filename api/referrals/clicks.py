@@ -196,7 +196,8 @@ def visit(
     now = now or utcnow()
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(_COMMIT_WITHOUT_WAITING)
-    _insert_click(
+    db.session.execute(
+        _INSERT_CLICK,
         {
             "id": click_id,
             "workspace_id": row.workspace_id,
@@ -206,7 +207,7 @@ def visit(
             "referrer": (referrer or "")[:REFERRER_MAX] or None,
             "ad_click_param": ad_param,
             "created_at": now,
-        }
+        },
     )
     events.record_many(
         row.workspace_id,
@@ -215,7 +216,3 @@ def visit(
     )
     token = sign_click(click_id, row.id, now, ad_param)
     return landing_url(row.landing_url, [*_passed_on(args), ("ref", canonical), ("ffclick", token)])
-
-
-def _insert_click(values: dict) -> None:
-    db.session.execute(_INSERT_CLICK, values)
