@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 import psycopg
-from sqlalchemy import JSON, DateTime, event
+from sqlalchemy import JSON, DateTime, bindparam, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -254,6 +254,20 @@ def upsert_add(model, keys: dict, column: str, delta: int) -> None:
     db.session.execute(statement, _columns(model, {**keys, column: delta}))
 
 
+def upsert_if_older(
+    model, values: dict, key_columns: list[str], column: str, at_or_before: datetime
+) -> bool:
+    """INSERT the row, or overwrite the one with the same `key_columns` with `values` only
+    if its `column` is at or before `at_or_before`; True if written.
+
+    One statement, so two writers racing for a stale row get one write between them.
+    """
+    statement = _upsert_if_older(_dialect(), model, tuple(key_columns), tuple(values), column)
+    parameters = {**_columns(model, values), _AT_OR_BEFORE: at_or_before}
+    result = db.session.execute(statement, parameters, execution_options=_ROWCOUNT)
+    return result.rowcount == 1
+
+
 # The statements above are built once per table and shape, and their values bound at
 # execution: SQLAlchemy then finds the compiled form by the statement's remembered
 # cache key, where a statement built per call with its values had to be walked whole
@@ -286,6 +300,23 @@ def _upsert_add(dialect: str, model, key_columns: tuple[str, ...], column: str):
     return statement.on_conflict_do_update(
         index_elements=[keys[name] for name in key_columns],
         set_={counted: model.__table__.c[counted] + statement.excluded[counted]},
+    )
+
+
+_AT_OR_BEFORE = "upsert_at_or_before"
+
+
+@lru_cache(maxsize=256)
+def _upsert_if_older(
+    dialect: str, model, key_columns: tuple[str, ...], value_columns: tuple[str, ...], column: str
+):
+    statement = _insert_of(dialect)(model.__table__)
+    keys = _column_keys(model)
+    overwritten = [keys[name] for name in value_columns if name not in key_columns]
+    return statement.on_conflict_do_update(
+        index_elements=[keys[name] for name in key_columns],
+        set_={name: statement.excluded[name] for name in overwritten},
+        where=model.__table__.c[keys[column]] <= bindparam(_AT_OR_BEFORE),
     )
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from api import scoring
+from api import database, scoring
 from api.advocacy import asks
 from api.advocacy.models import AdvocacyAct, AdvocacyAsk, ReviewRequest
 from api.contacts.models import Contact
@@ -144,7 +144,8 @@ def test_two_channels_asking_at_once_get_one_yes(app, asker):
     def claim(channel):
         with app.app_context():
             barrier.wait()
-            results.append(asks.claim(workspace_id, contact_id, "review", channel, 90, utcnow()))
+            ask = asks.Ask(workspace_id, contact_id, "review", channel)
+            results.append(asks.claim(ask, 90, utcnow()))
             db.session.commit()
 
     threads = [
@@ -315,3 +316,23 @@ def test_events_say_every_step(app, asker):
     with app.app_context():
         request = db.session.get(ReviewRequest, made["id"])
         assert request.reviewed_at is not None
+
+
+def test_claims_share_one_statement_with_their_values_bound(app, asker):
+    """The conditional upsert is built once per engine: later claims, whatever their
+    contact, act, time or cooldown, bind their values to it (api/database.py)."""
+    asker.invite()
+    with app.app_context():
+        contact = db.session.scalar(select(Contact).where(Contact.external_id == "ann"))
+        first = asks.Ask(contact.workspace_id, contact.id, "review", "email")
+        assert asks.claim(first, 90, utcnow())
+        built = database._upsert_if_older.cache_info()
+        later = asks.Ask(contact.workspace_id, contact.id, "case_study", "api", "resp_1")
+        assert asks.claim(later, 30, utcnow() + timedelta(days=1))
+        assert not asks.claim(first, 90, utcnow() + timedelta(days=89))
+        assert asks.claim(first, 90, utcnow() + timedelta(days=91))
+        after = database._upsert_if_older.cache_info()
+        assert (after.misses, after.hits) == (built.misses, built.hits + 3)
+        rows = asks.last_asks(contact.id)
+        assert (rows["case_study"].channel, rows["case_study"].response_id) == ("api", "resp_1")
+        db.session.rollback()

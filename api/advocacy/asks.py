@@ -7,47 +7,48 @@ that only happens if the last ask is older than the cooldown. Two channels
 claiming at once get one yes between them.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from api.advocacy.models import AdvocacyAsk
 from api.contacts.models import Contact
-from api.database import dialect_insert, insert_ignore
+from api.database import insert_ignore, upsert_if_older
 from api.domain_errors import Conflict
 from api.extensions import db
 from api.ids import new_id
 from api.responses.models import Response
 
 
-def claim(
-    workspace_id: str,
-    contact_id: str,
-    act: str,
-    channel: str,
-    cooldown_days: int,
-    now: datetime,
-    response_id: str | None = None,
-) -> bool:
-    """Record an ask of `act` now and say yes, unless the contact was asked within the cooldown."""
-    values = {
-        "workspace_id": workspace_id,
-        "contact_id": contact_id,
-        "act": act,
-        "asked_at": now,
-        "channel": channel,
-        "response_id": response_id,
-    }
-    statement = dialect_insert(AdvocacyAsk).values(**values)
-    table = AdvocacyAsk.__table__.c
-    statement = statement.on_conflict_do_update(
-        index_elements=["contact_id", "act"],
-        set_={name: statement.excluded[name] for name in ("asked_at", "channel", "response_id")},
-        where=table.asked_at <= now - timedelta(days=cooldown_days),
+@dataclass(frozen=True)
+class Ask:
+    """An ask of a contact for an act: through which channel, after which response."""
+
+    workspace_id: str
+    contact_id: str
+    act: str
+    channel: str
+    response_id: str | None = None
+
+
+def claim(ask: Ask, cooldown_days: int, now: datetime) -> bool:
+    """Record `ask` now and say yes, unless the contact was asked for its act within the
+    cooldown."""
+    return upsert_if_older(
+        AdvocacyAsk,
+        {
+            "workspace_id": ask.workspace_id,
+            "contact_id": ask.contact_id,
+            "act": ask.act,
+            "asked_at": now,
+            "channel": ask.channel,
+            "response_id": ask.response_id,
+        },
+        ["contact_id", "act"],
+        "asked_at",
+        now - timedelta(days=cooldown_days),
     )
-    # Without preserve_rowcount an INSERT's rowcount is -1 on psycopg.
-    result = db.session.execute(statement, execution_options={"preserve_rowcount": True})
-    return result.rowcount == 1
 
 
 def last_asks(contact_id: str) -> dict[str, AdvocacyAsk]:
@@ -71,23 +72,15 @@ def next_ask_at(ask: AdvocacyAsk | None, cooldown_days: int) -> datetime | None:
     return None if ask is None else ask.asked_at + timedelta(days=cooldown_days)
 
 
-def claim_or_refuse(
-    workspace_id: str,
-    contact_id: str,
-    act: str,
-    channel: str,
-    cooldown_days: int,
-    now: datetime,
-    response_id: str | None = None,
-) -> datetime:
+def claim_or_refuse(ask: Ask, cooldown_days: int, now: datetime) -> datetime:
     """`claim`, for a caller that asks itself (the API): when the act may next be asked
     for, or Conflict `ask_capped` saying when it may."""
-    if claim(workspace_id, contact_id, act, channel, cooldown_days, now, response_id):
+    if claim(ask, cooldown_days, now):
         return now + timedelta(days=cooldown_days)
-    last = last_asks(contact_id)[act]
+    last = last_asks(ask.contact_id)[ask.act]
     again = next_ask_at(last, cooldown_days)
     raise Conflict(
-        f"This contact was asked for {act} on {last.asked_at.date().isoformat()} "
+        f"This contact was asked for {ask.act} on {last.asked_at.date().isoformat()} "
         f"({last.channel}); ask again from {again.isoformat(timespec='seconds')}.",
         code="ask_capped",
     )

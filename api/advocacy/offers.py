@@ -53,9 +53,8 @@ def make(response: Response, contact: Contact | None, kind: str, channel: str, n
         and not asks.asked_after(contact.id, testimonials.ACT, response.id)
     ):
         cooldown = settings_of(response.workspace_id).ask_cooldown_days
-        asks.claim(
-            response.workspace_id, contact.id, testimonials.ACT, channel, cooldown, now, response.id
-        )
+        ask = asks.Ask(response.workspace_id, contact.id, testimonials.ACT, channel, response.id)
+        asks.claim(ask, cooldown, now)
 
 
 def shown(response: Response, contact: Contact | None, kind: str) -> Shown:

@@ -54,7 +54,8 @@ def offer_after(
         return existing
     now = now or utcnow()
     cooldown = settings.ask_cooldown_days
-    if not asks.claim(response.workspace_id, contact.id, ACT, channel, cooldown, now, response.id):
+    ask = asks.Ask(response.workspace_id, contact.id, ACT, channel, response.id)
+    if not asks.claim(ask, cooldown, now):
         return None
     return _create(contact, channel, now, response) or request_for_response(response.id)
 
@@ -77,7 +78,8 @@ def request_by_api(
     now = now or utcnow()
     cooldown = settings.ask_cooldown_days
     response_id = response.id if response is not None else None
-    asks.claim_or_refuse(contact.workspace_id, contact.id, ACT, channel, cooldown, now, response_id)
+    ask = asks.Ask(contact.workspace_id, contact.id, ACT, channel, response_id)
+    asks.claim_or_refuse(ask, cooldown, now)
     created = _create(contact, channel, now, response)
     if created is None:  # a concurrent ask after the same response won
         raise Conflict("This response was already followed by a review ask.", code="already_asked")

@@ -314,9 +314,8 @@ def ask(data, external_id):
     contact = _found_contact(external_id)
     cooldown = settings.settings_of(contact.workspace_id).ask_cooldown_days
     now = utcnow()
-    again = asks.claim_or_refuse(
-        contact.workspace_id, contact.id, data["act"], data["channel"], cooldown, now
-    )
+    ask = asks.Ask(contact.workspace_id, contact.id, data["act"], data["channel"])
+    again = asks.claim_or_refuse(ask, cooldown, now)
     return {"act": data["act"], "asked_at": now, "next_ask_at": again}
 
 
