@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 import pytest
 
 from api.scoring import score_range
-from api.surveys.email_block import render_email_block, render_email_text
+from api.surveys.email_block import SurveyEmail, render_email_block, render_email_text
 
 UNSUBSCRIBE = "https://example.com/u/abc?x=1&y=2"
 
@@ -22,10 +22,10 @@ WORDING = {
 }
 
 
-def arguments(kind: str, changes: dict) -> dict:
+def email(kind: str, changes: dict) -> SurveyEmail:
     """What both renderers take, for a survey of `kind`, with the test's changes."""
     question, low_label, high_label = WORDING[kind]
-    return {
+    fields = {
         "question": question,
         "kind": kind,
         "score_urls": score_urls(kind),
@@ -33,16 +33,17 @@ def arguments(kind: str, changes: dict) -> dict:
         "high_label": high_label,
         "unsubscribe_url": UNSUBSCRIBE,
         "unsubscribe_text": "Don't want these emails? Unsubscribe",
-        **changes,
     }
+    return SurveyEmail(**(fields | changes))
 
 
 def block(kind="nps", **changes):
-    return render_email_block(**arguments(kind, changes))
+    options = {"accent": changes.pop("accent")} if "accent" in changes else {}
+    return render_email_block(email(kind, changes), **options)
 
 
 def text(kind="nps", **changes):
-    return render_email_text(**arguments(kind, changes))
+    return render_email_text(email(kind, changes))
 
 
 class Parsed(HTMLParser):

@@ -26,7 +26,7 @@ from api.i18n.catalogs import UI
 from api.i18n.negotiation import pick_locale
 from api.i18n.placeholders import fill
 from api.responses.models import Response
-from api.surveys.email_block import render_links_block, render_links_text
+from api.surveys.email_block import LinksEmail, render_links_block, render_links_text
 from api.surveys.models import Survey
 from api.surveys.tokens import preferences_url
 from api.workspaces.models import Workspace
@@ -216,19 +216,16 @@ def for_sending(request: ReviewRequest, contact: Contact, product: str) -> dict:
     values = {"product": product, "first_name": contact.first_name}
     found = links(request)
     preferences = preferences_url(contact.id)
-    block = {
-        "heading": fill(ui["review_title"], values),
-        "body": fill(ui["review_body"], values),
-        "links": [(d["name"], d["url"]) for d in found["destinations"]],
-        "footer_links": [
+    email = LinksEmail(
+        heading=fill(ui["review_title"], values),
+        body=fill(ui["review_body"], values),
+        links=[(d["name"], d["url"]) for d in found["destinations"]],
+        footer_links=[
             (ui["review_email_done"], found["url"]),
             (ui["email_footer_unsubscribe"], preferences),
         ],
-    }
-    return found | {
-        "email_html": render_links_block(**block),
-        "email_text": render_links_text(**block),
-    }
+    )
+    return found | {"email_html": render_links_block(email), "email_text": render_links_text(email)}
 
 
 def get_request(workspace_id: str, request_id: str) -> ReviewRequest:

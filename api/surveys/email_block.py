@@ -25,13 +25,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from markupsafe import escape
 
 from api.scoring import score_range
 
-__all__ = ["render_email_block", "render_email_text", "render_links_block", "render_links_text"]
+__all__ = [
+    "LinksEmail",
+    "SurveyEmail",
+    "render_email_block",
+    "render_email_text",
+    "render_links_block",
+    "render_links_text",
+]
 
 _FONT = "font-family:Arial,Helvetica,sans-serif;"
 _TEXT = "#111827"  # near-black body text, 17:1 on white
@@ -45,97 +53,92 @@ _HEADING = f"font-size:18px;line-height:26px;font-weight:bold;color:{_TEXT};"
 _BODY = f"font-size:15px;line-height:22px;color:{_TEXT};"
 
 
-def render_email_block(
-    *,
-    question: str,
-    kind: str,
-    score_urls: Sequence[tuple[int, str]],
-    low_label: str,
-    high_label: str,
-    unsubscribe_url: str,
-    unsubscribe_text: str,
-    intro: str | None = None,
-    accent: str = "#1d4ed8",
-) -> str:
-    """HTML fragment: optional intro, the question, one button per score, unsubscribe footer.
+@dataclass(frozen=True)
+class SurveyEmail:
+    """What a survey e-mail says, for its HTML block and its plain text alike.
 
     ``score_urls`` must hold exactly one URL for every score on the kind's scale (in
-    any order); anything else is a bug in the caller and raises ValueError, as does an
-    ``accent`` that is not ``#rgb``/``#rrggbb`` (it is written into style attributes,
-    so it must never be free text). The button text is black or white, whichever
-    contrasts more with ``accent``: always at least 4.58:1, above WCAG AA's 4.5:1.
+    any order); anything else is a bug in the caller, and rendering raises ValueError.
     """
-    scores = _ordered_scores(kind, score_urls)
+
+    question: str
+    kind: str
+    score_urls: Sequence[tuple[int, str]]
+    low_label: str
+    high_label: str
+    unsubscribe_url: str
+    unsubscribe_text: str
+    intro: str | None = None
+
+
+@dataclass(frozen=True)
+class LinksEmail:
+    """An ask with a button per link (a review request: one per review site), then
+    small footer links: (text, url) pairs."""
+
+    heading: str
+    body: str
+    links: Sequence[tuple[str, str]]
+    footer_links: Sequence[tuple[str, str]]
+
+
+def render_email_block(email: SurveyEmail, *, accent: str = "#1d4ed8") -> str:
+    """HTML fragment: optional intro, the question, one button per score, unsubscribe footer.
+
+    An ``accent`` that is not ``#rgb``/``#rrggbb`` raises ValueError (it is written into
+    style attributes, so it must never be free text). The button text is black or
+    white, whichever contrasts more with ``accent``: always at least 4.58:1, above
+    WCAG AA's 4.5:1.
+    """
+    scores = _ordered_scores(email.kind, email.score_urls)
     background = _hex_colour(accent)
     rows = []
-    if intro:
-        rows.append(_text_row(intro, _BODY))
-    rows.append(_text_row(question, _HEADING))
-    scale = _scale(scores, low_label, high_label, background)
+    if email.intro:
+        rows.append(_text_row(email.intro, _BODY))
+    rows.append(_text_row(email.question, _HEADING))
+    scale = _scale(scores, email.low_label, email.high_label, background)
     rows.append(f'<tr><td style="padding:0 0 24px 0;">{scale}</td></tr>')
-    rows.append(_footer_row(unsubscribe_text, unsubscribe_url))
+    rows.append(_footer_row(email.unsubscribe_text, email.unsubscribe_url))
     return _table("".join(rows), 'width="100%"')
 
 
-def render_email_text(
-    *,
-    question: str,
-    kind: str,
-    score_urls: Sequence[tuple[int, str]],
-    low_label: str,
-    high_label: str,
-    unsubscribe_url: str,
-    unsubscribe_text: str,
-    intro: str | None = None,
-) -> str:
+def render_email_text(email: SurveyEmail) -> str:
     """Plain-text alternative of ``render_email_block``: one line per score with its URL.
 
     Sent as the text/plain part, so clients without HTML (and spam filters, which
     distrust HTML-only mail) get the same survey. Nothing is escaped.
     """
-    scores = _ordered_scores(kind, score_urls)
-    lines = [intro, ""] if intro else []
+    scores = _ordered_scores(email.kind, email.score_urls)
+    lines = [email.intro, ""] if email.intro else []
     lines += [
-        question,
-        f"{scores[0][0]} = {low_label}, {scores[-1][0]} = {high_label}",
+        email.question,
+        f"{scores[0][0]} = {email.low_label}, {scores[-1][0]} = {email.high_label}",
         "",
         *(f"{score}: {url}" for score, url in scores),
         "",
-        f"{unsubscribe_text}: {unsubscribe_url}",
+        f"{email.unsubscribe_text}: {email.unsubscribe_url}",
     ]
     return "\n".join(lines) + "\n"
 
 
-def render_links_block(
-    *,
-    heading: str,
-    body: str,
-    links: Sequence[tuple[str, str]],
-    footer_links: Sequence[tuple[str, str]],
-    accent: str = "#1d4ed8",
-) -> str:
-    """HTML fragment for an ask with a button per link (a review request: one per review
-    site), then small footer links. The same dialect and escaping as the survey block."""
+def render_links_block(email: LinksEmail, *, accent: str = "#1d4ed8") -> str:
+    """HTML fragment of a ``LinksEmail``: the same dialect and escaping as the survey
+    block."""
     background = _hex_colour(accent)
-    rows = [_text_row(heading, _HEADING), _text_row(body, _BODY)]
-    for text, url in links:
+    rows = [_text_row(email.heading, _HEADING), _text_row(email.body, _BODY)]
+    for text, url in email.links:
         rows.append(
             f'<tr><td style="padding:0 0 12px 0;">{_wide_button(text, url, background)}</td></tr>'
         )
-    rows += [_footer_row(text, url) for text, url in footer_links]
+    rows += [_footer_row(text, url) for text, url in email.footer_links]
     return _table("".join(rows), 'width="100%"')
 
 
-def render_links_text(
-    *,
-    heading: str,
-    body: str,
-    links: Sequence[tuple[str, str]],
-    footer_links: Sequence[tuple[str, str]],
-) -> str:
+def render_links_text(email: LinksEmail) -> str:
     """Plain-text alternative of ``render_links_block``."""
-    lines = [heading, "", body, "", *(f"{text}: {url}" for text, url in links), ""]
-    lines += [f"{text}: {url}" for text, url in footer_links]
+    lines = [email.heading, "", email.body, ""]
+    lines += [f"{text}: {url}" for text, url in email.links]
+    lines += ["", *(f"{text}: {url}" for text, url in email.footer_links)]
     return "\n".join(lines) + "\n"
 
 

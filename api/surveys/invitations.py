@@ -27,7 +27,7 @@ from api.ids import new_id
 from api.queues.models import Resurvey
 from api.responses.models import InvitationRollup, Response
 from api.scoring import score_range
-from api.surveys.email_block import render_email_block, render_email_text
+from api.surveys.email_block import SurveyEmail, render_email_block, render_email_text
 from api.surveys.models import Invitation, Survey
 from api.surveys.tokens import preferences_token, survey_token
 from api.surveys.wording import survey_texts
@@ -299,19 +299,19 @@ def links(
         strings = survey_texts(survey.kind, locale, survey.texts)
         ui = UI[locale]
         question = fill(strings["question"], placeholder_values(survey, contact))
-        block = {
-            "question": question,
-            "kind": survey.kind,
-            "score_urls": score_urls,
-            "low_label": strings["low_label"],
-            "high_label": strings["high_label"],
-            "unsubscribe_url": unsubscribe,
-            "unsubscribe_text": ui["email_footer_unsubscribe"],
-        }
+        email = SurveyEmail(
+            question=question,
+            kind=survey.kind,
+            score_urls=score_urls,
+            low_label=strings["low_label"],
+            high_label=strings["high_label"],
+            unsubscribe_url=unsubscribe,
+            unsubscribe_text=ui["email_footer_unsubscribe"],
+        )
         result |= {
             "unsubscribe_url": unsubscribe,
-            "email_html": render_email_block(**block),
-            "email_text": render_email_text(**block),
+            "email_html": render_email_block(email),
+            "email_text": render_email_text(email),
             # RFC 8058 one-click unsubscribe: mail clients POST to this URL.
             "email_headers": {
                 "List-Unsubscribe": f"<{unsubscribe}>",
