@@ -40,6 +40,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
@@ -216,6 +217,18 @@ def _own_cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has exited
     return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+
+
+def worker_process(env: dict[str, str], log: IO[str]) -> subprocess.Popen:
+    """`flask worker` of this checkout in a process of its own, with `env` as its whole
+    environment and its output (stdout and stderr) in the open file `log`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 class Server:

@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,12 +45,12 @@ from api.workspaces import keys
 from bench.invitations import postgres_database, sqlite_database
 from bench.throughput import (
     BENCH_SECRET_KEY,
-    ROOT,
     _machine_busy_seconds,
     _own_cpu_seconds,
     _proc_cpu_seconds,
     free_port,
     our_env,
+    worker_process,
 )
 
 MIN_PER_SECOND = 300
@@ -175,13 +174,7 @@ def run(
     worker_log = open(work / "worker.log", "w")  # noqa: SIM115  closed below
     started_cpu = (_machine_busy_seconds(), _own_cpu_seconds(), _proc_cpu_seconds(receiver.pid))
     started_wall = time.monotonic()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=worker_log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = worker_process(env, worker_log)
     try:
         wait_for(lambda: len(received(log_file)) >= deliveries, 300, "the batch's deliveries")
         batch = received(log_file)[:deliveries]

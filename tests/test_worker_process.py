@@ -8,9 +8,7 @@ as held the moment its connection drops, so an overlap means two live workers.
 import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,12 +16,11 @@ from sqlalchemy import select
 from api.events.models import Event
 from api.extensions import db
 from api.webhooks.models import WebhookDelivery
+from bench.throughput import worker_process
 from tests.conftest import POSTGRES_URL, create_tenant
 from tests.factories import seed
 from tests.receiver import Receiver
 from tests.webhooks import LOCAL, make_endpoint
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -54,13 +51,7 @@ def workers(database_uri, tmp_path):
         )
         path = tmp_path / f"worker-{len(started)}.log"
         with open(path, "w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            process = worker_process(env, log)
         process.log_path = path
         started.append(process)
         return process
