@@ -21,7 +21,6 @@ again with a third of the rows changed (contacts read, compared, a third updated
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import os
 import pstats
@@ -31,7 +30,8 @@ import time
 from api.contacts.imports.models import ContactImport
 from api.extensions import db
 from api.worker.loop import Worker
-from bench.invitations import postgres_database, prepare, sqlite_database
+from bench.fresh_database import engine_options, on_each_engine
+from bench.invitations import prepare
 from bench.throughput import _machine_busy_seconds, _own_cpu_seconds
 
 TARGET_SECONDS = 30.0
@@ -119,19 +119,16 @@ def run(uri: str, engine: str, rows: int, profile: bool) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", action="store_true", help="also run on DATABASE_URL")
+    parser = engine_options(__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--profile", action="store_true", help="print cProfile of the first")
     parser.add_argument("--database-prefix", default="flipfunnel_bench")
     args = parser.parse_args(argv)
-    ok = True
-    with sqlite_database() as uri:
-        ok = run(uri, "sqlite", args.rows, args.profile) and ok
-    if args.postgres:
-        with postgres_database(args.database_prefix) as uri:
-            ok = run(uri, "postgresql", args.rows, args.profile) and ok
-    return 0 if ok else 1
+    return on_each_engine(
+        args.postgres,
+        lambda uri, engine: run(uri, engine, args.rows, args.profile),
+        args.database_prefix,
+    )
 
 
 if __name__ == "__main__":

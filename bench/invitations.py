@@ -28,8 +28,6 @@ part of the wall time, the rest is the worker's.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import cProfile
 import json
 import os
@@ -37,20 +35,16 @@ import pstats
 import secrets
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import flask_migrate
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-import config
 from api import create_app
 from api.database import utcnow
 from api.extensions import db
 from api.jobs import queue as jobs
 from api.workspaces import keys
+from bench.fresh_database import engine_options, on_each_engine
 from bench.throughput import _machine_busy_seconds, _own_cpu_seconds
 
 TARGETS = {10_000: 2.0, 100_000: 20.0}
@@ -64,31 +58,6 @@ def _app(uri: str):
             "RATELIMIT_API": "100000000 per minute",
         }
     )
-
-
-@contextlib.contextmanager
-def sqlite_database():
-    with tempfile.TemporaryDirectory(prefix="flipfunnel-bench-") as folder:
-        yield f"sqlite:///{Path(folder) / 'bench.db'}"
-
-
-@contextlib.contextmanager
-def postgres_database(prefix: str = "flipfunnel_bench"):
-    """A scratch database next to DATABASE_URL's, named `<prefix>_<random>`, dropped afterwards."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        sys.exit("--postgres needs DATABASE_URL, e.g. postgresql://postgres@127.0.0.1:5432/test")
-    server = make_url(config.database_uri(url, ""))
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def prepare(uri: str):
@@ -223,19 +192,14 @@ def run(uri: str, engine: str, sizes: list[int], rounds: int, profile: bool) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", action="store_true", help="also run on DATABASE_URL")
+    parser = engine_options(__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print cProfile of round 1")
     args = parser.parse_args(argv)
-    ok = True
-    with sqlite_database() as uri:
-        ok = run(uri, "sqlite", args.sizes, args.rounds, args.profile) and ok
-    if args.postgres:
-        with postgres_database() as uri:
-            ok = run(uri, "postgresql", args.sizes, args.rounds, args.profile) and ok
-    return 0 if ok else 1
+    return on_each_engine(
+        args.postgres, lambda uri, engine: run(uri, engine, args.sizes, args.rounds, args.profile)
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench import throughput
-from bench.invitations import postgres_database
+from bench.fresh_database import postgres_database
 from bench.throughput import (
     BASELINE_APP,
     Target,

@@ -111,7 +111,7 @@ def migrated_database(postgres: bool, extra: dict[str, str] | None = None):
     A temporary SQLite file (its path), or with `postgres` a scratch database next to
     DATABASE_URL's (its URL), dropped afterwards."""
     if postgres:
-        from bench.invitations import postgres_database
+        from bench.fresh_database import postgres_database
 
         with postgres_database() as url:
             yield url, prepare_database(url, extra)

@@ -42,7 +42,7 @@ from sqlalchemy import create_engine, text
 from api import create_app
 from api.extensions import db
 from api.workspaces import keys
-from bench.invitations import postgres_database, sqlite_database
+from bench.fresh_database import postgres_database, sqlite_database
 from bench.throughput import (
     BENCH_SECRET_KEY,
     _machine_busy_seconds,
