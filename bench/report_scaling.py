@@ -325,9 +325,12 @@ def check_bulk_equals_submit(rng: random.Random, start: date, made: list[str]) -
         )
         return Counter(dict(map(tuple, rows)))
 
-    assert rollup_of(bulk) == rollup_of(real), "bulk rollup differs from submit's"
-    assert invited_of(bulk) == invited_of(real), "bulk invitation rollup differs"
-    assert queues_of(bulk) == queues_of(real), "bulk queue items differ from submit's"
+    scaling.assert_bulk_equals(
+        bulk,
+        real,
+        "submit()",
+        {"rollup": rollup_of, "invitation rollup": invited_of, "queue items": queues_of},
+    )
     for survey in (bulk, real):
         assert counters_of(survey) == items_of(survey), "queue counters differ from the items"
     print(

@@ -395,9 +395,12 @@ def check_bulk_equals_stages_change(
         )
         return Counter(map(tuple, rows))
 
-    assert rollup_of(bulk) == rollup_of(real), "bulk rollup differs from stages.change's"
-    assert contacts_of(bulk) == contacts_of(real), "bulk contact columns differ"
-    assert changes_of(bulk) == changes_of(real), "bulk stage changes differ"
+    scaling.assert_bulk_equals(
+        bulk,
+        real,
+        "stages.change",
+        {"rollup": rollup_of, "contact columns": contacts_of, "stage changes": changes_of},
+    )
     print(
         f"sample of {SAMPLE} histories ({sum(map(len, sample)):,} changes): bulk rows equal "
         f"what stages.change writes ({len(rollup_of(real))} rollup rows)"

@@ -28,6 +28,16 @@ def options(prog: str, seed: int) -> argparse.ArgumentParser:
     return parser
 
 
+def assert_bulk_equals(
+    bulk: Case, real: Case, writer: str, readers: dict[str, Callable[[Case], object]]
+) -> None:
+    """What the benchmark's bulk insert left for `bulk` is what the app's own `writer`
+    left for `real` from the same sample, as each of `readers` reads it (by what it reads).
+    Otherwise the timings would be of rows the app never writes."""
+    for what, read in readers.items():
+        assert read(bulk) == read(real), f"bulk {what}: not what {writer} writes"
+
+
 def analyze() -> None:
     """PostgreSQL plans from statistics: without them it would plan for empty tables."""
     if db.engine.dialect.name == "postgresql":
