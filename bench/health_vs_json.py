@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.throughput import (
     BASELINE_APP,
+    Run,
     Target,
     compare,
     prepare_sqlite_database,
@@ -39,11 +40,10 @@ def main(argv: list[str] | None = None) -> int:
             compare(
                 Target("ours-healthz", "wsgi:app", "/healthz", env=env, expect_status=200),
                 Target("baseline-json", BASELINE_APP, "/json", expect_status=200),
+                Run("health_vs_json", keep_logs=args.keep_logs),
                 duration=args.duration,
                 rounds=args.rounds,
                 min_ratio=args.min_ratio,
-                name="health_vs_json",
-                keep_logs=args.keep_logs,
             )
 
     return run_bench(run)

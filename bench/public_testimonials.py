@@ -107,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                     expect_status=200,
                 ),
                 Target("baseline-json", BASELINE_APP, "/json"),
-                **throughput.comparison(args),
-                name="public-testimonials" + ("-postgres" if args.postgres else ""),
+                **throughput.comparison(
+                    args, "public-testimonials" + ("-postgres" if args.postgres else "")
+                ),
             )
 
     return run_bench(run)

@@ -58,9 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             compare(
                 Target("ours-redirect", "wsgi:app", f"/r/{code}", env=env, expect_status=302),
                 Target("baseline-redirect", BASELINE_APP, "/redirect", expect_status=302),
-                **throughput.comparison(args),
-                name="redirect-postgres" if args.postgres else "redirect",
-                keep_logs=args.keep_logs,
+                **throughput.comparison(
+                    args,
+                    "redirect-postgres" if args.postgres else "redirect",
+                    keep_logs=args.keep_logs,
+                ),
             )
 
     return run_bench(run)

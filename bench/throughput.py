@@ -521,30 +521,59 @@ def _workdir(keep: bool):
 # --- the two measurements ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Run:
+    """How a measurement loads its servers and keeps its result: wrk's threads and
+    connections, the seconds of warm-up per server, and the name of its record in
+    bench/results (written unless `save` is off; `keep_logs` keeps gunicorn's logs)."""
+
+    name: str
+    threads: int = 2
+    connections: int = 32
+    warmup: float = 2
+    save: bool = True
+    keep_logs: bool = False
+
+    @property
+    def wrk_options(self) -> dict:
+        return {"threads": self.threads, "connections": self.connections}
+
+    def kept(self, kind: str, facts: dict, found: dict, verdict: str, reason: str) -> dict:
+        """The measurement's record, printed and (with `save`) written to bench/results."""
+        result = {
+            "kind": kind,
+            "name": self.name,
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            **found,
+            "machine": facts,
+            "verdict": verdict,
+            "reason": reason,
+        }
+        print(f"{verdict}: {reason}")
+        if self.save:
+            print(f"written: {save_result(self.name, result).relative_to(ROOT)}")
+        return result
+
+
 def compare(
     ours: Target,
     baseline: Target,
+    run: Run,
     *,
     duration: float = 5,
     rounds: int = 3,
-    threads: int = 2,
-    connections: int = 32,
-    warmup: float = 2,
     min_ratio: float | None = None,
-    name: str = "throughput",
-    save: bool = True,
-    keep_logs: bool = False,
 ) -> dict:
     """Load ours and the baseline alternately; the median of the per-round ratios."""
     require_wrk()
     facts = machine_facts()
-    wrk_options = {"threads": threads, "connections": connections}
+    wrk_options = run.wrk_options
     print(
-        f"{name}: {ours.name} ({ours.method} {ours.path}) vs {baseline.name}"
-        f" ({baseline.method} {baseline.path}); wrk -t{threads} -c{connections}"
+        f"{run.name}: {ours.name} ({ours.method} {ours.path}) vs {baseline.name}"
+        f" ({baseline.method} {baseline.path}); wrk -t{run.threads} -c{run.connections}"
         f" -d{duration}s x {rounds} rounds, {facts['cores']} cores"
     )
-    with _workdir(keep_logs) as workdir:
+    with _workdir(run.keep_logs) as workdir:
         servers = [Server(ours, workdir), Server(baseline, workdir)]
         try:
             for server in servers:
@@ -554,7 +583,7 @@ def compare(
             workers = {s.target.name: len(s.workers()) for s in servers}
             print(f"workers: {workers}")
             for server in servers:
-                run_wrk(server, warmup, script_dir=workdir, **wrk_options)
+                run_wrk(server, run.warmup, script_dir=workdir, **wrk_options)
             per_round = []
             for index in range(1, rounds + 1):
                 a = run_wrk(servers[0], duration, script_dir=workdir, **wrk_options)
@@ -589,57 +618,44 @@ def compare(
     if spread > 0.2 * median:
         print(f"noisy: the per-round ratios spread {spread:.3f}; rerun on a quieter machine")
     print(f"median ratio ours/baseline: {median:.3f}")
-    print(f"{verdict}: {reason}")
-
-    result = {
-        "kind": "throughput_ratio",
-        "name": name,
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    found = {
         "ours": _describe(ours),
         "baseline": _describe(baseline),
-        "settings": {"duration_s": duration, "rounds": rounds, "warmup_s": warmup, **wrk_options},
-        "machine": facts,
+        "settings": {
+            "duration_s": duration,
+            "rounds": rounds,
+            "warmup_s": run.warmup,
+            **wrk_options,
+        },
         "workers": workers,
         "rounds": per_round,
         "median_ratio": median,
         "ratio_spread": spread,
         "min_ratio": min_ratio,
-        "verdict": verdict,
-        "reason": reason,
     }
-    if save:
-        print(f"written: {save_result(name, result).relative_to(ROOT)}")
-    return result
+    return run.kept("throughput_ratio", facts, found, verdict, reason)
 
 
 def memory(
-    target: Target,
-    *,
-    requests: int = 100_000,
-    threads: int = 2,
-    connections: int = 32,
-    warmup: float = 3,
-    max_growth_pct: float = 10.0,
-    name: str = "memory",
-    save: bool = True,
-    keep_logs: bool = False,
+    target: Target, run: Run, *, requests: int = 100_000, max_growth_pct: float = 10.0
 ) -> dict:
-    """Worker RSS before and after about `requests` requests (a wrk run sized from the warm-up)."""
+    """Worker RSS before and after about `requests` requests (a wrk run sized from the
+    warm-up, which `run` should make 3 s or more)."""
     require_wrk()
     facts = machine_facts()
-    wrk_options = {"threads": threads, "connections": connections}
-    with _workdir(keep_logs) as workdir, Server(target, workdir) as server:
+    wrk_options = run.wrk_options
+    with _workdir(run.keep_logs) as workdir, Server(target, workdir) as server:
         server.start()
         server.wait_ready()
-        warm = run_wrk(server, warmup, script_dir=workdir, **wrk_options)
+        warm = run_wrk(server, run.warmup, script_dir=workdir, **wrk_options)
         # Size the long run from the warm-up rate, with a margin to reach `requests`.
         duration = max(5, math.ceil(requests / warm["requests_per_sec"] * 1.15))
         before = server.worker_rss()
         print(
-            f"{name}: {target.name} ({target.method} {target.path}), {len(before)} workers,"
+            f"{run.name}: {target.name} ({target.method} {target.path}), {len(before)} workers,"
             f" ~{requests} requests in a {duration}s wrk run"
         )
-        run = run_wrk(server, duration, script_dir=workdir, **wrk_options)
+        load = run_wrk(server, duration, script_dir=workdir, **wrk_options)
         after = server.worker_rss()
 
     same_workers = set(before) == set(after)
@@ -652,41 +668,31 @@ def memory(
     for pid in sorted(before):
         grown = f"{per_worker[pid]:+.1f}%" if pid in per_worker else "(gone)"
         print(f"  worker {pid}: {before[pid]} KiB -> {after.get(pid, '-')} KiB {grown}")
-    print(_line("load", run))
-    print(f"requests done: {run['requests']}")
+    print(_line("load", load))
+    print(f"requests done: {load['requests']}")
     print(f"RSS all workers: {total_before} KiB -> {total_after} KiB ({growth:+.1f}%)")
     print(f"worst worker growth: {worst:+.1f}%")
 
-    if run["errors"]:
-        verdict, reason = "FAIL", f"invalid run: {run['errors']} error responses or socket errors"
+    if load["errors"]:
+        verdict, reason = "FAIL", f"invalid run: {load['errors']} error responses or socket errors"
     elif not same_workers:
         verdict, reason = "FAIL", "workers were replaced during the run (crash or timeout?)"
-    elif run["requests"] < requests:
-        verdict, reason = "FAIL", f"only {run['requests']} of {requests} requests done"
+    elif load["requests"] < requests:
+        verdict, reason = "FAIL", f"only {load['requests']} of {requests} requests done"
     else:
         verdict = "PASS" if worst < max_growth_pct else "FAIL"
         reason = f"worst worker growth {worst:+.1f}% vs limit {max_growth_pct}%"
-    print(f"{verdict}: {reason}")
-
-    result = {
-        "kind": "worker_memory",
-        "name": name,
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    found = {
         "target": _describe(target),
         "settings": {"requests": requests, "duration_s": duration, **wrk_options},
-        "machine": facts,
         "rss_kib_before": before,
         "rss_kib_after": after,
         "growth_pct_total": growth,
         "growth_pct_worst_worker": worst,
-        "load": run,
+        "load": load,
         "max_growth_pct": max_growth_pct,
-        "verdict": verdict,
-        "reason": reason,
     }
-    if save:
-        print(f"written: {save_result(name, result).relative_to(ROOT)}")
-    return result
+    return run.kept("worker_memory", facts, found, verdict, reason)
 
 
 def _describe(target: Target) -> dict:
@@ -710,7 +716,7 @@ def _pair(text: str, sep: str) -> tuple[str, str]:
 
 def comparison_options(prog: str, min_ratio: float) -> argparse.ArgumentParser:
     """The options of a bench that compares one of our routes with the baseline;
-    `comparison(args)` hands them to `compare`."""
+    `comparison(args, name)` hands them to `compare`."""
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
@@ -721,13 +727,13 @@ def comparison_options(prog: str, min_ratio: float) -> argparse.ArgumentParser:
     return parser
 
 
-def comparison(args: argparse.Namespace) -> dict:
-    """`compare`'s keywords from what `comparison_options` parsed."""
+def comparison(args: argparse.Namespace, name: str, **kept) -> dict:
+    """`compare`'s keywords from what `comparison_options` parsed, its record named
+    `name`; `kept` are the rest of its `Run` (save, keep_logs)."""
     return {
+        "run": Run(name, threads=args.threads, connections=args.connections, **kept),
         "duration": args.duration,
         "rounds": args.rounds,
-        "threads": args.threads,
-        "connections": args.connections,
         "min_ratio": args.min_ratio,
     }
 
@@ -830,7 +836,7 @@ def _run(args) -> None:
             env=env,
             expect_status=args.ours_status,
         )
-        common = {
+        kept = {
             "threads": args.threads,
             "connections": args.connections,
             "save": not args.no_save,
@@ -839,23 +845,19 @@ def _run(args) -> None:
         if args.memory:
             memory(
                 ours,
+                Run(args.name or "memory", warmup=max(args.warmup, 3), **kept),
                 requests=args.memory_requests,
-                warmup=max(args.warmup, 3),
                 max_growth_pct=args.max_growth,
-                name=args.name or "memory",
-                **common,
             )
         else:
             baseline = Target("baseline", args.baseline, args.baseline_path)
             compare(
                 ours,
                 baseline,
+                Run(args.name or "throughput", warmup=args.warmup, **kept),
                 duration=args.duration,
                 rounds=args.rounds,
-                warmup=args.warmup,
                 min_ratio=args.min_ratio,
-                name=args.name or "throughput",
-                **common,
             )
 
 

@@ -151,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=("eligibility", "first-answer", "retried-answer"), help="one figure"
     )
     args = parser.parse_args(argv)
-    common = throughput.comparison(args)
 
     suffix = "-postgres" if args.postgres else ""
     engine = "postgresql" if args.postgres else "sqlite"
@@ -176,15 +175,14 @@ def main(argv: list[str] | None = None) -> int:
                         env=env,
                     ),
                     baseline,
-                    name=f"widget-eligibility{suffix}",
-                    **common,
+                    **throughput.comparison(args, f"widget-eligibility{suffix}"),
                 )
             if "first-answer" in wanted:
                 compare(
                     first_answer_target(seeded, env, Path(workdir), args.threads),
                     baseline,
-                    name=f"widget-first-answer{suffix}",
-                    **{**common, "min_ratio": FIRST_ANSWER_MIN_RATIO[engine]},
+                    **throughput.comparison(args, f"widget-first-answer{suffix}")
+                    | {"min_ratio": FIRST_ANSWER_MIN_RATIO[engine]},
                 )
             if "retried-answer" in wanted:
                 compare(
@@ -198,8 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                         env=env,
                     ),
                     baseline,
-                    name=f"widget-retried-answer{suffix}",
-                    **common,
+                    **throughput.comparison(args, f"widget-retried-answer{suffix}"),
                 )
 
     return run_bench(run)
