@@ -37,23 +37,29 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import CursorResult
 
 from api.extensions import db
 
 FEW_ROWS = 50
 
 
-def insert_many(statement: Insert, rows: list[dict], shared: dict | None = None) -> None:
-    """Execute `statement` for each row; `shared` holds the values every row has."""
+def insert_many(statement: Insert, rows: list[dict], shared: dict | None = None) -> int | None:
+    """Execute `statement` for each row; `shared` holds the values every row has.
+
+    Returns how many rows were written (fewer than given where ON CONFLICT DO
+    NOTHING skipped some), so a caller needs no read-back to learn that all were;
+    None where SQLAlchemy does not say: a few rows of an INSERT on a mapped class
+    go through the ORM's bulk insert, whose result has no row count.
+    """
     if not rows:
-        return
+        return 0
     shared = shared or {}
     if len(rows) < FEW_ROWS:
         # SQLAlchemy's own executemany, whose compiled form it keeps: the path below
         # compiles the statement on each call, which pays only over many rows (a
         # click's one event took 0.6 ms more that way).
-        db.session.execute(statement, [row | shared for row in rows])
-        return
+        return _written(db.session.execute(statement, [row | shared for row in rows], **_COUNTED))
     keys = [*rows[0], *shared]
     connection = db.session.connection()
     dialect = connection.dialect
@@ -66,15 +72,22 @@ def insert_many(statement: Insert, rows: list[dict], shared: dict | None = None)
         or set(names) != set(keys)
         or any(name not in columns or not compiled.binds[name].required for name in names)
     ):
-        db.session.execute(statement, [row | shared for row in rows])
-        return
+        return _written(db.session.execute(statement, [row | shared for row in rows], **_COUNTED))
     if dialect.name == "postgresql":
-        _insert_json(statement, rows, shared)
-    else:
-        _executemany(connection, compiled, names, rows, shared)
+        return _insert_json(statement, rows, shared)
+    return _executemany(connection, compiled, names, rows, shared)
 
 
-def _insert_json(statement: Insert, rows: list[dict], shared: dict) -> None:
+# Without it psycopg's rowcount of an INSERT is -1 through SQLAlchemy.
+_COUNTED = {"execution_options": {"preserve_rowcount": True}}
+
+
+def _written(result) -> int | None:
+    # An executemany's rowcount is the sum over its rows on both of our drivers.
+    return result.rowcount if isinstance(result, CursorResult) else None
+
+
+def _insert_json(statement: Insert, rows: list[dict], shared: dict) -> int:
     """PostgreSQL: every varying value in one JSON document, unpacked by the server.
 
     `json_to_recordset` reads each row's fields with their column types. Text arrays
@@ -112,8 +125,11 @@ def _insert_json(statement: Insert, rows: list[dict], shared: dict) -> None:
     )
     values = [literal_column(f'r."{name}"') for name in varying]
     values += [literal(value, columns[name].type) for name, value in shared.items()]
-    db.session.execute(
-        statement.from_select([*varying, *shared], select(*values).select_from(source))
+    return _written(
+        db.session.execute(
+            statement.from_select([*varying, *shared], select(*values).select_from(source)),
+            **_COUNTED,
+        )
     )
 
 
@@ -124,7 +140,7 @@ def _json_value(value):
     raise TypeError(f"{type(value).__name__} cannot go into a JSON row")
 
 
-def _executemany(connection, compiled, names: list[str], rows: list[dict], shared: dict):
+def _executemany(connection, compiled, names: list[str], rows: list[dict], shared: dict) -> int:
     dialect = connection.dialect
     columns = compiled.statement.table.c
     processors = {}
@@ -152,7 +168,7 @@ def _executemany(connection, compiled, names: list[str], rows: list[dict], share
             value = row[name]
             values[slot] = value if processor is None else processor(value)
         parameters.append(finish(values))
-    connection.exec_driver_sql(compiled.string, parameters)
+    return _written(connection.exec_driver_sql(compiled.string, parameters))
 
 
 def matching(column, values: list) -> Iterator[ColumnElement[bool]]:

@@ -6,7 +6,7 @@ checked here against the code it stands in for.
 
 import random
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api import ids
 from api.bulk import insert_many, matching
@@ -50,6 +50,29 @@ def test_insert_many_writes_what_execute_writes(app, tenant):
             *((row["subject_id"], row["data"], tenant.id) for row in rows),
             ("plain", {}, tenant.id),
         ]
+
+
+def test_insert_many_counts_the_rows_it_wrote(app, tenant):
+    """What upsert_many relies on to skip reading its contacts back: the count says
+    how many rows ON CONFLICT DO NOTHING let through, on the few-rows path (execute)
+    and the many-rows path alike."""
+    now = utcnow()
+    shared = {"workspace_id": tenant.id, "unsubscribed_at": None}
+    shared |= {"created_at": now, "updated_at": now}
+
+    def rows(external_ids):
+        return [contacts._new_row({"external_id": e}, now) for e in external_ids]
+
+    with app.app_context():
+        statement = contacts._insert_ignore_statement()
+        for size in (3, 120):  # below and above FEW_ROWS
+            taken = [f"n{size}-{i}" for i in range(size)]
+            assert insert_many(statement, rows(taken), shared) == size
+            # Every other one exists already: skipped, and not counted.
+            again = taken[::2] + [f"m{size}-{i}" for i in range(size)]
+            assert insert_many(statement, rows(again), shared) == size
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 2 * (3 + 120)
 
 
 def test_matching_finds_every_value(app, tenant):

@@ -225,18 +225,20 @@ def upsert_many(workspace_id: str, rows: list[dict], source: str = "api") -> dic
     }
     # Unsubscribing is an event, so it goes through set_unsubscribed (in the update).
     shared = {"workspace_id": workspace_id, "unsubscribed_at": None}
-    insert_many(
+    written = insert_many(
         _insert_ignore_statement(),
         list(new_rows.values()),
         shared | {"created_at": now, "updated_at": now},
     )
     # The rows carrying our ids are the ones this INSERT wrote; one that a concurrent
     # request inserted first was skipped by ON CONFLICT and counts as existing below.
-    # By primary key alone, as the ids were drawn here: with the workspace too,
+    # Only then is there anything to read back (10,000 ids cost 70 ms on PostgreSQL);
+    # by primary key alone, as the ids were drawn here: with the workspace too,
     # SQLite walked all of the workspace's contacts for each chunk of a batch.
-    inserted: set[str] = set()
-    for ours in matching(Contact.id, [row["id"] for row in new_rows.values()]):
-        inserted.update(db.session.scalars(select(Contact.external_id).where(ours)))
+    inserted: set[str] = set(new_rows) if written == len(new_rows) else set()
+    if written != len(new_rows):
+        for ours in matching(Contact.id, [row["id"] for row in new_rows.values()]):
+            inserted.update(db.session.scalars(select(Contact.external_id).where(ours)))
     stages.record_new(
         workspace_id,
         [
