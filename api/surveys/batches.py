@@ -137,7 +137,11 @@ def _invite_chunk(
     if claimed.rowcount != 1:
         db.session.rollback()
         return False
-    invited, skipped = invitations.invite(survey, chunk, batch.channel, now, batch_id=batch.id)
+    # A first chunk is the first to invite for the batch: each chunk's invitations
+    # commit with its claim, so none of the batch's exist before refs_done moves.
+    invited, skipped = invitations.invite(
+        survey, chunk, batch.channel, now, batch_id=batch.id, later_chunk=batch.refs_done > 0
+    )
     insert_many(
         InvitationBatchSkip.__table__.insert(),
         [

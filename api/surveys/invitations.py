@@ -67,12 +67,13 @@ def invite(
     channel: str,
     now: datetime | None = None,
     batch_id: str | None = None,
+    later_chunk: bool = False,
 ) -> tuple[list[tuple[NewInvitation, ContactRow]], list[Skipped]]:
     """Invite the contacts named by `refs`, skipping those we must not ask now.
 
     Refs are contact references (api/contacts/references.py); inline contacts are
     upserted first. A contact named twice is invited once, also across the chunks
-    of batch `batch_id`.
+    of batch `batch_id`: a `later_chunk` looks for those the earlier ones invited.
     """
     if not survey.active:
         raise Conflict("This survey is not active; activate it first.", code="survey_inactive")
@@ -81,7 +82,7 @@ def invite(
     eligible: list[ContactRow] = []
     ids = [c.id for c in found]
     reasons = throttle_reasons(survey, ids, now)
-    seen: set[str] = _invited_by_batch(batch_id, ids) if batch_id else set()
+    seen: set[str] = _invited_by_batch(batch_id, ids) if later_chunk else set()
     for contact in found:
         if contact.id in seen:
             continue
