@@ -1,3 +1,4 @@
-from api import create_app
+from api import create_app, heap
 
 app = create_app()
+heap.freeze_startup()

@@ -24,6 +24,7 @@ import pstats
 import sys
 import time
 
+from api import heap
 from bench import redirect, widget_api
 from bench.throughput import migrated_database
 
@@ -103,6 +104,7 @@ def targets(where, requests: int = 0) -> dict:
     seeded = widget_api.seed(where, requests)
     code = redirect.seed(where)
     ours = bench_app(where).wsgi_app
+    heap.freeze_startup()  # as wsgi.py does for gunicorn's workers
     origin = {"Origin": widget_api.ORIGIN}
     first = {"first-answer": (ours, first_answers(seeded))} if requests else {}
     return {

@@ -39,7 +39,7 @@ import time
 
 import flask_migrate
 
-from api import create_app
+from api import create_app, heap
 from api.database import utcnow
 from api.extensions import db
 from api.jobs import queue as jobs
@@ -66,6 +66,8 @@ def prepare(uri: str):
         flask_migrate.upgrade()
         _, secret, _ = keys.create_workspace("Bench")
         db.session.commit()
+    # As wsgi.py and `flask worker` do once their app is made.
+    heap.freeze_startup()
     return app, {"Authorization": f"Bearer {secret}"}
 
 

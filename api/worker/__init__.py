@@ -30,12 +30,14 @@ def _configure_logging() -> None:
 @with_appcontext
 def worker_command(once):
     """Deliver webhooks, run jobs and periodic tasks until SIGTERM or Ctrl-C."""
+    from api import heap
     from api.worker import signals
     from api.worker.loop import Worker
 
     _configure_logging()
     app = current_app._get_current_object()
     worker = Worker(app)
+    heap.freeze_startup()
     if once:
         done = worker.run_once()
         click.echo(f"attempts {done.attempts} periodic {done.periodic} jobs {len(done.jobs)}")
