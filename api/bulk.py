@@ -104,17 +104,17 @@ def _insert_json(statement: Insert, rows: list[dict], shared: dict) -> int:
             columns[name].type.dialect_impl(dialect), JSONB
         ):
             processors[name] = processor
-    document = json.dumps(
-        [
+    if processors:
+        rows = [
             {
                 name: processors[name](row[name]) if name in processors else row[name]
                 for name in varying
             }
             for row in rows
-        ],
-        default=_json_value,
-        separators=(",", ":"),
-    )
+        ]
+    # Rows without a value to convert go as they are: a field the recordset does not
+    # name is ignored by it.
+    document = json.dumps(rows, default=_json_value, separators=(",", ":"))
     # Names and types come from our own table definitions, never from input.
     fields = ", ".join(
         f'"{name}" {columns[name].type.dialect_impl(dialect).compile(dialect=dialect)}'
