@@ -7,15 +7,19 @@ adds and flushes; the caller commits (inside `app.app_context()`).
 
 import hashlib
 import hmac
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 
+from api.contacts import erasure
 from api.contacts.models import Contact
-from api.contacts.service import upsert_contact
+from api.contacts.service import get_contact, upsert_contact
 from api.extensions import db
 from api.referrals import clicks
 from api.responses import service as responses_service
@@ -111,3 +115,57 @@ def run_periodic(app, name: str, at: datetime) -> int:
     """Run the worker's periodic task `name` alone, as if at `at`; what it did (its count)."""
     with app.app_context():
         return periodic.run_due(at, only=lambda task: task.name == name)[name]
+
+
+def erase(app, workspace_id: str, external_id: str) -> None:
+    """Erase the contact as DELETE /v1/contacts/{external_id} does, in a context of its
+    own (its session, connection and transaction); commits."""
+    with app.app_context():
+        erasure.erase(get_contact(workspace_id, external_id))
+        db.session.commit()
+
+
+@contextmanager
+def erasure_under_way(app, workspace_id: str, external_id: str):
+    """The contact erased in another thread, whose transaction stays open while the body
+    starts work that has to wait for it: it commits once that work waits for one of its
+    locks (PostgreSQL), or after a pause (SQLite, where a writer waits for the one
+    before it whatever it writes)."""
+    erased, failures = threading.Event(), []
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                erasure.erase(get_contact(workspace_id, external_id))
+                erased.set()
+                _until_a_session_waits_for_a_lock()
+                db.session.commit()
+        except BaseException as failure:  # the test's thread says so
+            failures.append(failure)
+            erased.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert erased.wait(10)
+    try:
+        yield
+    finally:
+        thread.join(10)
+    assert not failures, failures
+
+
+def _until_a_session_waits_for_a_lock(patience: float = 3.0) -> None:
+    deadline = time.monotonic() + patience
+    if db.engine.dialect.name != "postgresql":
+        time.sleep(0.3)
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while time.monotonic() < deadline:
+        # A connection of its own: within a transaction the view would not change.
+        with db.engine.connect() as connection:
+            if connection.execute(waiting).scalar():
+                return
+        time.sleep(0.01)

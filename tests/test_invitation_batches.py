@@ -5,10 +5,15 @@ so it takes some seconds; it reads one page, and a batch of 2,500 in chunks of 1
 is paged through to the end.
 """
 
+import json
+import zlib
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 
+from api.contacts import references
+from api.contacts import service as contacts
 from api.database import utcnow
 from api.extensions import db
 from api.jobs.models import Job
@@ -16,7 +21,7 @@ from api.surveys import batches
 from api.surveys.models import Invitation, InvitationBatchRefs, InvitationBatchSkip
 from api.worker.loop import Worker
 from tests.conftest import create_tenant
-from tests.factories import run_periodic
+from tests.factories import erase, erasure_under_way, run_periodic
 
 
 def make_survey(tenant, **fields) -> dict:
@@ -271,3 +276,115 @@ def test_finished_batches_are_purged_after_their_retention(app_factory):
     skips = select(func.count()).select_from(InvitationBatchSkip)
     assert count(app, skips.where(InvitationBatchSkip.batch_id == finished)) == 0
     assert count(app, select(func.count()).select_from(Invitation)) == 1, "invitations stay"
+
+
+def stored_refs(app, batch_id: str) -> bytes:
+    with app.app_context():
+        return db.session.get(InvitationBatchRefs, batch_id).content
+
+
+def of_ada(tenant) -> list[dict]:
+    """References naming Ada every way one can, and what stays of her in a skip."""
+    ada = tenant.put("/v1/contacts/ada", json={"email": "ada@example.com"}).get_json()
+    return [
+        {"external_id": "ada", "email": "Ada@Example.com", "first_name": "Ada"},
+        {"contact_id": ada["id"]},
+        {"external_id": "ada"},
+        {"external_id": "alias", "email": "ADA@example.com "},  # another id, her address
+    ]
+
+
+def assert_ada_is_gone(app, tenant, batch_id: str, invited: int) -> None:
+    done = tenant.get(f"/v1/invitation-batches/{batch_id}").get_json()
+    assert done["status"] == "done", done["error"]
+    assert done["skipped"] == [{"contact": {}, "reason": "erased"}] * 4
+    assert done["counts"] == {"invited": invited, "skipped": 4}
+    assert done["counts"]["invited"] + done["counts"]["skipped"] == done["size"]
+    links = [link for page in all_pages(tenant, batch_id) for link in page]
+    assert "ada" not in {link["external_id"] for link in links}
+    for external_id in ("ada", "alias"):  # not made again, from her inline references
+        assert tenant.get(f"/v1/contacts/{external_id}").status_code == 404
+    assert tenant.get("/v1/contacts?email=ada@example.com").get_json()["data"] == []
+
+
+def test_erasure_takes_the_person_out_of_a_queued_batch(app_factory):
+    app = app_factory(INVITATION_BATCH_AT_ONCE=0)
+    tenant = create_tenant(app)
+    survey = make_survey(tenant)
+    others = [{"external_id": f"u-{i}", "first_name": f"N{i}"} for i in range(3)]
+    refs = [others[0], *of_ada(tenant), *others[1:]]
+    batch_id = post_batch(tenant, survey["id"], refs).get_json()["id"]
+    untouched = post_batch(tenant, survey["id"], others).get_json()["id"]
+    before = stored_refs(app, untouched)
+
+    erase(app, tenant.id, "ada")
+
+    # Nothing of her is kept in the batch, and every other reference keeps its place.
+    kept = stored_refs(app, batch_id)
+    assert b"ada@example.com" not in zlib.decompress(kept).lower()
+    assert json.loads(zlib.decompress(kept)) == [others[0], {}, {}, {}, {}, *others[1:]]
+    assert stored_refs(app, untouched) == before, "a batch not naming her is left as it was"
+    Worker(app).run_once()
+    assert_ada_is_gone(app, tenant, batch_id, invited=3)
+    untouched_done = tenant.get(f"/v1/invitation-batches/{untouched}").get_json()
+    assert untouched_done["counts"] == {"invited": 3, "skipped": 0}
+
+
+def test_erasure_between_two_chunks_of_a_running_batch_reaches_the_next(app, tenant, monkeypatch):
+    monkeypatch.setattr(batches, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "INVITATION_BATCH_AT_ONCE", 0)
+    survey = make_survey(tenant)
+    others = [{"external_id": f"u-{i}", "first_name": f"N{i}"} for i in range(3)]
+    refs = [*others[:2], *of_ada(tenant), others[2]]  # she is in the second and third chunks
+    batch_id = post_batch(tenant, survey["id"], refs).get_json()["id"]
+    chunks = []
+
+    def erase_after_the_first_chunk(**progress):
+        db.session.commit()
+        chunks.append(progress["refs_done"])
+        if len(chunks) == 1:  # the run holds every reference by now, hers included
+            erase(app, tenant.id, "ada")
+
+    with app.app_context():
+        assert batches.run_batch(batch_id, checkpoint=erase_after_the_first_chunk).status == "done"
+    assert chunks == [2, 4, 6, 7]
+    assert_ada_is_gone(app, tenant, batch_id, invited=3)
+
+
+def test_a_reference_names_a_contact_by_either_id_or_its_email(app, tenant):
+    ada = tenant.put("/v1/contacts/ada", json={"email": "ada@example.com"}).get_json()
+    with app.app_context():
+        contact = contacts.get_contact(tenant.id, "ada")
+        assert references.names({"contact_id": ada["id"]}, contact)
+        assert references.names({"external_id": "ada"}, contact)
+        assert references.names({"external_id": "x", "email": " ADA@example.COM"}, contact)
+        assert not references.names({"external_id": "x", "email": "bob@example.com"}, contact)
+        assert not references.names({"contact_id": "con_other"}, contact)
+        contact.email = None  # no address: none of the references without one is hers
+        assert not references.names({"external_id": "x", "email": None}, contact)
+
+
+def test_an_erasure_under_way_when_a_chunk_is_claimed_is_seen_by_that_chunk(
+    app, tenant, monkeypatch
+):
+    monkeypatch.setattr(batches, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "INVITATION_BATCH_AT_ONCE", 0)
+    survey = make_survey(tenant)
+    others = [{"external_id": f"u-{i}", "first_name": f"N{i}"} for i in range(3)]
+    batch_id = post_batch(tenant, survey["id"], [*others[:2], *of_ada(tenant), others[2]])
+    batch_id = batch_id.get_json()["id"]
+
+    class Stopped(Exception):
+        pass
+
+    def stop(**_progress):
+        db.session.commit()
+        raise Stopped
+
+    with app.app_context(), pytest.raises(Stopped):
+        batches.run_batch(batch_id, checkpoint=stop)  # the first chunk, then a restart
+    # The erasure has not committed when the run claims its next chunk: the claim
+    # waits for it, and the chunk is read as the erasure left it.
+    with erasure_under_way(app, tenant.id, "ada"), app.app_context():
+        assert batches.run_batch(batch_id).status == "done"
+    assert_ada_is_gone(app, tenant, batch_id, invited=3)

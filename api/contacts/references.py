@@ -16,6 +16,7 @@ instead of saying the contact is unknown. To create one, give at least one field
 
 from api.contacts import service as contacts
 from api.contacts.models import Contact
+from api.contacts.schemas import normal_email
 from api.contacts.service import ContactRow
 from api.domain_errors import NotFound
 
@@ -25,6 +26,18 @@ CONTACT_NOT_FOUND = "contact_not_found"
 def is_inline(ref: dict) -> bool:
     """An inline contact: an external id with fields, upserted before it is used."""
     return "external_id" in ref and len(ref) > 1
+
+
+def names(ref: dict, contact: Contact) -> bool:
+    """Whether `ref` (or a row of fields shaped like one: a CSV import's) names the person
+    `contact` is, by either id or by the email an inline contact gives: what erasure
+    takes out of work not done yet, since resolving it would write the person again."""
+    if ref.get("contact_id") == contact.id or ref.get("external_id") == contact.external_id:
+        return True
+    email = ref.get("email")
+    if not contact.email or not isinstance(email, str):
+        return False
+    return normal_email(email) == normal_email(contact.email)
 
 
 def not_found() -> NotFound:

@@ -27,6 +27,11 @@ def _valid_external_id(value: str) -> None:
 EXTERNAL_ID = _valid_external_id
 
 
+def normal_email(value: str) -> str:
+    """An email as contacts keep it: `Ada@Example.com ` and `ada@example.com` are one."""
+    return value.strip().lower()
+
+
 def attributes_fit(value: dict) -> None:
     if any(len(key) > 64 for key in value):
         raise ValidationError("Attribute names are at most 64 characters.")
@@ -55,7 +60,7 @@ class ContactFieldsSchema(Schema):
     @pre_load
     def _normalise_email(self, data, **_kwargs):
         if isinstance(data, dict) and isinstance(data.get("email"), str):
-            data = {**data, "email": data["email"].strip().lower()}
+            data = {**data, "email": normal_email(data["email"])}
         return data
 
 

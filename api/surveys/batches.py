@@ -7,7 +7,8 @@ which invites chunk by chunk; each chunk first claims its references with a
 conditional UPDATE of `refs_done`, then invites them (the rules of
 `invitations.invite`), records whom it skipped and why, and commits with the job's
 checkpoint. A run stopped anywhere resumes after the last committed chunk, and two
-runs at once cannot both invite a chunk.
+runs at once cannot both invite a chunk. Each chunk reads the references after its
+claim, so an erasure that emptied some of them meanwhile (`forget_pending`) is seen.
 
 A batch of at most `INVITATION_BATCH_AT_ONCE` contacts is invited in the request
 itself and answered at once, with its invitations. Links, per-score links and email
@@ -17,12 +18,14 @@ mechanism: nothing of the sort is stored, and a batch costs no 100 MB answer.
 
 import json
 import zlib
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
 from api.bulk import each_statement_planned, insert_many
+from api.contacts import references
 from api.contacts import service as contacts
 from api.contacts.models import Contact
 from api.database import utcnow
@@ -68,10 +71,11 @@ def start(
     if len(refs) <= current_app.config["INVITATION_BATCH_AT_ONCE"]:
         # In the request's transaction, committed with the answer.
         batch.status, batch.started_at = RUNNING, now
-        _invite_chunk(batch, survey, refs, lambda **_progress: db.session.flush(), now)
+        _invite_chunk(
+            batch, survey, len(refs), lambda: refs, lambda **_progress: db.session.flush(), now
+        )
         return _finish(db.session.get(InvitationBatch, batch.id, populate_existing=True))
-    content = zlib.compress(json.dumps(refs, separators=(",", ":")).encode(), 1)
-    db.session.add(InvitationBatchRefs(batch_id=batch.id, content=content))
+    db.session.add(InvitationBatchRefs(batch_id=batch.id, content=_stored(refs)))
     jobs.enqueue(KIND, survey.workspace_id, {"batch_id": batch.id}, now)
     return batch
 
@@ -96,16 +100,13 @@ def run_batch(batch_id: str, checkpoint=None) -> InvitationBatch:
         batch.status = RUNNING
         batch.started_at = batch.updated_at = utcnow()
         db.session.commit()
-    content = db.session.scalar(
-        select(InvitationBatchRefs.content).where(InvitationBatchRefs.batch_id == batch_id)
-    )
-    refs = json.loads(zlib.decompress(content))
+    refs = _StoredRefs(batch_id)
     survey = db.session.get(Survey, batch.survey_id)
     try:
         while batch.status == RUNNING and batch.refs_done < batch.size:
-            chunk = refs[batch.refs_done : batch.refs_done + CHUNK]
+            end = min(batch.refs_done + CHUNK, batch.size)
             with each_statement_planned():
-                if not _invite_chunk(batch, survey, chunk, commit):
+                if not _invite_chunk(batch, survey, end, refs, commit):
                     break  # another run invited this chunk: it will finish the batch
             batch = db.session.get(InvitationBatch, batch_id, populate_existing=True)
     except DomainError as refusal:  # the survey was deactivated meanwhile, say
@@ -123,25 +124,80 @@ def run_batch(batch_id: str, checkpoint=None) -> InvitationBatch:
     return batch
 
 
+class _StoredRefs:
+    """A running batch's references, read again after each chunk's claim: an erasure may
+    have rewritten them since the last one (`forget_pending`)."""
+
+    def __init__(self, batch_id: str):
+        self.batch_id = batch_id
+        self.content: bytes | None = None
+        self.refs: list[dict] = []
+
+    def __call__(self) -> list[dict]:
+        content = _stored_content(self.batch_id)
+        # Comparing the bytes costs far less than decompressing and parsing 100,000
+        # references again for each chunk, and they differ only after an erasure.
+        if content != self.content:
+            self.content, self.refs = content, _parsed(content)
+        return self.refs
+
+
+def _stored(refs: list[dict]) -> bytes:
+    return zlib.compress(json.dumps(refs, separators=(",", ":")).encode(), 1)
+
+
+def _parsed(content: bytes) -> list[dict]:
+    return json.loads(zlib.decompress(content))
+
+
+def _stored_content(batch_id: str) -> bytes:
+    return db.session.scalar(
+        select(InvitationBatchRefs.content).where(InvitationBatchRefs.batch_id == batch_id)
+    )
+
+
 def _invite_chunk(
-    batch: InvitationBatch, survey: Survey, chunk: list[dict], commit, now: datetime | None = None
+    batch: InvitationBatch,
+    survey: Survey,
+    end: int,
+    refs: Callable[[], list[dict]],
+    commit,
+    now: datetime | None = None,
 ) -> bool:
-    """One chunk in one transaction; False when another run had claimed it first."""
-    done = batch.refs_done + len(chunk)
+    """References `batch.refs_done` to `end` in one transaction; False when another run
+    had claimed them first. `refs()` gives all the batch's references."""
     now = now or utcnow()
+    start = batch.refs_done  # the claim updates `batch` as it updates the row
     claimed = db.session.execute(
         update(InvitationBatch)
-        .where(InvitationBatch.id == batch.id, InvitationBatch.refs_done == batch.refs_done)
-        .values(refs_done=done, updated_at=now)
+        .where(
+            InvitationBatch.id == batch.id,
+            InvitationBatch.status == RUNNING,
+            InvitationBatch.refs_done == start,
+        )
+        .values(refs_done=end, updated_at=now)
     )
     if claimed.rowcount != 1:
         db.session.rollback()
         return False
+    # Read after the claim, in its transaction, and not once per run: an erasure may have
+    # emptied some of them since (`forget_pending`), and this is the first point where
+    # one under way is sure to have committed. The erasure writes the batch row before
+    # it reads the references, so on PostgreSQL the claim waits for its commit, and the
+    # statements after the claim read what had committed when each began (READ
+    # COMMITTED); on SQLite the claim is the write before which the driver begins the
+    # transaction (BEGIN IMMEDIATE), which waits for the erasure's to end and then reads
+    # the database as it was left. An erasure that starts later waits for this chunk's
+    # commit, and the next chunk's claim sees what it did.
+    chunk = refs()[start:end]
+    named = [ref for ref in chunk if ref]  # an erased reference is left empty
     # A first chunk is the first to invite for the batch: each chunk's invitations
     # commit with its claim, so none of the batch's exist before refs_done moves.
     invited, skipped = invitations.invite(
-        survey, chunk, batch.channel, now, batch_id=batch.id, later_chunk=batch.refs_done > 0
+        survey, named, batch.channel, now, batch_id=batch.id, later_chunk=start > 0
     )
+    if len(named) < len(chunk):
+        skipped += [invitations.Skipped({}, invitations.ERASED)] * (len(chunk) - len(named))
     insert_many(
         InvitationBatchSkip.__table__.insert(),
         [
@@ -158,7 +214,7 @@ def _invite_chunk(
             skipped=InvitationBatch.skipped + len(skipped),
         )
     )
-    commit(refs_done=done, size=batch.size)
+    commit(refs_done=end, size=batch.size)
     return True
 
 
@@ -237,6 +293,48 @@ def _links(batch: InvitationBatch, made: list[Invitation]) -> list[dict]:
 
 def is_done(batch: InvitationBatch) -> bool:
     return batch.status == DONE
+
+
+def forget_pending(contact: Contact) -> None:
+    """The batches' part of erasure for what they have not done yet: each reference of a
+    queued or running batch that names the person (`references.names`) is emptied, in
+    its place, and the job skips it as `erased` when it gets there. Left as given, it
+    would keep the email given inline until the batch finishes, and resolving it would
+    write the person again, or invite them.
+
+    Run before the other parts of erasure (`api.contacts.erasure.erase`): writing the
+    batch row waits for a chunk the job is inviting to commit, so what the later parts
+    read includes what that chunk did (a skip naming the person, say).
+    """
+    pending = db.session.execute(
+        select(InvitationBatchRefs.batch_id, InvitationBatchRefs.content)
+        .join(InvitationBatch, InvitationBatch.id == InvitationBatchRefs.batch_id)
+        .where(
+            InvitationBatch.workspace_id == contact.workspace_id,
+            InvitationBatch.status.in_((QUEUED, RUNNING)),
+        )
+        .order_by(InvitationBatchRefs.batch_id)  # two erasures lock in the same order
+    )
+    for batch_id, content in pending.all():
+        if not any(references.names(ref, contact) for ref in _parsed(content)):
+            continue  # left as it is, byte for byte
+        # The batch row orders this erasure with the job's claims (see `_invite_chunk`);
+        # the references are read again after it, so another erasure's rewrite that
+        # committed meanwhile is kept, not overwritten with the copy read above.
+        locked = db.session.execute(
+            update(InvitationBatch)
+            .where(InvitationBatch.id == batch_id, InvitationBatch.status.in_((QUEUED, RUNNING)))
+            .values(updated_at=utcnow())
+        )
+        if locked.rowcount != 1:
+            continue  # it finished meanwhile, and its references went with it
+        refs = _parsed(_stored_content(batch_id))
+        kept = [{} if references.names(ref, contact) else ref for ref in refs]
+        db.session.execute(
+            update(InvitationBatchRefs)
+            .where(InvitationBatchRefs.batch_id == batch_id)
+            .values(content=_stored(kept))
+        )
 
 
 def forget_skipped(contact: Contact) -> None:

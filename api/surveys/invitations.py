@@ -38,6 +38,8 @@ RECENTLY_RESPONDED = "recently_responded"
 RECENTLY_DECLINED = "recently_declined"
 CONTACT_NOT_FOUND = references.CONTACT_NOT_FOUND
 STAGE_NOT_TARGETED = "stage_not_targeted"
+# Erased while its batch waited: the reference was emptied (batches.forget_pending).
+ERASED = "erased"
 
 
 @dataclass(frozen=True)

@@ -373,8 +373,9 @@ class SkippedSchema(Schema):
         metadata={
             "description": "unsubscribed, stage_not_targeted (the contact's lifecycle stage "
             "is not among target_stages, or is among excluded_stages), recently_responded "
-            "(within resurvey_days), recently_declined (within decline_days) or "
-            "contact_not_found."
+            "(within resurvey_days), recently_declined (within decline_days), "
+            "contact_not_found, or erased (the contact was erased while the batch waited: "
+            "its reference was taken out of the batch, and `contact` is `{}`)."
         }
     )
 
