@@ -14,7 +14,7 @@ from api.events.models import Event
 from api.extensions import db
 from api.worker.loop import Worker
 from tests.db import event_types
-from tests.factories import run_periodic
+from tests.factories import erase, erasure_under_way, run_periodic
 
 
 def upload(tenant, text: str | bytes, *, encoding="utf-8", query=None, **headers):
@@ -453,3 +453,127 @@ def test_finished_imports_are_purged_after_the_retention(app, tenant):
     assert purge(now + timedelta(days=31)) == 1
     assert tenant.get(f"/v1/contacts/imports/{job['id']}").status_code == 404
     assert set(contacts_of(tenant)) == {"c1"}, "the contacts it wrote stay"
+
+
+def stored_file(app, import_id: str) -> tuple[bytes, list | None]:
+    with app.app_context():
+        content = db.session.get(ContactImportFile, import_id).content
+        return content, db.session.get(ContactImport, import_id).erased_rows
+
+
+# Ada is named on rows 3 (with a line break in a cell: lines 3 and 4), 5 (by her
+# address alone, under another id) and 7; row 6 is blank and row 8 is bad after them.
+WITH_ADA = (
+    "external_id,email,first_name\r\n"
+    "c1,one@example.com,One\r\n"
+    'ada,Ada@Example.com,"Ada\r\nAugusta"\r\n'
+    "c2,two@example.com,Two\r\n"
+    "alias,ADA@example.com,\r\n"
+    "\r\n"
+    "ada,,Again\r\n"
+    "c3,not-an-email,Three\r\n"
+)
+
+
+def assert_ada_was_not_imported(tenant, import_id: str) -> None:
+    done = tenant.get(f"/v1/contacts/imports/{import_id}").get_json()
+    assert done["status"] == "completed"
+    assert done["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "failed": 4}
+    assert (done["total_rows"], done["rows_done"]) == (6, 6)
+    erased = {"external_id": None, "reason": "erased"}
+    assert done["errors"] == [
+        {"line": 3, "row": 3, **erased},
+        {"line": 6, "row": 5, **erased},
+        {"line": 8, "row": 7, **erased},
+        {
+            "line": 9,
+            "row": 8,
+            "external_id": "c3",
+            "reason": "email: Not a valid email address.",
+            "fields": {"email": ["Not a valid email address."]},
+        },
+    ]
+    made = contacts_of(tenant)
+    assert {"c1", "c2"} <= set(made) and not {"ada", "alias"} & set(made), "nor made again"
+    assert "ada@example.com" not in {contact["email"] for contact in made.values()}
+
+
+def test_erasure_takes_the_person_out_of_a_queued_import(app, tenant):
+    tenant.put("/v1/contacts/ada", json={"email": "ada@example.com"})
+    import_id = upload(tenant, WITH_ADA).get_json()["id"]
+    untouched = upload(tenant, "external_id,email\nc9,nine@example.com\n").get_json()["id"]
+    before = stored_file(app, untouched)
+
+    erase(app, tenant.id, "ada")
+
+    content, erased_rows = stored_file(app, import_id)
+    assert erased_rows == [3, 5, 7]
+    assert b"ada" not in content.lower() and b"Augusta" not in content
+    assert content.decode().splitlines() == [
+        *WITH_ADA.splitlines()[:2],
+        '"erased:',
+        '"',
+        WITH_ADA.splitlines()[4],
+        '"erased:"',
+        "",
+        '"erased:"',
+        WITH_ADA.splitlines()[8],
+    ]
+    assert stored_file(app, untouched) == before, "an import not naming her is left as it was"
+    assert len(Worker(app).run_once().jobs) == 2
+    assert_ada_was_not_imported(tenant, import_id)
+    assert "c9" in contacts_of(tenant), "the other import is imported as it was"
+
+
+def test_erasure_between_two_chunks_of_a_running_import_reaches_the_next(app, tenant, monkeypatch):
+    monkeypatch.setattr(service, "CHUNK_ROWS", 2)  # she is in the second chunk and third
+    tenant.put("/v1/contacts/ada", json={"email": "ada@example.com"})
+    text = WITH_ADA.replace("c1,one", "c0,zero@example.com,Zero\r\nc1,one", 1)
+    import_id = upload(tenant, text).get_json()["id"]
+    chunks = []
+
+    def erase_after_the_first_chunk(**progress):
+        db.session.commit()
+        chunks.append(progress["rows_done"])
+        if len(chunks) == 1:  # the run holds the whole file by now, her rows included
+            erase(app, tenant.id, "ada")
+
+    with app.app_context():
+        service.run_import(import_id, checkpoint=erase_after_the_first_chunk)
+    assert chunks == [2, 4, 6, 7]
+    done = tenant.get(f"/v1/contacts/imports/{import_id}").get_json()
+    assert done["counts"] == {"created": 3, "updated": 0, "unchanged": 0, "failed": 4}
+    assert [(error["row"], error["reason"]) for error in done["errors"]] == [
+        (4, "erased"),
+        (6, "erased"),
+        (8, "erased"),
+        (9, "email: Not a valid email address."),
+    ]
+    assert set(contacts_of(tenant)) == {"c0", "c1", "c2"}, "neither she nor her alias made again"
+
+
+def test_an_erasure_under_way_when_a_chunk_is_claimed_is_seen_by_that_chunk(
+    app, tenant, monkeypatch
+):
+    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
+    tenant.put("/v1/contacts/ada", json={"email": "ada@example.com"})
+    text = WITH_ADA.replace("c1,one", "c0,zero@example.com,Zero\r\nc1,one", 1)
+    import_id = upload(tenant, text).get_json()["id"]
+
+    class Stopped(Exception):
+        pass
+
+    def stop(**_progress):
+        db.session.commit()
+        raise Stopped
+
+    with app.app_context(), pytest.raises(Stopped):
+        service.run_import(import_id, checkpoint=stop)  # the first chunk, then a restart
+    # The run starts with the file as it was, her rows in it: the erasure has not
+    # committed yet; its first claim waits for it.
+    with erasure_under_way(app, tenant.id, "ada"), app.app_context():
+        service.run_import(import_id)
+    done = tenant.get(f"/v1/contacts/imports/{import_id}").get_json()
+    assert done["counts"] == {"created": 3, "updated": 0, "unchanged": 0, "failed": 4}
+    assert [error["reason"] for error in done["errors"]][:3] == ["erased"] * 3
+    assert set(contacts_of(tenant)) == {"c0", "c1", "c2"}, "neither she nor her alias made again"

@@ -17,10 +17,11 @@ from api.surveys import batches
 
 def erase(contact: Contact) -> None:
     """Scores, acts and counts stay, anonymous; what names or describes the person goes."""
-    # First: it waits for a chunk of a batch being invited to commit (which may write the
-    # person: a skip, the contact itself), so the parts below see what it wrote; and it
-    # waits holding no lock such a chunk could need.
+    # First: these wait for a chunk of a batch or an import being applied to commit (which
+    # may write the person: a skip, a row error, the contact itself), so the parts
+    # below see what it wrote; and they wait holding no lock such a chunk could need.
     batches.forget_pending(contact)
+    imports.forget_pending(contact)
     responses.forget_comments(contact)
     attribution.forget_email(contact)
     testimonials.forget_testimonials(contact)

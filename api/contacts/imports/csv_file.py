@@ -14,11 +14,14 @@
   a spreadsheet numbers it (the header is row 1; blank rows count).
 """
 
+import codecs
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from api.contacts.models import ERASED_PREFIX
 from api.domain_errors import Invalid
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -41,6 +44,7 @@ class Record:
     line: int
     row: int
     cells: list[str]
+    lines: int = 1  # how many lines of the file it spans
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def records(text: str, separator: str) -> Iterator[Record]:
                 code="malformed_csv", message=f"The file is not valid CSV at line {line}: {error}."
             ) from None
         row += 1
-        yield Record(line, row, cells)
+        yield Record(line, row, cells, reader.line_num - line + 1)
         line = reader.line_num + 1
 
 
@@ -165,6 +169,40 @@ def fields_of(header: list[Column | None], record: Record) -> tuple[dict, str | 
     if attributes:
         data["attributes"] = attributes
     return data, shape
+
+
+# Where a line of the file ends, as `records` counts lines: after \n, \r\n or a lone \r.
+_LINE_ENDS = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+def erased(
+    content: bytes, separator: str, names: Callable[[dict], bool]
+) -> tuple[bytes, list[int]]:
+    """`content` with each row whose fields `names` picks replaced, and those rows' numbers.
+
+    A replacement holds no data and spans as many lines as the row did, so every other
+    row keeps its bytes, its line and its row. It is one quoted cell, `erased:` and the
+    row's line breaks: not blank, so rows are still counted as they were, and never
+    importable, as that prefix is reserved in external ids (a reader still tells it by
+    its row number, not its text).
+    """
+    text = decode(content)
+    reading = records(text, separator)
+    header = columns(next(reading))
+    picked = [
+        record for record in reading if not is_blank(record) and names(fields_of(header, record)[0])
+    ]
+    if not picked:
+        return content, []
+    lines = _LINE_ENDS.split(text)
+    for record in picked:
+        spanned = range(record.line - 1, record.line - 1 + record.lines)
+        ends = [lines[index][len(lines[index].rstrip("\r\n")) :] for index in spanned]
+        for index in spanned:
+            lines[index] = ""
+        lines[spanned[0]] = f'"{ERASED_PREFIX}{"".join(ends[:-1])}"{ends[-1]}'
+    bom = codecs.BOM_UTF8 if content.startswith(codecs.BOM_UTF8) else b""
+    return bom + "".join(lines).encode(), [record.row for record in picked]
 
 
 @dataclass(frozen=True)

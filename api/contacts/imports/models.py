@@ -47,6 +47,9 @@ class ContactImport(db.Model):
     # The first row errors: [{"line", "row", "external_id", "reason", "fields"}].
     errors: Mapped[list] = mapped_column(JSONType, default=list)
     failure: Mapped[str | None] = mapped_column(Text)
+    # The rows (numbered as `Record.row`) an erasure took out of the file while it was
+    # pending: each is a row error `erased` when the import reaches it. None: no such row.
+    erased_rows: Mapped[list | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

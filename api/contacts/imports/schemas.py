@@ -27,8 +27,16 @@ class CountsSchema(Schema):
 class RowErrorSchema(Schema):
     line = fields.Integer(metadata={"description": "The file line where the row starts."})
     row = fields.Integer(metadata={"description": "The row as a spreadsheet numbers it."})
-    external_id = fields.String(allow_none=True)
-    reason = fields.String()
+    external_id = fields.String(
+        allow_none=True, metadata={"description": "Null once that contact is erased."}
+    )
+    reason = fields.String(
+        metadata={
+            "description": "Why the row failed, naming the field when one is wrong; "
+            "`erased` when its contact was erased before the import reached it (the row "
+            "was taken out of the file, and `external_id` is null)."
+        }
+    )
     fields_ = fields.Dict(data_key="fields", attribute="fields")
 
 

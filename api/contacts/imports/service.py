@@ -7,6 +7,8 @@ shell, tests call it. Each chunk first claims its rows with a conditional
 UPDATE of `rows_done`, then writes its contacts and its counts, and commits: a
 run stopped anywhere (a worker restarted, a deploy) resumes after the last
 committed chunk when run again, and two runs at once cannot both apply a chunk.
+An erasure takes the person's rows out of a pending import's file (`forget_pending`);
+each chunk learns which rows from its claim.
 
 Rows are validated by the contact schemas the API uses and written by
 `contacts.upsert_many`, so an imported contact is what the API would have made,
@@ -22,6 +24,7 @@ from marshmallow import ValidationError
 from sqlalchemy import delete, select, update
 
 from api.bulk import each_statement_planned
+from api.contacts import references
 from api.contacts import service as contacts
 from api.contacts.imports import csv_file
 from api.contacts.imports.models import ContactImport, ContactImportFile
@@ -33,6 +36,9 @@ from api.extensions import db
 
 CHUNK_ROWS = 2000
 MAX_ERRORS = 100
+PENDING = ("queued", "running")
+# A row error's reason when the row's contact was erased before the import reached it.
+ERASED = "erased"
 _schema = ContactUpsertSchema()
 
 
@@ -91,9 +97,12 @@ def run_import(import_id: str, checkpoint: Callable[..., None] | None = None) ->
         job.status, job.started_at = "running", utcnow()
         job.updated_at = job.started_at
         db.session.commit()
-    content = db.session.scalar(
-        select(ContactImportFile.content).where(ContactImportFile.import_id == import_id)
-    )
+    # One statement: the file and the rows an erasure took out of it agree.
+    content, erased = db.session.execute(
+        select(ContactImportFile.content, ContactImport.erased_rows)
+        .join(ContactImport, ContactImport.id == ContactImportFile.import_id)
+        .where(ContactImportFile.import_id == import_id)
+    ).one()
     try:
         text = csv_file.decode(content)
         reading = csv_file.records(text, job.delimiter)
@@ -101,6 +110,8 @@ def run_import(import_id: str, checkpoint: Callable[..., None] | None = None) ->
         rows = (record for record in reading if not csv_file.is_blank(record))
         seen: dict[str, int] = {}
         for record in islice(rows, job.rows_done):  # applied by an earlier run
+            if record.row in (erased or ()):
+                continue
             data, _ = csv_file.fields_of(header, record)
             if data.get("external_id"):
                 seen.setdefault(data["external_id"], record.row)
@@ -133,13 +144,24 @@ def _apply(job: ContactImport, header, chunk: list, seen: dict[str, int], commit
         update(ContactImport)
         .where(ContactImport.id == job.id, ContactImport.rows_done == job.rows_done)
         .values(rows_done=done, updated_at=utcnow())
-    )
-    if claimed.rowcount != 1:
+        .returning(ContactImport.erased_rows)
+    ).first()
+    if claimed is None:
         db.session.rollback()
         return False
+    # The rows erased are those the claim returns, not those of the file this run read
+    # at its start: an erasure writes the import row (`forget_pending`), so the claim
+    # waits for one under way and returns the row as it committed it (PostgreSQL
+    # evaluates an UPDATE that waited on the row's newest version; SQLite's claim
+    # begins a write transaction after the erasure's ended). One that comes later
+    # waits for this chunk's commit, and the next claim returns what it erased.
+    erased = set(claimed.erased_rows or ())
     valid: dict[str, tuple[csv_file.Record, dict]] = {}
     problems: list[dict] = []
     for record in chunk:
+        if record.row in erased:
+            problems.append(_problem(record, "", ERASED))
+            continue
         data, shape = csv_file.fields_of(header, record)
         external_id = str(data.get("external_id", ""))
         first = seen.setdefault(external_id, record.row) if external_id else record.row
@@ -219,6 +241,58 @@ def _finish(job: ContactImport, failure: str | None = None) -> ContactImport:
         )
     db.session.commit()
     return job
+
+
+def forget_pending(contact: Contact) -> None:
+    """The imports' part of erasure for rows not imported yet: each row of a queued or
+    running import's file that names the person (`references.names`) is replaced by
+    one with no data (`csv_file.erased`) and listed in `erased_rows`; the import
+    reports it as a row error `erased` when it gets there, so it is counted `failed`
+    and every row keeps its number. Left as it was, the file would keep the person's
+    data until the import finishes, and the import would write them again.
+
+    Run before the other parts of erasure (`api.contacts.erasure.erase`): writing the
+    import row waits for a chunk being applied to commit, so what the later parts read
+    includes what that chunk wrote (a row error naming the person, say).
+    """
+    pending = db.session.execute(
+        select(ContactImport.id, ContactImport.delimiter, ContactImportFile.content)
+        .join(ContactImportFile, ContactImportFile.import_id == ContactImport.id)
+        .where(
+            ContactImport.workspace_id == contact.workspace_id, ContactImport.status.in_(PENDING)
+        )
+        .order_by(ContactImport.id)  # two erasures lock in the same order
+    )
+    for import_id, delimiter, content in pending.all():
+        if not csv_file.erased(content, delimiter, lambda row: references.names(row, contact))[1]:
+            continue  # left as it is, byte for byte
+        # The import row orders this erasure with the job's claims (see `_apply`); the
+        # file is read again after it, so another erasure's rewrite that committed
+        # meanwhile is kept, not overwritten with the copy read above.
+        locked = db.session.execute(
+            update(ContactImport)
+            .where(ContactImport.id == import_id, ContactImport.status.in_(PENDING))
+            .values(updated_at=utcnow())
+            .returning(ContactImport.erased_rows)
+        ).first()
+        if locked is None:
+            continue  # it finished meanwhile, and its file went with it
+        content = db.session.scalar(
+            select(ContactImportFile.content).where(ContactImportFile.import_id == import_id)
+        )
+        content, rows = csv_file.erased(
+            content, delimiter, lambda row: references.names(row, contact)
+        )
+        db.session.execute(
+            update(ContactImportFile)
+            .where(ContactImportFile.import_id == import_id)
+            .values(content=content)
+        )
+        db.session.execute(
+            update(ContactImport)
+            .where(ContactImport.id == import_id)
+            .values(erased_rows=sorted({*(locked.erased_rows or ()), *rows}))
+        )
 
 
 def forget_errors(contact: Contact) -> None:
