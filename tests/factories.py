@@ -125,6 +125,16 @@ def erase(app, workspace_id: str, external_id: str) -> None:
         db.session.commit()
 
 
+class Stopped(Exception):
+    """The run was stopped between two chunks, as a worker that dies there is."""
+
+
+def commit_then_stop(**_progress) -> None:
+    """A job's checkpoint that commits its chunk, then stops the run (`Stopped`)."""
+    db.session.commit()
+    raise Stopped
+
+
 @contextmanager
 def erasure_under_way(app, workspace_id: str, external_id: str):
     """The contact erased in another thread, whose transaction stays open while the body

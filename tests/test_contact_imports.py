@@ -14,7 +14,7 @@ from api.events.models import Event
 from api.extensions import db
 from api.worker.loop import Worker
 from tests.db import event_types
-from tests.factories import erase, erasure_under_way, run_periodic
+from tests.factories import Stopped, commit_then_stop, erase, erasure_under_way, run_periodic
 
 
 def upload(tenant, text: str | bytes, *, encoding="utf-8", query=None, **headers):
@@ -560,15 +560,10 @@ def test_an_erasure_under_way_when_a_chunk_is_claimed_is_seen_by_that_chunk(
     text = WITH_ADA.replace("c1,one", "c0,zero@example.com,Zero\r\nc1,one", 1)
     import_id = upload(tenant, text).get_json()["id"]
 
-    class Stopped(Exception):
-        pass
-
-    def stop(**_progress):
-        db.session.commit()
-        raise Stopped
-
     with app.app_context(), pytest.raises(Stopped):
-        service.run_import(import_id, checkpoint=stop)  # the first chunk, then a restart
+        service.run_import(
+            import_id, checkpoint=commit_then_stop
+        )  # the first chunk, then a restart
     # The run starts with the file as it was, her rows in it: the erasure has not
     # committed yet; its first claim waits for it.
     with erasure_under_way(app, tenant.id, "ada"), app.app_context():

@@ -21,7 +21,7 @@ from api.surveys import batches
 from api.surveys.models import Invitation, InvitationBatchRefs, InvitationBatchSkip
 from api.worker.loop import Worker
 from tests.conftest import create_tenant
-from tests.factories import erase, erasure_under_way, run_periodic
+from tests.factories import Stopped, commit_then_stop, erase, erasure_under_way, run_periodic
 
 
 def make_survey(tenant, **fields) -> dict:
@@ -374,15 +374,8 @@ def test_an_erasure_under_way_when_a_chunk_is_claimed_is_seen_by_that_chunk(
     batch_id = post_batch(tenant, survey["id"], [*others[:2], *of_ada(tenant), others[2]])
     batch_id = batch_id.get_json()["id"]
 
-    class Stopped(Exception):
-        pass
-
-    def stop(**_progress):
-        db.session.commit()
-        raise Stopped
-
     with app.app_context(), pytest.raises(Stopped):
-        batches.run_batch(batch_id, checkpoint=stop)  # the first chunk, then a restart
+        batches.run_batch(batch_id, checkpoint=commit_then_stop)  # the first chunk, then a restart
     # The erasure has not committed when the run claims its next chunk: the claim
     # waits for it, and the chunk is read as the erasure left it.
     with erasure_under_way(app, tenant.id, "ada"), app.app_context():
