@@ -7,6 +7,7 @@ to wipe a database whose name does not say it is for tests. The schema always
 comes from the Alembic migrations.
 """
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -86,15 +87,28 @@ def empty_database() -> None:
     to a handful of the schema's tables, and on PostgreSQL a TRUNCATE of all of
     them took 300 ms per test where these DELETEs take 4 ms.
     """
-    tables = list(reversed(db.metadata.sorted_tables))
-    probe = union_all(
-        *(select(literal(table.name)).where(exists().select_from(table)) for table in tables)
-    )
+    tables, probe, deletes = _emptying_statements()
     with db.engine.begin() as connection:
         holding = set(connection.scalars(probe))
         for table in tables:
             if table.name in holding:
-                connection.execute(table.delete())
+                connection.execute(deletes[table.name])
+
+
+@functools.cache
+def _emptying_statements():
+    """The tables child first, the probe for those holding rows, and a DELETE for each.
+
+    Made once: building the 44-table probe and compiling it again took 12 ms of CPU
+    per test on SQLite, against 1 ms to run the same statement objects, whose compiled
+    form SQLAlchemy keeps. Every model is imported first, so no table is left out."""
+    import api.models  # noqa: F401
+
+    tables = tuple(reversed(db.metadata.sorted_tables))
+    probe = union_all(
+        *(select(literal(table.name)).where(exists().select_from(table)) for table in tables)
+    )
+    return tables, probe, {table.name: table.delete() for table in tables}
 
 
 @pytest.fixture(scope="session")
