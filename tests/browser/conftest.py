@@ -1,7 +1,7 @@
 """Real-browser fixtures: Debian's chromium driven by Playwright, two origins.
 
-The app under test runs in a background thread (werkzeug) on 127.0.0.1:<port>,
-made by `app_factory`, so it shares the test database that every test empties.
+The app under test (the suite's own, `app`) runs in a background thread (werkzeug)
+on 127.0.0.1:<port>, so it shares the test database that every test empties.
 Host pages (the "customer's site") come from a second origin: a tiny WSGI server
 serving the HTML each test builds, with that test's CSP header. One browser per
 session, a fresh context (cookies, storage) per test.
@@ -84,8 +84,10 @@ class Server:
 
 
 @pytest.fixture
-def api_app(app_factory):
-    return app_factory()
+def api_app(app):
+    """The suite's app: making one per test cost more CPU than most browser tests' API
+    calls. A test that changes its settings does so through monkeypatch."""
+    return app
 
 
 @pytest.fixture

@@ -173,7 +173,8 @@ def test_the_readme_tour_a_promoters_comment_on_the_demo_wall(
     demo: dict = {}
     site = Server(create_site(demo))
     try:
-        api_app.config.update(BASE_URL=api_server.url, DEMO_SITE_URL=site.url)
+        monkeypatch.setitem(api_app.config, "BASE_URL", api_server.url)
+        monkeypatch.setitem(api_app.config, "DEMO_SITE_URL", site.url)
         monkeypatch.setattr(api_app, "instance_path", str(tmp_path))
         with api_app.app_context():
             demo.update(ensure_demo_workspace())
