@@ -1,7 +1,7 @@
 """What a long-running process built at start-up stays out of the garbage collector's way.
 
 Python's full collection walks every object the collector tracks. Once the app is
-made, some 200,000 of them are its own (routes, schemas, SQLAlchemy's mappers,
+made, some 180,000 of them are its own (routes, schemas, SQLAlchemy's mappers,
 templates, translations) and live as long as the process: walking them finds nothing,
 yet a request that allocates a lot (a batch of 10,000 invitations) set off a full
 collection in the POST and another in the worker's job, 190 ms of CPU each. Frozen,

@@ -235,8 +235,10 @@ def upsert_many(workspace_id: str, rows: list[dict], source: str = "api") -> dic
     # Only then is there anything to read back (10,000 ids cost 70 ms on PostgreSQL);
     # by primary key alone, as the ids were drawn here: with the workspace too,
     # SQLite walked all of the workspace's contacts for each chunk of a batch.
-    inserted: set[str] = set(new_rows) if written == len(new_rows) else set()
-    if written != len(new_rows):
+    if written == len(new_rows):
+        inserted = set(new_rows)
+    else:
+        inserted: set[str] = set()
         for ours in matching(Contact.id, [row["id"] for row in new_rows.values()]):
             inserted.update(db.session.scalars(select(Contact.external_id).where(ours)))
     stages.record_new(
