@@ -103,6 +103,7 @@ def run_import(import_id: str, checkpoint: Callable[..., None] | None = None) ->
         .join(ContactImport, ContactImport.id == ContactImportFile.import_id)
         .where(ContactImportFile.import_id == import_id)
     ).one()
+    erased = set(erased or ())  # looked up once per row skipped below
     try:
         text = csv_file.decode(content)
         reading = csv_file.records(text, job.delimiter)
@@ -110,7 +111,7 @@ def run_import(import_id: str, checkpoint: Callable[..., None] | None = None) ->
         rows = (record for record in reading if not csv_file.is_blank(record))
         seen: dict[str, int] = {}
         for record in islice(rows, job.rows_done):  # applied by an earlier run
-            if record.row in (erased or ()):
+            if record.row in erased:
                 continue
             data, _ = csv_file.fields_of(header, record)
             if data.get("external_id"):
