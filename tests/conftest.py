@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, exists, literal, select, text, union_all
 from api import create_app
 from api.extensions import db
 from api.workspaces import keys
-from tests import scratch
+from tests import scratch, statuses
 
 # Settings a developer may have exported for a real deployment: none of them may
 # reach the apps, CLI commands or processes the tests start.
@@ -115,11 +115,17 @@ def _emptying_statements():
 def default_app(database_uri):
     """The app with the test settings, made once per run: making one (its OpenAPI
     document above all) took most of a small test's time. Tests that need other
-    settings, or several processes' worth of apps, get their own from app_factory."""
+    settings, or several processes' worth of apps, get their own from app_factory.
+
+    Every status it answers an operation of the OpenAPI document with must be one that
+    the document gives for it: the run ends in an error listing those that are not."""
     app = make_app(database_uri)
-    yield app
+    with statuses.recorded(app) as seen:
+        yield app
     with app.app_context():
         db.engine.dispose()
+    undocumented = statuses.undocumented(app, seen)
+    assert not undocumented, f"answered but not in /openapi.json: {undocumented}"
 
 
 @pytest.fixture

@@ -125,7 +125,7 @@ def answer(data):
 
 @bp.post("/comments")
 @bp.alt_response(200, success=True, schema=WidgetCommentResultSchema)
-@bp.errors(404, 410)  # the display token: unknown, expired
+@bp.errors(404, 409, 410)  # the display token: unknown, not answered yet, expired
 @bp.arguments(WidgetCommentSchema)
 def add_comment(data):
     """The follow-up comment, after the score."""
