@@ -365,8 +365,12 @@ def test_the_customers_email_matching_a_signed_up_referral(shop):
         },
     )
     assert response.status_code == 201
+    # Stripe's copy of the address, in its own case and spacing: one address all the same.
     invoice = paid_invoice(
-        "in_test_renewal", customer="cus_never_seen", payment_intent="pi_renewal"
+        "in_test_renewal",
+        customer="cus_never_seen",
+        payment_intent="pi_renewal",
+        customer_email=" FRIEND@example.COM ",
     )
     row = shop.deliver("invoice.paid", invoice)
     assert_converted(shop, row, "in_test_renewal", "email")

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from api.bulk import insert_many, matching
 from api.contacts import stages
 from api.contacts.models import ERASED_PREFIX, Contact, external_id_problem
-from api.contacts.schemas import attributes_fit
+from api.contacts.schemas import attributes_fit, normal_email
 from api.database import dialect_insert, insert_ignore, utcnow
 from api.domain_errors import Invalid, found
 from api.events import service as events
@@ -171,7 +171,7 @@ def forget_identity(contact: Contact) -> None:
 def filter_contacts(workspace_id: str, filters: dict) -> Select:
     statement = live_contacts(workspace_id)
     if filters.get("email"):
-        statement = statement.where(Contact.email == filters["email"].strip().lower())
+        statement = statement.where(Contact.email == normal_email(filters["email"]))
     statement = narrowed(statement, Contact, filters, "stage")
     if filters.get("updated_since"):
         statement = statement.where(Contact.updated_at >= filters["updated_since"])

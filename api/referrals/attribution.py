@@ -20,6 +20,7 @@ from sqlalchemy import Select, select
 from api import lifecycle
 from api.contacts import service as contacts
 from api.contacts.models import Contact
+from api.contacts.schemas import normal_email
 from api.database import insert_ignore, utcnow
 from api.domain_errors import Conflict, Invalid, found
 from api.events import service as events
@@ -128,7 +129,7 @@ def live_referral_by_email(workspace_id: str, email: str) -> Referral | None:
         .join(Contact, Contact.id == Referral.bound_contact_id)
         .where(
             Contact.workspace_id == workspace_id,
-            Contact.email == email.strip().lower(),
+            Contact.email == normal_email(email),
             Contact.erased_at.is_(None),
         )
         .order_by(Referral.signed_up_at.desc(), Referral.id.desc())
