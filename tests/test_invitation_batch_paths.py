@@ -52,6 +52,15 @@ def test_insert_many_writes_what_execute_writes(app, tenant):
         ]
 
 
+def test_insert_many_writes_rows_whose_values_are_all_shared(app, tenant):
+    shared = {"workspace_id": tenant.id, "type": "invitation.created", "subject_id": "same"}
+    shared |= {"data": {"n": 1}, "created_at": utcnow()}
+    with app.app_context():
+        assert insert_many(Event.__table__.insert(), [{}] * 60, shared) == 60
+        stored = db.session.execute(select(Event.subject_id, Event.data)).all()
+        assert [tuple(row) for row in stored] == [("same", {"n": 1})] * 60
+
+
 def test_insert_many_counts_the_rows_it_wrote(app, tenant):
     """What upsert_many relies on to skip reading its contacts back: the count says
     how many rows ON CONFLICT DO NOTHING let through, on the few-rows path (execute)
