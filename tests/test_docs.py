@@ -6,6 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tests import statuses
+
 
 @pytest.fixture
 def spec(client) -> dict:
@@ -215,3 +217,17 @@ def test_pages_are_documented_as_pages_and_take_no_key(spec):
     one_click = spec["paths"]["/p/{token}"]["post"]["responses"]["200"]["content"]
     assert one_click == {"text/plain": PAGE}
     assert {"403", "404", "410"} <= set(survey["post"]["responses"])
+
+
+def test_the_suites_status_check_names_what_the_document_does_not_give(app):
+    """The check `default_app` makes at the end of a run (tests/statuses.py) reads
+    Flask's rules, path parameters included, as the document's paths."""
+    seen = {
+        ("/w/v1/comments", "post"): {200, 409, 418},
+        ("/v1/contacts/<external_id>", "get"): {200, 404, 418, 500},
+        ("/widgets/<path:name>", "get"): {200, 418},  # not an operation of the document
+    }
+    assert statuses.undocumented(app, seen) == [
+        "GET /v1/contacts/<external_id> 418",
+        "POST /w/v1/comments 418",
+    ]
