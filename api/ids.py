@@ -15,10 +15,28 @@ _PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
 _PAIR_SHIFTS = tuple(range(120, -1, -10))  # 13 pairs: 130 bits, the top two always 0
 
 
-def _ulid() -> str:
-    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+def _ulids(count: int) -> list[str]:
+    """`count` ULIDs of this millisecond (48 bits of time, 80 random bits), in random
+    order: one read of the clock and one of the system's randomness for all of them,
+    which was 2 of the 5.4 µs an id took one by one."""
+    now = int(time.time() * 1000) << 80
+    randomness = os.urandom(10 * count)
+    values = [
+        now | int.from_bytes(randomness[start : start + 10], "big")
+        for start in range(0, 10 * count, 10)
+    ]
+    return [_crockford(value) for value in values]
+
+
+def _crockford(value: int) -> str:
+    """The 26 Crockford base32 digits of a 128-bit number."""
     return "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{_ulid()}"
+    return f"{prefix}_{_ulids(1)[0]}"
+
+
+def new_ids(prefix: str, count: int) -> list[str]:
+    """`count` ids as `new_id` makes them, drawn at once (a batch's thousands)."""
+    return [f"{prefix}_{ulid}" for ulid in _ulids(count)]

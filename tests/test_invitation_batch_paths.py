@@ -5,6 +5,7 @@ checked here against the code it stands in for.
 """
 
 import random
+import time
 
 from sqlalchemy import func, select
 
@@ -29,8 +30,21 @@ def test_ulids_are_crockford_base32_of_the_value():
 
     rng = random.Random(1)
     for value in [0, 1, 2**128 - 1, *(rng.getrandbits(128) for _ in range(2000))]:
-        quick = "".join([ids._PAIRS[(value >> shift) & 1023] for shift in ids._PAIR_SHIFTS])
-        assert quick == by_divmod(value)
+        assert ids._crockford(value) == by_divmod(value)
+
+
+def test_ids_drawn_at_once_are_ids_of_this_moment():
+    before = int(time.time() * 1000)
+    drawn = ids.new_ids("inv", 1000)
+    after = int(time.time() * 1000)
+    assert len(set(drawn)) == 1000
+    for made in drawn:
+        prefix, ulid = made.split("_")
+        assert (prefix, len(ulid)) == ("inv", 26)
+        value = 0
+        for digit in ulid:
+            value = value * 32 + ids._CROCKFORD.index(digit)
+        assert before <= value >> 80 <= after  # the time part: milliseconds since 1970
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -70,7 +84,7 @@ def test_insert_many_counts_the_rows_it_wrote(app, tenant):
     shared |= {"created_at": now, "updated_at": now}
 
     def rows(external_ids):
-        return [contacts._new_row({"external_id": e}, now) for e in external_ids]
+        return contacts._new_rows([{"external_id": e} for e in external_ids], now)
 
     with app.app_context():
         statement = contacts._insert_ignore_statement()

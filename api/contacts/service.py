@@ -15,7 +15,7 @@ from api.domain_errors import Invalid, found
 from api.events import service as events
 from api.extensions import db
 from api.filters import narrowed
-from api.ids import new_id
+from api.ids import new_ids
 
 _FIELDS = ("email", "first_name", "last_name", "locale")
 _SCALARS = (*_FIELDS, "stage")  # the stage changes through api/contacts/stages.py
@@ -218,11 +218,8 @@ def upsert_many(workspace_id: str, rows: list[dict], source: str = "api") -> dic
         return {}
     existing = _existing_external_ids(workspace_id, list(by_external_id))
     now = utcnow()
-    new_rows = {
-        external_id: _new_row(row, now)
-        for external_id, row in by_external_id.items()
-        if external_id not in existing
-    }
+    fresh = [row for external_id, row in by_external_id.items() if external_id not in existing]
+    new_rows = {new["external_id"]: new for new in _new_rows(fresh, now)}
     # Unsubscribing is an event, so it goes through set_unsubscribed (in the update).
     shared = {"workspace_id": workspace_id, "unsubscribed_at": None}
     written = insert_many(
@@ -286,21 +283,25 @@ def _existing_external_ids(workspace_id: str, external_ids: list[str]) -> set[st
     return found
 
 
-def _new_row(row: dict, now: datetime) -> dict:
-    """The columns of a new contact that come from the given fields, as update_contact
+def _new_rows(rows: list[dict], now: datetime) -> list[dict]:
+    """The columns of new contacts that come from the given fields, as update_contact
     would set them (the workspace and times are the same for the whole batch)."""
-    values = {name: row.get(name) for name in _FIELDS}
-    values |= stages.new_contact_columns(row.get("stage"), now)
-    attributes = {k: v for k, v in (row.get("attributes") or {}).items() if v is not None}
-    return values | {
-        "id": new_id("con"),
-        "external_id": row["external_id"],
-        "attributes": attributes,
-    }
+    # The stage columns depend on the stage alone, at one `now`: a batch has a few.
+    given = {row.get("stage") for row in rows}
+    by_stage = {stage: stages.new_contact_columns(stage, now) for stage in given}
+    new = []
+    for row, contact_id in zip(rows, new_ids("con", len(rows)), strict=True):
+        values = {name: row.get(name) for name in _FIELDS}
+        values |= by_stage[row.get("stage")]
+        attributes = {k: v for k, v in (row.get("attributes") or {}).items() if v is not None}
+        new.append(
+            values | {"id": contact_id, "external_id": row["external_id"], "attributes": attributes}
+        )
+    return new
 
 
 def _row_of(new: dict, created_at: datetime) -> ContactRow:
-    """The contact just inserted from `new` (a `_new_row`), not unsubscribed."""
+    """The contact just inserted from `new` (one of `_new_rows`), not unsubscribed."""
     return ContactRow(
         new["id"],
         new["external_id"],

@@ -23,7 +23,7 @@ from api.extensions import db
 from api.i18n.catalogs import UI
 from api.i18n.negotiation import pick_locale
 from api.i18n.placeholders import fill
-from api.ids import new_id
+from api.ids import new_ids
 from api.queues.models import Resurvey
 from api.responses.models import InvitationRollup, Response
 from api.scoring import score_range
@@ -255,7 +255,7 @@ def create(
     }
     # Sorted, so that the ids (which order pages) follow the contacts' order: ids drawn
     # within one millisecond are otherwise in random order.
-    ids = invitation_ids or sorted(new_id("inv") for _ in eligible)
+    ids = invitation_ids or sorted(new_ids("inv", len(eligible)))
     rows = [
         {"id": invitation_id, "contact_id": contact.id, "locale": contact.locale}
         for invitation_id, contact in zip(ids, eligible, strict=True)
