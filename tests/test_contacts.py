@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from api.contacts import service
 from api.contacts.models import Contact
 from api.extensions import db
 from tests.db import event_types
@@ -372,3 +373,12 @@ def test_resubscribing_through_the_api_is_an_event_once(app, tenant):
     wait_until_readable(app)
     feed = tenant.get("/v1/events?type=contact.resubscribed").get_json()["data"]
     assert [(e["type"], e["data"]) for e in feed] == [("contact.resubscribed", api)] * 3
+
+
+def test_contacts_written_at_once_are_listed_in_the_order_given(app, tenant):
+    given = [f"u-{n}" for n in reversed(range(300))]  # not the external ids' own order
+    with app.app_context():
+        service.upsert_many(tenant.id, [{"external_id": e, "first_name": "A"} for e in given])
+        db.session.commit()
+    listed = tenant.get("/v1/contacts", query_string={"limit": 500}).get_json()["data"]
+    assert [contact["external_id"] for contact in listed] == given
