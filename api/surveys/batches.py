@@ -45,6 +45,7 @@ from api.surveys.models import (
 KIND = "invitations.batch"
 CHUNK = 10_000
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+PENDING = (QUEUED, RUNNING)  # what an erasure still reaches (`forget_pending`)
 
 
 def start(
@@ -311,7 +312,7 @@ def forget_pending(contact: Contact) -> None:
         .join(InvitationBatch, InvitationBatch.id == InvitationBatchRefs.batch_id)
         .where(
             InvitationBatch.workspace_id == contact.workspace_id,
-            InvitationBatch.status.in_((QUEUED, RUNNING)),
+            InvitationBatch.status.in_(PENDING),
         )
         .order_by(InvitationBatchRefs.batch_id)  # two erasures lock in the same order
     )
@@ -323,7 +324,7 @@ def forget_pending(contact: Contact) -> None:
         # committed meanwhile is kept, not overwritten with the copy read above.
         locked = db.session.execute(
             update(InvitationBatch)
-            .where(InvitationBatch.id == batch_id, InvitationBatch.status.in_((QUEUED, RUNNING)))
+            .where(InvitationBatch.id == batch_id, InvitationBatch.status.in_(PENDING))
             .values(updated_at=utcnow())
         )
         if locked.rowcount != 1:

@@ -264,8 +264,12 @@ def forget_pending(contact: Contact) -> None:
         )
         .order_by(ContactImport.id)  # two erasures lock in the same order
     )
+
+    def naming(row: dict) -> bool:
+        return references.names(row, contact)
+
     for import_id, delimiter, content in pending.all():
-        if not csv_file.erased(content, delimiter, lambda row: references.names(row, contact))[1]:
+        if not csv_file.erased(content, delimiter, naming)[1]:
             continue  # left as it is, byte for byte
         # The import row orders this erasure with the job's claims (see `_apply`); the
         # file is read again after it, so another erasure's rewrite that committed
@@ -281,9 +285,7 @@ def forget_pending(contact: Contact) -> None:
         content = db.session.scalar(
             select(ContactImportFile.content).where(ContactImportFile.import_id == import_id)
         )
-        content, rows = csv_file.erased(
-            content, delimiter, lambda row: references.names(row, contact)
-        )
+        content, rows = csv_file.erased(content, delimiter, naming)
         db.session.execute(
             update(ContactImportFile)
             .where(ContactImportFile.import_id == import_id)
