@@ -9,6 +9,7 @@ they are not walked: the same collections took 40 ms.
 """
 
 import gc
+from contextlib import contextmanager
 
 
 def freeze_startup() -> None:
@@ -19,3 +20,24 @@ def freeze_startup() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+@contextmanager
+def collector_paused():
+    """Around one chunk of a job (a batch's 10,000 invitations, an import's rows).
+
+    A chunk makes hundreds of thousands of containers (references, rows, parameters)
+    that die by reference counting when it ends; none is part of a cycle. Meanwhile
+    the collector ran anyway, each full collection walking the job's live references
+    again: 11 of them, 1.0 s of a 100,000-contact batch's 12 s on SQLite. Collection
+    resumes when the chunk ends, so a cycle made meanwhile (by another thread too)
+    waits one chunk at most. A pause already under way is left to whoever made it.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

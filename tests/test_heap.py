@@ -7,6 +7,8 @@ import sys
 import weakref
 from pathlib import Path
 
+import pytest
+
 from api import heap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,3 +45,31 @@ def test_the_web_workers_app_module_freezes_the_app(tmp_path):
     ).stdout
     # The app's routes, schemas and mappers: far more than a bare interpreter's.
     assert int(frozen) > 50_000
+
+
+def test_the_collector_is_paused_for_a_chunk_and_resumes_after_it():
+    with heap.collector_paused():
+        assert not gc.isenabled()
+        cycle = _Node()
+        cycle.me = cycle
+        dead = weakref.ref(cycle)
+        del cycle
+    assert gc.isenabled()
+    gc.collect()
+    assert dead() is None  # a cycle made in the pause is freed once it ends
+
+
+def test_a_chunk_that_fails_resumes_the_collector():
+    with pytest.raises(RuntimeError), heap.collector_paused():
+        raise RuntimeError("the chunk failed")
+    assert gc.isenabled()
+
+
+def test_a_pause_made_elsewhere_outlasts_a_chunk_inside_it():
+    gc.disable()
+    try:
+        with heap.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -5,6 +5,7 @@ so it takes some seconds; it reads one page, and a batch of 2,500 in chunks of 1
 is paged through to the end.
 """
 
+import gc
 import json
 import zlib
 from datetime import timedelta
@@ -204,6 +205,24 @@ def test_a_stopped_run_resumes_after_its_last_chunk(app, tenant, monkeypatch):
     assert done["counts"] == {"invited": 5, "skipped": 0}  # u-0 named twice, invited once
     links = [link for page in all_pages(tenant, batch_id) for link in page]
     assert [link["external_id"] for link in links] == [f"u-{i}" for i in range(5)]
+
+
+def test_each_chunk_is_invited_with_the_collector_paused(app, tenant, monkeypatch):
+    monkeypatch.setattr(batches, "CHUNK", 2)
+    monkeypatch.setitem(app.config, "INVITATION_BATCH_AT_ONCE", 0)
+    survey = make_survey(tenant)
+    refs = [{"external_id": f"u-{i}", "first_name": "A"} for i in range(5)]
+    batch_id = post_batch(tenant, survey["id"], refs).get_json()["id"]
+    collecting = []
+
+    def checkpoint(**progress):
+        collecting.append(gc.isenabled())
+        db.session.commit()
+
+    with app.app_context():
+        assert batches.run_batch(batch_id, checkpoint=checkpoint).status == "done"
+    assert collecting == [False, False, False]  # three chunks, each commit in its pause
+    assert gc.isenabled()
 
 
 def test_another_workspaces_batch_is_not_found(tenant, make_tenant):

@@ -24,6 +24,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
+from api import heap
 from api.bulk import each_statement_planned, insert_many
 from api.contacts import references
 from api.contacts import service as contacts
@@ -106,7 +107,7 @@ def run_batch(batch_id: str, checkpoint=None) -> InvitationBatch:
     try:
         while batch.status == RUNNING and batch.refs_done < batch.size:
             end = min(batch.refs_done + CHUNK, batch.size)
-            with each_statement_planned():
+            with each_statement_planned(), heap.collector_paused():
                 if not _invite_chunk(batch, survey, end, refs, commit):
                     break  # another run invited this chunk: it will finish the batch
             batch = db.session.get(InvitationBatch, batch_id, populate_existing=True)
