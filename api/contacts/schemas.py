@@ -1,6 +1,6 @@
 import json
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.contacts.models import external_id_problem
 from api.http.pagination import PageArgs
@@ -32,6 +32,14 @@ def normal_email(value: str) -> str:
     return value.strip().lower()
 
 
+class NormalEmail(fields.Email):
+    """An email field whose value is loaded in the form contacts keep (`normal_email`);
+    the email and length checks see that form."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return normal_email(super()._deserialize(value, attr, data, **kwargs))
+
+
 def attributes_fit(value: dict) -> None:
     if any(len(key) > 64 for key in value):
         raise ValidationError("Attribute names are at most 64 characters.")
@@ -42,7 +50,7 @@ def attributes_fit(value: dict) -> None:
 class ContactFieldsSchema(Schema):
     """The writable fields, shared by every way of writing a contact."""
 
-    email = fields.Email(allow_none=True, validate=validate.Length(max=320))
+    email = NormalEmail(allow_none=True, validate=validate.Length(max=320))
     first_name = fields.String(allow_none=True, validate=validate.Length(max=100))
     last_name = fields.String(allow_none=True, validate=validate.Length(max=100))
     locale = fields.String(allow_none=True, validate=LOCALE)
@@ -56,12 +64,6 @@ class ContactFieldsSchema(Schema):
     unsubscribed = fields.Boolean(
         metadata={"description": "True stops every survey invitation to this contact."}
     )
-
-    @pre_load
-    def _normalise_email(self, data, **_kwargs):
-        if isinstance(data, dict) and isinstance(data.get("email"), str):
-            data = {**data, "email": normal_email(data["email"])}
-        return data
 
 
 class ContactUpsertSchema(ContactFieldsSchema):
