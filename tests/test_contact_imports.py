@@ -4,6 +4,7 @@ by line among good ones, dry runs, limits, and imports that resume where they st
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
 
 from api.contacts.imports import csv_file, service
@@ -175,6 +176,27 @@ def test_upsert_counts_created_updated_and_unchanged(app, tenant):
     assert found["c1"]["attributes"] == {"plan": "pro"}
     assert found["c1"]["email"] == "one@example.com"
     assert found["c2"]["updated_at"] == before, "an unchanged contact is not written"
+
+
+def test_unsubscribed_rows_are_written_together_each_with_its_event(app, tenant):
+    text = "external_id,unsubscribed\n" + "".join(f"u-{i},yes\n" for i in range(30))
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()[:3]).upper())
+
+    with app.app_context():
+        engine = db.engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    try:
+        job = imported(app, tenant, text)
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+    assert job["counts"]["created"] == 30
+    assert all(contact["unsubscribed"] for contact in contacts_of(tenant).values())
+    assert event_types(app, type="contact.unsubscribed") == ["contact.unsubscribed"] * 30
+    # One statement for the updates, not a flush per contact (a round trip each).
+    assert statements.count("UPDATE CONTACTS SET") == 1
 
 
 def test_create_only_leaves_existing_contacts_alone(app, tenant):

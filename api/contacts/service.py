@@ -140,7 +140,8 @@ def set_unsubscribed(
     if unsubscribed == contact.unsubscribed:
         return False
     contact.unsubscribed_at = (now or utcnow()) if unsubscribed else None
-    db.session.flush()
+    if contact.id is None:  # a contact not yet inserted: its INSERT draws the id
+        db.session.flush()
     events.record(
         contact.workspace_id,
         "contact.unsubscribed" if unsubscribed else "contact.resubscribed",
