@@ -19,7 +19,7 @@ from api.database import upsert_add, utcnow
 from api.domain_errors import Conflict
 from api.events import service as events
 from api.extensions import db
-from api.ids import new_id
+from api.ids import new_ids
 
 EVENT = "contact.stage_changed"
 
@@ -103,8 +103,10 @@ def record_new(
     insert_many(
         StageChange.__table__.insert(),
         [
-            {"id": new_id("stg"), "contact_id": contact_id, "to_stage": stage}
-            for contact_id, _external_id, stage in created
+            {"id": change_id, "contact_id": contact_id, "to_stage": stage}
+            for change_id, (contact_id, _external_id, stage) in zip(
+                sorted(new_ids("stg", len(created))), created, strict=True
+            )
         ],
         {"workspace_id": workspace_id, "from_stage": None, "source": source, "changed_at": now},
     )
