@@ -1,6 +1,7 @@
 """CSV imports of contacts: files as Excel and Google Sheets save them, bad rows reported
 by line among good ones, dry runs, limits, and imports that resume where they stopped."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -197,6 +198,28 @@ def test_unsubscribed_rows_are_written_together_each_with_its_event(app, tenant)
     assert event_types(app, type="contact.unsubscribed") == ["contact.unsubscribed"] * 30
     # One statement for the updates, not a flush per contact (a round trip each).
     assert statements.count("UPDATE CONTACTS SET") == 1
+
+
+def test_an_import_reads_the_contacts_it_updates_once(app, tenant):
+    rows = "".join(f"u-{i},First{i}\n" for i in range(20))
+    imported(app, tenant, "external_id,first_name\n" + rows)
+    changed = "".join(f"u-{i},{'Changed' if i % 2 else 'First'}{i}\n" for i in range(20))
+    reads: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if re.match(r"SELECT\b.*\bFROM contacts\b", statement, re.DOTALL):
+            reads.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    try:
+        job = imported(app, tenant, "external_id,first_name\n" + changed)
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+    assert job["counts"] == {"created": 0, "updated": 10, "unchanged": 10, "failed": 0}
+    assert contacts_of(tenant)["u-1"]["first_name"] == "Changed1"
+    assert len(reads) == 1, reads  # compared, then updated from the same read
 
 
 def test_create_only_leaves_existing_contacts_alone(app, tenant):

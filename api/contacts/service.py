@@ -206,18 +206,27 @@ class ContactRow(NamedTuple):
 ROW_COLUMNS = tuple(getattr(Contact, name) for name in ContactRow._fields)
 
 
-def upsert_many(workspace_id: str, rows: list[dict], source: str = "api") -> dict[str, ContactRow]:
+def upsert_many(
+    workspace_id: str,
+    rows: list[dict],
+    source: str = "api",
+    loaded: dict[str, Contact] | None = None,
+) -> dict[str, ContactRow]:
     """Upsert many contacts (POST semantics: given fields change, attributes merge).
 
     Set-based, so a batch of thousands costs a few statements, not thousands:
     new contacts are inserted with their fields in one `executemany`; only the
-    ones that existed already go through the per-contact update.
+    ones that existed already go through the per-contact update. `loaded` holds
+    contacts the caller read in this transaction (`contacts_by_external_id`), by
+    external id: they are not read again (an import compares each row first).
     Returns the contacts by external id.
     """
     by_external_id = {row["external_id"]: row for row in rows}
     if not by_external_id:
         return {}
-    existing = _existing_external_ids(workspace_id, list(by_external_id))
+    loaded = loaded or {}
+    unread = [external_id for external_id in by_external_id if external_id not in loaded]
+    existing = set(loaded) | _existing_external_ids(workspace_id, unread)
     now = utcnow()
     fresh = [row for external_id, row in by_external_id.items() if external_id not in existing]
     new_rows = {new["external_id"]: new for new in _new_rows(fresh, now)}
@@ -263,9 +272,15 @@ def upsert_many(workspace_id: str, rows: list[dict], source: str = "api") -> dic
         if external_id not in found
         and (fields := {k: v for k, v in row.items() if k != "external_id"})
     }
-    for external_id, contact in contacts_by_external_id(workspace_id, list(to_update)).items():
+    updating = {name: loaded[name] for name in to_update if name in loaded}
+    updating |= contacts_by_external_id(
+        workspace_id, [name for name in to_update if name not in updating]
+    )
+    for external_id, contact in updating.items():
         update_contact(contact, to_update[external_id], flush=False, source=source)
     db.session.flush()
+    # The updated contacts are in hand as they now are; only the rest are read.
+    found |= {external_id: ContactRow.of(contact) for external_id, contact in updating.items()}
     rest = [external_id for external_id in by_external_id if external_id not in found]
     found |= rows_by_external_id(workspace_id, rest)
     return {

@@ -197,7 +197,7 @@ def _apply(job: ContactImport, header, chunk: list, seen: dict[str, int], commit
         counts["updated"] += 1
         writes.append(data)
     if writes and not job.dry_run:
-        contacts.upsert_many(job.workspace_id, writes, source="import")
+        contacts.upsert_many(job.workspace_id, writes, source="import", loaded=existing)
     values = {name: getattr(ContactImport, name) + count for name, count in counts.items()}
     values["failed"] = ContactImport.failed + len(problems)
     room = MAX_ERRORS - len(job.errors)
