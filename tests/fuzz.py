@@ -94,11 +94,9 @@ def seed(client, secret: str) -> dict[str, list[str]]:
         items = call("GET", f"/v1/queues/{queue}/items")["data"]
         ids.setdefault("item_id", []).extend(item["id"] for item in items)
     ids["queue"] = ["follow-up", "advocacy"]
-    call(
-        "PUT",
-        "/v1/referral-program",
-        {"enabled": True, "hold_days": 0, "landing_url": "https://fuzz.test/"},
-    )
+    reward = {"kind": "money", "amount": 25, "currency": "USD"}
+    program = {"enabled": True, "hold_days": 0, "landing_url": "https://fuzz.test/"}
+    call("PUT", "/v1/referral-program", program | {"referrer_reward": reward})
     code = call("POST", "/v1/referral-codes", {"contact": {"external_id": "fuzz-2"}})
     ids["id_or_code"] = [code["id"], code["code"]]
     referral = call(
@@ -144,6 +142,19 @@ def seed(client, secret: str) -> dict[str, list[str]]:
     call("POST", f"/v1/webhook-endpoints/{endpoint['id']}/ping")
     deliveries = call("GET", f"/v1/webhook-endpoints/{endpoint['id']}/deliveries")["data"]
     ids["delivery_id"] = [delivery["id"] for delivery in deliveries]
+    # Work for the worker, left queued (no worker runs): a CSV import and a batch too
+    # large to invite in the request, with the jobs they enqueued.
+    upload = client.post(
+        "/v1/contacts/imports",
+        data=b"external_id,email\nfuzz-import,import@fuzz.test\n",
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "text/csv"},
+    )
+    assert upload.status_code == 202, upload.get_data(as_text=True)
+    ids["import_id"] = [upload.get_json()["id"]]
+    many = [{"external_id": f"fuzz-batch-{index}", "first_name": "F"} for index in range(101)]
+    batch = call("POST", f"/v1/surveys/{survey['id']}/invitations", {"contacts": many})
+    ids["batch_id"] = [batch["id"]]
+    ids["job_id"] = [job["id"] for job in call("GET", "/v1/jobs")["data"]]
     # A key of its own for /v1/keys/{key_id}, which may revoke it: not the run's.
     call("POST", "/v1/keys", {"kind": "secret", "name": "to revoke"}, "key_id")
     return {name: values for name, values in ids.items() if values}
