@@ -18,7 +18,7 @@ from api.i18n.catalogs import UI
 from api.i18n.placeholders import fill
 from api.responses import service as responses
 from api.responses.models import InvitationRollup
-from api.surveys import batches, tokens
+from api.surveys import batches, invitations, tokens
 from api.surveys.models import Invitation, Survey
 from api.surveys.wording import survey_texts
 from tests.db import count
@@ -237,6 +237,28 @@ def test_resurvey_throttle(app, tenant):
     assert (
         _invite_at(app, other["id"], contact_id, T0 + timedelta(days=1))["counts"]["invited"] == 1
     )
+
+
+def test_only_contacts_that_existed_are_looked_up_for_the_throttle(app, tenant, monkeypatch):
+    survey = make_survey(tenant, resurvey_days=90)
+    answered = invite_one(tenant, survey["id"], {"external_id": "u-1", "first_name": "Ann"})
+    with app.app_context():
+        responses.submit(db.session.get(Invitation, answered["id"]), 9)
+        db.session.commit()
+    asked = []
+    look_up = invitations.throttle_reasons
+
+    def spied(survey, contact_ids, now):
+        asked.append(sorted(contact_ids))
+        return look_up(survey, contact_ids, now)
+
+    monkeypatch.setattr(invitations, "throttle_reasons", spied)
+    inline = [{"external_id": f"u-{i}", "first_name": "New"} for i in (1, 2, 3)]
+    batch = invite(tenant, survey["id"], {"contacts": inline})
+    # u-1 (given inline, so updated) answered: still held back; u-2 and u-3 are new.
+    assert batch["counts"] == {"invited": 2, "skipped": 1}
+    assert [skip["reason"] for skip in batch["skipped"]] == ["recently_responded"]
+    assert asked == [[answered["contact_id"]]]
 
 
 def test_decline_throttle(app, tenant):

@@ -193,6 +193,9 @@ class ContactRow(NamedTuple):
     unsubscribed_at: datetime | None
     created_at: datetime
     stage: str | None
+    # Inserted by this transaction (`upsert_many`): no answer or invitation can name it
+    # yet, so inviting it looks none up.
+    inserted: bool = False
 
     @property
     def unsubscribed(self) -> bool:
@@ -200,10 +203,11 @@ class ContactRow(NamedTuple):
 
     @classmethod
     def of(cls, contact: Contact) -> "ContactRow":
-        return cls(*(getattr(contact, name) for name in cls._fields))
+        return cls(*(getattr(contact, name) for name in _COLUMN_NAMES))
 
 
-ROW_COLUMNS = tuple(getattr(Contact, name) for name in ContactRow._fields)
+_COLUMN_NAMES = ContactRow._fields[: ContactRow._fields.index("inserted")]
+ROW_COLUMNS = tuple(getattr(Contact, name) for name in _COLUMN_NAMES)
 
 
 def upsert_many(
@@ -330,6 +334,7 @@ def _row_of(new: dict, created_at: datetime) -> ContactRow:
         None,
         created_at,
         new["stage"],
+        inserted=True,
     )
 
 

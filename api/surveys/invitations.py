@@ -82,9 +82,11 @@ def invite(
     now = now or utcnow()
     found, skipped = _resolve_contacts(survey.workspace_id, refs)
     eligible: list[ContactRow] = []
-    ids = [c.id for c in found]
-    reasons = throttle_reasons(survey, ids, now)
-    seen: set[str] = _invited_by_batch(batch_id, ids) if later_chunk else set()
+    # Only contacts that existed before this transaction can have answered, declined,
+    # or been invited by an earlier chunk (10,000 new ones: 70 ms on PostgreSQL).
+    known = [c.id for c in found if not c.inserted]
+    reasons = throttle_reasons(survey, known, now)
+    seen: set[str] = _invited_by_batch(batch_id, known) if later_chunk else set()
     for contact in found:
         if contact.id in seen:
             continue
