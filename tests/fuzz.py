@@ -169,6 +169,13 @@ def run_config(ids: dict[str, list[str]], path: Path) -> Path:
     lines.append("[parameters]")
     for name in ids:
         lines.append(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.8 }}')
+    # Revoking or rotating a key takes the seeded one, always: the run's own key is in
+    # GET /v1/keys, and a fuzzer that found it there rotated it (its old self expiring
+    # at once with `grace_hours: 0`) and met 401 on every operation after.
+    (spare,) = ids["key_id"]
+    for name in ("DELETE /v1/keys/{key_id}", "POST /v1/keys/{key_id}/rotate"):
+        lines += ["", "[[operations]]", f'include-name = "{name}"']
+        lines.append(f'parameters = {{ "path.key_id" = "{spare}" }}')
     path.write_text("\n".join(lines) + "\n")
     return path
 
