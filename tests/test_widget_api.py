@@ -327,6 +327,40 @@ def test_the_referral_widget_gets_the_users_link_in_their_language(widget, app):
     assert body["status"]["clicks"] == 0
 
 
+def test_the_referral_widget_shows_rewards_as_the_document_says(widget):
+    program = {"enabled": True, "hold_days": 30, "landing_url": "https://shop.example.com/"}
+    program["referrer_reward"] = {"kind": "money", "amount": 25, "currency": "USD"}
+    widget.tenant.put("/v1/referral-program", json=program)
+    query = {
+        "key": widget.tenant.publishable_key,
+        "user_id": "u1",
+        "user_hash": user_hash(widget.secret, "u1"),
+    }
+    code = widget.client.get("/w/v1/referral", query_string=query).get_json()["code"]
+    friend = {"code": code, "customer": {"external_id": "friend", "email": "f@example.com"}}
+    referral = widget.tenant.post("/v1/referrals", json=friend).get_json()
+    widget.tenant.post(
+        f"/v1/referrals/{referral['id']}/conversions",
+        json={"order_id": "o-1", "amount": 100, "currency": "USD"},
+    )
+    status = widget.client.get("/w/v1/referral", query_string=query).get_json()["status"]
+    assert status["conversions"] == 1
+    assert status["rewards"] == [
+        {
+            "kind": "money",
+            "currency": "USD",
+            "count": 1,
+            "pending": "25.00",
+            "approved": "0.00",
+            "paid": "0.00",
+        }
+    ]
+    documented = widget.client.get("/openapi.json").get_json()["components"]["schemas"]
+    rewards = documented["WidgetReferralStatus"]["properties"]["rewards"]
+    assert rewards["type"] == "array"
+    assert rewards["items"] == {"$ref": "#/components/schemas/RewardTotal"}
+
+
 def test_the_referral_widget_refuses_a_forged_hash(widget):
     widget.tenant.put(
         "/v1/referral-program", json={"enabled": True, "landing_url": "https://shop.example.com/"}

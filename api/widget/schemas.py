@@ -3,6 +3,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api.contacts.schemas import attributes_fit
 from api.http import intake
+from api.referrals.schemas import RewardTotalSchema
 
 ORIGIN = validate.Regexp(
     r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$",
@@ -89,7 +90,11 @@ class WidgetReferralStatusSchema(Schema):
     clicks = fields.Integer(required=True)
     signups = fields.Integer(required=True)
     conversions = fields.Integer(required=True)
-    rewards = fields.Integer(required=True)
+    rewards = fields.List(
+        fields.Nested(RewardTotalSchema),
+        required=True,
+        metadata={"description": "The advocate's rewards, summed per kind and currency."},
+    )
 
 
 class WidgetReferralSchema(Schema):
