@@ -19,11 +19,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import flask_migrate
 
 from api import create_app
 from api.extensions import db
+from api.widget import identity
 from api.workspaces import keys
 from tests.gunicorn_server import ROOT, Gunicorn
 
@@ -45,9 +47,9 @@ LOCAL_WEBHOOKS = {
 }  # the fuzzer is one caller sending as fast as it can
 
 
-def prepare(database_uri: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+def prepare(database_uri: str) -> tuple[dict[str, str], "Seeded"]:
     """Migrate the scratch database and make the run's workspace through the API itself:
-    (its keys as environment variables, the ids of what it holds per path parameter)."""
+    (its keys as environment variables, what `seed` made)."""
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": database_uri, **LOCAL_WEBHOOKS, "SECRET_KEY": "fuzz"}
     )
@@ -60,7 +62,14 @@ def prepare(database_uri: str) -> tuple[dict[str, str], dict[str, list[str]]]:
     return keys_made, seed(app.test_client(), secret)
 
 
-def seed(client, secret: str) -> dict[str, list[str]]:
+class Seeded(NamedTuple):
+    # The ids of what the workspace holds, per path parameter name.
+    ids: dict[str, list[str]]
+    # Parameters some operations always take, by operation name ("GET /w/v1/referral").
+    pinned: dict[str, dict[str, str]]
+
+
+def seed(client, secret: str) -> Seeded:
     """A few objects of each kind, so generated calls reach more than a 404."""
     ids: dict[str, list[str]] = {}
 
@@ -157,25 +166,40 @@ def seed(client, secret: str) -> dict[str, list[str]]:
     ids["job_id"] = [job["id"] for job in call("GET", "/v1/jobs")["data"]]
     # A key of its own for /v1/keys/{key_id}, which may revoke it: not the run's.
     call("POST", "/v1/keys", {"kind": "secret", "name": "to revoke"}, "key_id")
-    return {name: values for name, values in ids.items() if values}
+    # Revoking or rotating a key takes the spare one, always: the run's own key is in
+    # GET /v1/keys, and a fuzzer that found it there rotated it (its old self expiring
+    # at once with `grace_hours: 0`) and met 401 on every operation after.
+    (spare,) = ids["key_id"]
+    pinned = {
+        name: {"path.key_id": spare}
+        for name in ("DELETE /v1/keys/{key_id}", "POST /v1/keys/{key_id}/rotate")
+    }
+    # The referral widget answers an identified user only: fuzz-2, who has a code.
+    identity_secret = call("GET", "/v1/widget")["identity_secret"]
+    pinned["GET /w/v1/referral"] = {
+        "query.user_id": "fuzz-2",
+        "query.user_hash": identity.user_hash(identity_secret, "fuzz-2"),
+    }
+    return Seeded({name: values for name, values in ids.items() if values}, pinned)
 
 
-def run_config(ids: dict[str, list[str]], path: Path) -> Path:
-    """tests/schemathesis.toml, and the seeded ids as dictionaries its path parameters
-    take most of the time (the rest is generated, as for every other parameter)."""
+def run_config(seeded: Seeded, path: Path) -> Path:
+    """tests/schemathesis.toml, the seeded ids as dictionaries its path parameters
+    take most of the time (the rest is generated, as for every other parameter), and
+    the pinned parameters (schemathesis applies an operation's in every phase)."""
+    ids = seeded.ids
     lines = [CONFIG.read_text()]
     for name, values in ids.items():
         lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
     lines.append("[parameters]")
     for name in ids:
         lines.append(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.8 }}')
-    # Revoking or rotating a key takes the seeded one, always: the run's own key is in
-    # GET /v1/keys, and a fuzzer that found it there rotated it (its old self expiring
-    # at once with `grace_hours: 0`) and met 401 on every operation after.
-    (spare,) = ids["key_id"]
-    for name in ("DELETE /v1/keys/{key_id}", "POST /v1/keys/{key_id}/rotate"):
-        lines += ["", "[[operations]]", f'include-name = "{name}"']
-        lines.append(f'parameters = {{ "path.key_id" = "{spare}" }}')
+    for name, parameters in seeded.pinned.items():
+        values = ", ".join(
+            f"{json.dumps(key)} = {json.dumps(value)}" for key, value in parameters.items()
+        )
+        lines += ["", "[[operations]]", f"include-name = {json.dumps(name)}"]
+        lines.append(f"parameters = {{ {values} }}")
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -186,8 +210,8 @@ def main(argv: list[str]) -> int:
     options, extra = parser.parse_known_args(argv)
     with tempfile.TemporaryDirectory(prefix="flipfunnel-fuzz-") as scratch:
         database_uri = f"sqlite:///{Path(scratch) / 'fuzz.db'}"
-        made, ids = prepare(database_uri)
-        config = run_config(ids, Path(scratch) / "schemathesis.toml")
+        made, seeded = prepare(database_uri)
+        config = run_config(seeded, Path(scratch) / "schemathesis.toml")
         env = {
             "FLIPFUNNEL_ENV": "development",
             "DATABASE_URL": database_uri,
