@@ -174,7 +174,8 @@ def seed(client, secret: str) -> Seeded:
         name: {"path.key_id": spare}
         for name in ("DELETE /v1/keys/{key_id}", "POST /v1/keys/{key_id}/rotate")
     }
-    # The referral widget answers an identified user only: fuzz-2, who has a code.
+    # The referral widget answers an identified user only: fuzz-2, who has a code. (A
+    # rotation of the identity secret during the run makes it answer 401 again.)
     identity_secret = call("GET", "/v1/widget")["identity_secret"]
     pinned["GET /w/v1/referral"] = {
         "query.user_id": "fuzz-2",
