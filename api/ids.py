@@ -38,5 +38,7 @@ def new_id(prefix: str) -> str:
 
 
 def new_ids(prefix: str, count: int) -> list[str]:
-    """`count` ids as `new_id` makes them, drawn at once (a batch's thousands)."""
-    return [f"{prefix}_{ulid}" for ulid in _ulids(count)]
+    """`count` ids as `new_id` makes them, drawn at once (a batch's thousands), in
+    ascending order: given to rows in the order of what they name, the ids (which order
+    every list and page) keep that order, which ids of one millisecond would not."""
+    return [f"{prefix}_{ulid}" for ulid in sorted(_ulids(count))]

@@ -38,6 +38,7 @@ def test_ids_drawn_at_once_are_ids_of_this_moment():
     drawn = ids.new_ids("inv", 1000)
     after = int(time.time() * 1000)
     assert len(set(drawn)) == 1000
+    assert drawn == sorted(drawn)  # they follow the order of the rows they are given to
     for made in drawn:
         prefix, ulid = made.split("_")
         assert (prefix, len(ulid)) == ("inv", 26)

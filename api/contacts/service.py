@@ -310,9 +310,7 @@ def _new_rows(rows: list[dict], now: datetime) -> list[dict]:
     given = {row.get("stage") for row in rows}
     by_stage = {stage: stages.new_contact_columns(stage, now) for stage in given}
     new = []
-    # Sorted, so that the ids (which order the contacts list) follow the order given, as
-    # for a batch's invitations: ids of one millisecond are otherwise in random order.
-    for row, contact_id in zip(rows, sorted(new_ids("con", len(rows))), strict=True):
+    for row, contact_id in zip(rows, new_ids("con", len(rows)), strict=True):
         values = {name: row.get(name) for name in _FIELDS}
         values |= by_stage[row.get("stage")]
         attributes = {k: v for k, v in (row.get("attributes") or {}).items() if v is not None}

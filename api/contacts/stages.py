@@ -105,7 +105,7 @@ def record_new(
         [
             {"id": change_id, "contact_id": contact_id, "to_stage": stage}
             for change_id, (contact_id, _external_id, stage) in zip(
-                sorted(new_ids("stg", len(created))), created, strict=True
+                new_ids("stg", len(created)), created, strict=True
             )
         ],
         {"workspace_id": workspace_id, "from_stage": None, "source": source, "changed_at": now},

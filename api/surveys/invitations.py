@@ -255,9 +255,7 @@ def create(
         "expires_at": expires_at,
         "batch_id": batch_id,
     }
-    # Sorted, so that the ids (which order pages) follow the contacts' order: ids drawn
-    # within one millisecond are otherwise in random order.
-    ids = invitation_ids or sorted(new_ids("inv", len(eligible)))
+    ids = invitation_ids or new_ids("inv", len(eligible))
     rows = [
         {"id": invitation_id, "contact_id": contact.id, "locale": contact.locale}
         for invitation_id, contact in zip(ids, eligible, strict=True)
