@@ -1,6 +1,9 @@
-"""Reads of the test database that many test modules make."""
+"""Reads of the test database that many test modules make, and the statements sent to it."""
 
-from sqlalchemy import func, select
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, func, select
 
 from api.events.models import Event
 from api.extensions import db
@@ -18,3 +21,21 @@ def event_types(app, *where, **equal) -> list[str]:
     with app.app_context():
         statement = select(Event.type).where(*where).filter_by(**equal).order_by(Event.id)
         return list(db.session.scalars(statement))
+
+
+@contextmanager
+def statements(app) -> Iterator[list[str]]:
+    """The SQL the app's engine sends while the block runs, in order (an executemany
+    is one statement): what a test of "how many round trips" counts."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

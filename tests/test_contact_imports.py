@@ -5,7 +5,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
 
 from api.contacts.imports import csv_file, service
@@ -15,7 +14,7 @@ from api.database import utcnow
 from api.events.models import Event
 from api.extensions import db
 from api.worker.loop import Worker
-from tests.db import event_types
+from tests.db import event_types, statements
 from tests.factories import Stopped, commit_then_stop, erase, erasure_under_way, run_periodic
 
 
@@ -181,42 +180,23 @@ def test_upsert_counts_created_updated_and_unchanged(app, tenant):
 
 def test_unsubscribed_rows_are_written_together_each_with_its_event(app, tenant):
     text = "external_id,unsubscribed\n" + "".join(f"u-{i},yes\n" for i in range(30))
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(" ".join(statement.split()[:3]).upper())
-
-    with app.app_context():
-        engine = db.engine
-    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as sent:
         job = imported(app, tenant, text)
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
     assert job["counts"]["created"] == 30
     assert all(contact["unsubscribed"] for contact in contacts_of(tenant).values())
     assert event_types(app, type="contact.unsubscribed") == ["contact.unsubscribed"] * 30
     # One statement for the updates, not a flush per contact (a round trip each).
-    assert statements.count("UPDATE CONTACTS SET") == 1
+    starts = [" ".join(statement.split()[:3]).upper() for statement in sent]
+    assert starts.count("UPDATE CONTACTS SET") == 1
 
 
 def test_an_import_reads_the_contacts_it_updates_once(app, tenant):
     rows = "".join(f"u-{i},First{i}\n" for i in range(20))
     imported(app, tenant, "external_id,first_name\n" + rows)
     changed = "".join(f"u-{i},{'Changed' if i % 2 else 'First'}{i}\n" for i in range(20))
-    reads: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if re.match(r"SELECT\b.*\bFROM contacts\b", statement, re.DOTALL):
-            reads.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as sent:
         job = imported(app, tenant, "external_id,first_name\n" + changed)
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+    reads = [s for s in sent if re.match(r"SELECT\b.*\bFROM contacts\b", s, re.DOTALL)]
     assert job["counts"] == {"created": 0, "updated": 10, "unchanged": 10, "failed": 0}
     assert contacts_of(tenant)["u-1"]["first_name"] == "Changed1"
     assert len(reads) == 1, reads  # compared, then updated from the same read

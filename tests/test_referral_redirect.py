@@ -7,13 +7,14 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from api import signing
 from api.events.models import Event
 from api.extensions import db
 from api.referrals import clicks as clicks_module
 from api.referrals.models import ReferralClick
+from tests.db import statements
 
 LANDING = "https://shop.example.com/welcome?src=ref"
 VISITOR_IP = "203.0.113.77"
@@ -164,22 +165,13 @@ def test_the_raw_ip_is_never_stored(app, client, tenant, code):
 
 
 def test_one_select_and_one_insert_plus_the_event(app, client, code):
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement.split()[0].upper())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as sent:
         assert visit(client, f"/r/{code['code']}").status_code == 302
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     # Appending the event takes no lock; PostgreSQL commits without waiting for the disk.
     with app.app_context():
         postgres = db.engine.dialect.name == "postgresql"
-    assert statements == ["SELECT", *(["SET"] if postgres else []), "INSERT", "INSERT"]
+    verbs = [statement.split()[0].upper() for statement in sent]
+    assert verbs == ["SELECT", *(["SET"] if postgres else []), "INSERT", "INSERT"]
 
 
 def test_the_longest_ffclick_fits_a_stripe_client_reference_id(client, code):
@@ -188,20 +180,9 @@ def test_the_longest_ffclick_fits_a_stripe_client_reference_id(client, code):
 
 
 def count_selects(app, client, path: str) -> int:
-    selects = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as sent:
         assert client.get(path).status_code == 302
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return len(selects)
+    return sum(1 for statement in sent if statement.lstrip().upper().startswith("SELECT"))
 
 
 def test_a_code_is_looked_up_once_per_interval_unknown_codes_too(app_factory, code):

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 import pytest
-from sqlalchemy import event
 
 from api.contacts.models import Contact
 from api.extensions import db
@@ -13,6 +12,7 @@ from api.reports import service
 from api.responses import service as responses
 from api.surveys import invitations
 from api.surveys.models import Survey
+from tests.db import statements
 
 _serial = count()
 
@@ -285,23 +285,13 @@ def test_queue_counts(app, survey_id):
 
 def test_reads_only_rollups_never_responses(app, survey_id):
     answer(app, survey_id, at("2026-03-04"), TEN)
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-        def record(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            survey = db.session.get(Survey, survey_id)
-            service.survey_report(
-                survey, start=date(2026, 3, 1), end=date(2026, 3, 31), interval="week"
-            )
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-    assert statements
-    assert not [s for s in statements if re.search(r"\bresponses\b", s)]
+    with app.app_context(), statements(app) as sent:
+        survey = db.session.get(Survey, survey_id)
+        service.survey_report(
+            survey, start=date(2026, 3, 1), end=date(2026, 3, 31), interval="week"
+        )
+    assert sent
+    assert not [s for s in sent if re.search(r"\bresponses\b", s)]
 
 
 # --- the API ------------------------------------------------------------------------------
