@@ -28,8 +28,10 @@ def install(stop: Stop, on_stop=lambda signum: None) -> None:
     def handle(signum, _frame):
         if stop():
             os._exit(128 + signum)
-        on_stop(signum)
+        # Set before it is said: whoever reads "stopping" in the log may count on the
+        # worker claiming and starting nothing more from then on.
         stop.set()
+        on_stop(signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, handle)
