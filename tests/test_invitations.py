@@ -139,11 +139,11 @@ def test_placeholders_are_filled_from_the_contact_with_fallbacks(tenant):
     ],
 )
 def test_the_question_speaks_the_contacts_language(tenant, contact_locale, survey_locale, expected):
-    survey = make_survey(tenant, product_name="", default_locale=survey_locale)
+    survey = make_survey(tenant, default_locale=survey_locale)
     contact = {"external_id": "u-1", "email": "u@example.com", "locale": contact_locale}
     link = invite_one(tenant, survey["id"], {k: v for k, v in contact.items() if v})
     strings = survey_texts("nps", expected)
-    question = fill(strings["question"], {"product": ""})
+    question = fill(strings["question"], {"product": "Acme"})
     assert link["email_text"].startswith(question + "\n")
     assert UI[expected]["email_footer_unsubscribe"] in link["email_text"]
 

@@ -42,6 +42,33 @@ def test_create_with_defaults_then_get(tenant):
     assert tenant.get(f"/v1/surveys/{survey['id']}").get_json() == survey
 
 
+def test_a_survey_created_without_a_product_names_the_workspace(app, client):
+    tenant = create_tenant(app, "Globex Corporation", client)
+    survey = tenant.post("/v1/surveys", json={"name": "Q1", "kind": "nps"}).get_json()
+    assert survey["product_name"] == "Globex Corporation"
+    assert survey["preview"]["question"] == (
+        "How likely are you to recommend Globex Corporation to a friend or colleague?"
+    )
+
+
+def test_a_long_workspace_name_is_cut_to_the_products_length(app, client):
+    tenant = create_tenant(app, "G" * 150, client)
+    survey = tenant.post("/v1/surveys", json={"name": "Q1", "kind": "nps"}).get_json()
+    assert survey["product_name"] == "G" * 100
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_blank_product_is_refused(tenant, method):
+    survey = create(tenant)
+    if method == "post":
+        response = tenant.post("/v1/surveys", json={**NPS, "product_name": ""})
+    else:
+        response = tenant.patch(f"/v1/surveys/{survey['id']}", json={"product_name": ""})
+    error = error_of(response, 422)
+    assert list(error["fields"]) == ["product_name"]
+    assert tenant.get(f"/v1/surveys/{survey['id']}").get_json()["product_name"] == "Acme"
+
+
 def test_preview_shows_the_effective_texts_of_the_default_locale(tenant):
     survey = create(
         tenant,

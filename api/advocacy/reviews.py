@@ -203,7 +203,7 @@ def mark_reviewed(
 def product_name(workspace_id: str, survey_id: str | None) -> str:
     """What a review is asked about: the survey's product, else the workspace's name."""
     survey = db.session.get(Survey, survey_id) if survey_id else None
-    if survey is not None and survey.product_name:
+    if survey is not None:
         return survey.product_name
     return db.session.get(Workspace, workspace_id).name
 

@@ -118,8 +118,11 @@ class SurveyFieldsSchema(Schema):
         }
     )
     product_name = fields.String(
-        validate=validate.Length(max=100),
-        metadata={"description": "Fills the `{product}` placeholder."},
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "Fills the `{product}` placeholder; the workspace's name (its "
+            "first 100 characters) when a survey is created without one."
+        },
     )
     default_locale = fields.String(
         validate=validate.OneOf(LOCALES),

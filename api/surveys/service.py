@@ -19,6 +19,7 @@ from api.scoring import CATEGORIES, score_range
 from api.surveys import invitations
 from api.surveys.models import Invitation, Survey
 from api.surveys.wording import survey_texts
+from api.workspaces.models import Workspace
 
 _SCALARS = (
     "name",
@@ -70,6 +71,10 @@ def create_survey(workspace_id: str, data: dict, now: datetime | None = None) ->
     # The default never outlives what tokens may (links would die before their expiry).
     fields = {"link_ttl_days": min(30, current_app.config["SURVEY_LINK_MAX_AGE_DAYS"])}
     fields |= {name: data[name] for name in _SCALARS if name in data}
+    if "product_name" not in fields:
+        # `{product}` is in most built-in texts: left blank, the question would read
+        # "How likely are you to recommend to a friend or colleague?".
+        fields["product_name"] = db.session.get(Workspace, workspace_id).name[:100]
     survey = Survey(
         workspace_id=workspace_id, texts=overrides, created_at=now, updated_at=now, **fields
     )
