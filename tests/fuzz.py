@@ -175,7 +175,8 @@ def seed(client, secret: str) -> Seeded:
         for name in ("DELETE /v1/keys/{key_id}", "POST /v1/keys/{key_id}/rotate")
     }
     # The referral widget answers an identified user only: fuzz-2, who has a code. (A
-    # rotation of the identity secret during the run makes it answer 401 again.)
+    # rotation of the identity secret during the run, which the fuzzer also calls, makes
+    # this hash stale at once: from then on it answers 403 `invalid_user_hash`.)
     identity_secret = call("GET", "/v1/widget")["identity_secret"]
     pinned["GET /w/v1/referral"] = {
         "query.user_id": "fuzz-2",
