@@ -43,8 +43,10 @@ browser:
 test: install browser
 	$(BIN)/pytest
 
+# Its own Redis database (the SQLite run takes 15), so both runs may go at once.
 test-postgres: install
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/flipfunnel_test} $(BIN)/pytest
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/flipfunnel_test} \
+	  TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/14} $(BIN)/pytest
 
 # The widget, referral and testimonial tests again with the per-worker memories on, as in
 # production (the suite runs with them off; tests/conftest.py reads TEST_CACHES).
