@@ -190,6 +190,19 @@ def test_unsubscribed_rows_are_written_together_each_with_its_event(app, tenant)
     assert starts.count("UPDATE CONTACTS SET") == 1
 
 
+def test_an_imports_unsubscribes_say_they_came_from_the_import(app, tenant):
+    tenant.put("/v1/contacts/old", json={"email": "old@example.com"})
+    imported(app, tenant, "external_id,unsubscribed\nold,yes\nnew,yes\n")
+    with app.app_context():
+        sources = db.session.scalars(
+            select(Event.data["source"].as_string())
+            .where(Event.workspace_id == tenant.id, Event.type == "contact.unsubscribed")
+            .order_by(Event.id)
+        ).all()
+    # The contact that existed went through the same update as one changed by the API.
+    assert sources == ["import", "import"]
+
+
 def test_an_import_reads_the_contacts_it_updates_once(app, tenant):
     rows = "".join(f"u-{i},First{i}\n" for i in range(20))
     imported(app, tenant, "external_id,first_name\n" + rows)

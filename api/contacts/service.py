@@ -50,7 +50,8 @@ def upsert_contact(
 
     `replace` sets every field (absent ones to empty), as PUT does; otherwise
     only the given fields change and attributes merge, as POST and PATCH do.
-    `source` names what made a stage change in its history.
+    `source` names what made the change, in a stage change's history and in the
+    (un)subscribe event.
     """
     problem = external_id_problem(external_id)
     if problem:
@@ -99,7 +100,7 @@ def update_contact(
             ) from None
         contact.attributes = base
     if "unsubscribed" in data:
-        set_unsubscribed(contact, data["unsubscribed"], now)
+        set_unsubscribed(contact, data["unsubscribed"], now, source=source)
     contact.updated_at = now
     if flush:
         db.session.flush()
