@@ -198,7 +198,7 @@ def test_the_worker_approves_after_the_hold(app, tenant, runner):
     enable(tenant, hold_days=14)
     convert(tenant, referred(tenant)["id"])
     result = runner.invoke(args=["referrals", "approve-due"])
-    assert result.exit_code == 0 and "approved 0 rewards" in result.output
+    assert result.exit_code == 0 and "rewards approved: 0" in result.output
     assert {r["status"] for r in ledger(tenant)} == {"pending"}
 
     with app.app_context():
@@ -213,7 +213,7 @@ def test_the_worker_approves_after_the_hold(app, tenant, runner):
         )
         db.session.commit()
     result = runner.invoke(args=["referrals", "approve-due"])
-    assert result.exit_code == 0 and "approved 1 rewards" in result.output
+    assert result.exit_code == 0 and "rewards approved: 1" in result.output
     assert {r["status"] for r in ledger(tenant)} == {"approved"}
 
 
@@ -223,13 +223,13 @@ def test_a_flagged_referrals_rewards_wait_for_the_review(app, tenant, runner):
     assert referral["status"] == "flagged"
     convert(tenant, referral["id"])
     assert {r["held"] for r in ledger(tenant)} == {True}
-    assert "approved 0 rewards" in runner.invoke(args=["referrals", "approve-due"]).output
+    assert "rewards approved: 0" in runner.invoke(args=["referrals", "approve-due"]).output
     assert tenant.get(f"/v1/referrals/{referral['id']}").get_json()["status"] == "flagged"
 
     reviewed = tenant.post(f"/v1/referrals/{referral['id']}/review", json={"decision": "approve"})
     assert reviewed.get_json()["status"] == "converted"
     assert {r["held"] for r in ledger(tenant)} == {False}
-    assert "approved 2 rewards" in runner.invoke(args=["referrals", "approve-due"]).output
+    assert "rewards approved: 2" in runner.invoke(args=["referrals", "approve-due"]).output
 
 
 def test_a_rejected_review_voids_the_rewards(tenant):

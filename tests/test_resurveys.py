@@ -247,7 +247,7 @@ def test_the_worker_step_runs_from_the_command_line(app, tenant, detractor, runn
         db.session.commit()
     result = runner.invoke(args=["queues", "send-resurveys"])
     assert result.exit_code == 0, result.output
-    assert "handled 1 due re-surveys" in result.output
+    assert "re-surveys due and handled: 1" in result.output
     assert resurvey_of(app, item_id).status == "sent"
 
 

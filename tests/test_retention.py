@@ -292,7 +292,10 @@ def test_churned_after_counts_the_window_end_in():
 def test_the_worker_step_runs_from_the_command_line(app, tenant, seeded, runner):
     result = runner.invoke(args=["retention", "count-churn", "--batch", "3"])
     assert result.exit_code == 0, result.output
-    assert re.fullmatch(r"counted \d+ steps of days\n", result.output)
+    assert re.fullmatch(
+        r"days counted into the retention report: \d+ steps of up to 31 days of one survey each\n",
+        result.output,
+    )
     assert [c["churned"] for c in report(app, tenant)["churn_by_category"]["categories"]] == [
         1,
         1,

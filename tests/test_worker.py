@@ -297,7 +297,7 @@ def test_rewards_cli_still_approves_by_hand(app, tenant, runner):
     enable(tenant, hold_days=0)
     convert(tenant, referred(tenant)["id"])
     result = runner.invoke(args=["referrals", "approve-due"])
-    assert "approved 2 rewards" in result.output
+    assert "rewards approved: 2" in result.output
     with app.app_context():
         assert set(db.session.scalars(select(ReferralReward.status))) == {"approved"}
 

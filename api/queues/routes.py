@@ -36,7 +36,7 @@ bp = ApiBlueprint(
 @periodic.command(bp.cli, "send-resurveys", resurveys.send_due, per="Re-surveys")
 def _send_resurveys(total: int) -> str:
     """Ask the re-surveys that are due: invitations (and their events), or the widget."""
-    return f"handled {total} due re-surveys"
+    return f"re-surveys due and handled: {total}"
 
 
 # The path names a queue as its items, events and reports do (`follow_up`); `follow-up`,

@@ -48,7 +48,7 @@ bp = ApiBlueprint(
 @periodic.command(bp.cli, "approve-due", rewards.approve_due, per="Rewards")
 def _approve_due(total: int) -> str:
     """Approve pending rewards whose hold has passed (held ones wait for a review)."""
-    return f"approved {total} rewards"
+    return f"rewards approved: {total}"
 
 
 # --- program ----------------------------------------------------------------------------

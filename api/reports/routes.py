@@ -33,7 +33,10 @@ retention_bp = ApiBlueprint(
 @periodic.command(retention_bp.cli, "count-churn", score_churn.close_due, per="Steps")
 def _count_churn(total: int) -> str:
     """Count the days whose 90-day churn window has passed into the retention report."""
-    return f"counted {total} steps of days"
+    return (
+        f"days counted into the retention report: {total} steps of up to "
+        f"{score_churn.CHUNK_DAYS} days of one survey each"
+    )
 
 
 def _found(survey_id: str) -> Survey:
