@@ -30,6 +30,8 @@ from api.widget import identity
 from api.workspaces import keys
 from api.workspaces.models import Workspace
 
+NAME = "Brewline Coffee"  # the pretend customer of demo/site.py
+
 
 def _demo_file() -> Path:
     return Path(current_app.instance_path) / "demo.json"
@@ -44,14 +46,16 @@ def ensure_demo_workspace() -> dict:
             demo_history.ensure(demo["workspace_id"])
             db.session.commit()
             return demo
-    workspace, secret, publishable = keys.create_workspace("Demo")
+    # Named as the demo site calls itself, so the pages, widgets and emails, which
+    # name the workspace or its survey's product, all say one name.
+    workspace, secret, publishable = keys.create_workspace(NAME)
     demo_site = current_app.config["DEMO_SITE_URL"]
     workspace.allowed_origins = [demo_site]
     survey = Survey(
         workspace_id=workspace.id,
         name="Demo NPS",
         kind="nps",
-        product_name="Flipfunnel Demo",
+        product_name=NAME,
         widget_enabled=True,
         resurvey_days=0,
         decline_days=0,

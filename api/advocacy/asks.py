@@ -80,8 +80,9 @@ def claim_or_refuse(ask: Ask, cooldown_days: int, now: datetime) -> datetime:
     last = last_asks(ask.contact_id)[ask.act]
     again = next_ask_at(last, cooldown_days)
     raise Conflict(
-        f"This contact was asked for {ask.act} on {last.asked_at.date().isoformat()} "
-        f"({last.channel}); ask again from {again.isoformat(timespec='seconds')}.",
+        f'This contact was last asked for the act "{ask.act}" on '
+        f"{last.asked_at.date().isoformat()} ({last.channel}); ask again from "
+        f"{again.isoformat(timespec='seconds')}.",
         code="ask_capped",
     )
 

@@ -25,6 +25,7 @@ from api.responses import service as responses
 from api.responses.models import Response
 from api.surveys.invitations import invite
 from api.surveys.models import Invitation, Survey
+from api.workspaces.models import Workspace
 
 CUSTOMERS = 90
 # Chance of leaving within 90 days of answering, by category: what a detractor costs.
@@ -52,7 +53,7 @@ def seed(workspace_id: str, now: datetime | None = None) -> Survey:
         workspace_id=workspace_id,
         name=SURVEY_NAME,
         kind="nps",
-        product_name="Flipfunnel Demo",
+        product_name=db.session.get(Workspace, workspace_id).name,
         resurvey_days=0,
         target_stages=["adopting", "customer", "advocate"],
     )
