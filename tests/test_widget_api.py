@@ -253,6 +253,16 @@ def test_an_anonymous_visitor_keeps_one_sampling_draw_across_page_views(widget):
     assert True in first and False in first  # a real draw, not all in or all out
 
 
+def test_an_anonymous_visitors_invitation_reads_as_documented(widget):
+    survey_id = widget.survey(allow_anonymous=True)
+    display = widget.shown(user_id=None, anonymous_id="visitor-0123456789")
+    made = widget.post("displays", {"display": display}).get_json()["display_id"]
+    invitation = widget.tenant.get(f"/v1/surveys/{survey_id}/invitations/{made}").get_json()
+    assert (invitation["contact_id"], invitation["external_id"]) == (None, None)
+    documented = widget.client.get("/openapi.json").get_json()["components"]["schemas"]
+    assert documented["InvitationLinks"]["properties"]["contact_id"]["nullable"] is True
+
+
 @pytest.mark.parametrize("anonymous_id", ["short", "x" * 65, "has space 0123456789", "é" * 20])
 def test_an_anonymous_id_is_bounded(widget, anonymous_id):
     widget.survey(allow_anonymous=True)

@@ -326,7 +326,9 @@ class InvitationRequestSchema(Schema):
 
 class InvitationLinksSchema(Schema):
     id = fields.String()
-    contact_id = fields.String()
+    # An anonymous visitor's invitation (the widget, where the survey allows them)
+    # names no contact.
+    contact_id = fields.String(allow_none=True)
     # A contact made from an email alone has no external id.
     external_id = fields.String(allow_none=True)
     url = fields.String(
