@@ -231,3 +231,26 @@ def test_the_suites_status_check_names_what_the_document_does_not_give(app):
         "GET /v1/contacts/<external_id> 418",
         "POST /w/v1/comments 418",
     ]
+
+
+def test_the_widgets_display_leads_to_each_call_that_takes_it(spec):
+    """The links name operations that exist, and each takes `display` in its body."""
+    linked = {}
+    for path, status in (("/w/v1/eligibility", "200"), ("/w/v1/responses", "201")):
+        method = "get" if path.endswith("eligibility") else "post"
+        for link in spec["paths"][path][method]["responses"][status]["links"].values():
+            pointer = link["operationRef"].removeprefix("#/paths/")
+            target, target_method = pointer.rsplit("/", 1)
+            target = target.replace("~1", "/").replace("~0", "~")
+            assert request_schema(spec, target, target_method)["properties"]["display"]
+            linked[target] = link["requestBody"]["display"]
+    assert linked == {
+        "/w/v1/displays": "$response.body#/display",
+        "/w/v1/responses": "$response.body#/display",
+        "/w/v1/declines": "$response.body#/display",
+        "/w/v1/comments": "$request.body#/display",
+        "/w/v1/asks": "$request.body#/display",
+        "/w/v1/testimonials": "$request.body#/display",
+        "/w/v1/reviews": "$request.body#/display",
+        "/w/v1/advocates": "$request.body#/display",
+    }

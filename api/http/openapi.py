@@ -344,6 +344,19 @@ class Blueprint(flask_smorest.Blueprint):
             **kwargs,
         )
 
+    def links(self, status: int, body: dict, *paths: str) -> Callable:
+        """Document that this answer feeds the body of the POSTs to `paths` (OpenAPI
+        links): `body` holds runtime expressions (`$response.body#/display`). Clients
+        read the flow from it, and the fuzzer's stateful phase follows it."""
+        links = {
+            path.rstrip("/").rsplit("/", 1)[-1]: {
+                "operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/post",
+                "requestBody": body,
+            }
+            for path in paths
+        }
+        return self.doc(responses={status: {"links": links}})
+
     def errors(self, *statuses: int) -> Callable:
         """Document error statuses the view's services raise (409, 410, ...)."""
 

@@ -70,8 +70,20 @@ def _user(args: dict) -> service.User:
     return service.identify(g.workspace, args.get("user_id"), args.get("user_hash"), attributes)
 
 
+# What a display token leads to: the calls the widget makes with it, in its order.
+DISPLAY_TAKERS = ("/w/v1/displays", "/w/v1/responses", "/w/v1/declines")
+ANSWER_TAKERS = (
+    "/w/v1/comments",
+    "/w/v1/asks",
+    "/w/v1/testimonials",
+    "/w/v1/reviews",
+    "/w/v1/advocates",
+)
+
+
 @bp.get("/eligibility")
 @bp.alt_response(200, success=True, schema=WidgetEligibilityResultSchema)
+@bp.links(200, {"display": "$response.body#/display"}, *DISPLAY_TAKERS)
 @bp.arguments(WidgetEligibilityArgs, location="query")
 def eligibility(args):
     """Should this user be asked now, and what? Decided on the server."""
@@ -109,6 +121,7 @@ def record_display(data):
 @bp.post("/responses")
 @bp.alt_response(200, success=True, schema=WidgetAnswerResultSchema)
 @bp.alt_response(201, success=True, schema=WidgetAnswerResultSchema)
+@bp.links(201, {"display": "$request.body#/display"}, *ANSWER_TAKERS)
 @bp.errors(404, 410)  # the display token: unknown, expired
 @bp.arguments(WidgetAnswerSchema)
 def answer(data):
