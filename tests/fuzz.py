@@ -67,6 +67,9 @@ class Seeded(NamedTuple):
     ids: dict[str, list[str]]
     # Parameters some operations always take, by operation name ("GET /w/v1/referral").
     pinned: dict[str, dict[str, str]]
+    # The signed token of each hosted page, by its path's first segment ("s"): a token
+    # opens one page only, so each page draws from its own.
+    tokens: dict[str, list[str]]
 
 
 def seed(client, secret: str) -> Seeded:
@@ -90,7 +93,10 @@ def seed(client, secret: str) -> Seeded:
             {"external_id": external_id, "email": f"{external_id}@fuzz.test"},
         )
         ids.setdefault("external_id", []).append(external_id)
-    survey = call("POST", "/v1/surveys", {"name": "Fuzz", "kind": "nps", "widget_enabled": True})
+    # Anonymous visitors too: an eligibility call without a user then answers a display,
+    # whose links lead the stateful phase on to the widget's POSTs.
+    widget = {"widget_enabled": True, "allow_anonymous": True}
+    survey = call("POST", "/v1/surveys", {"name": "Fuzz", "kind": "nps", **widget})
     ids["survey_id"] = [survey["id"]]
     for index, score in enumerate((2, 8, 10)):
         body = {
@@ -141,9 +147,10 @@ def seed(client, secret: str) -> Seeded:
     # The hosted pages' signed tokens: the survey page, the preference page, the review ask.
     body = {"contact": {"external_id": "fuzz-3", "email": "fuzz-3@fuzz.test"}, "channel": "link"}
     (link,) = call("POST", f"/v1/surveys/{survey['id']}/invitations", body)["invitations"]
-    ids["token"] = [
-        url.rsplit("/", 1)[-1] for url in (link["url"], link["unsubscribe_url"], review["url"])
-    ]
+    tokens = {
+        page: [url.rsplit("/", 1)[-1]]
+        for page, url in (("s", link["url"]), ("p", link["unsubscribe_url"]), ("rv", review["url"]))
+    }
     ids["workspace_id"] = [call("GET", "/v1/workspace")["id"]]
     endpoint = call(
         "POST", "/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hook"}, "endpoint_id"
@@ -182,7 +189,7 @@ def seed(client, secret: str) -> Seeded:
         "query.user_id": "fuzz-2",
         "query.user_hash": identity.user_hash(identity_secret, "fuzz-2"),
     }
-    return Seeded({name: values for name, values in ids.items() if values}, pinned)
+    return Seeded({name: values for name, values in ids.items() if values}, pinned, tokens)
 
 
 def run_config(seeded: Seeded, path: Path) -> Path:
@@ -196,6 +203,13 @@ def run_config(seeded: Seeded, path: Path) -> Path:
     lines.append("[parameters]")
     for name in ids:
         lines.append(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.8 }}')
+    for page, values in seeded.tokens.items():
+        name = f"{page}_token"
+        lines += ["", f"[dictionaries.{name}]", f"values = {json.dumps(values)}"]
+        lines += ["", "[[operations]]", f'include-path-regex = "^/{page}/"']
+        lines.append(
+            f'parameters = {{ "path.token" = {{ dictionary = "{name}", probability = 0.8 }} }}'
+        )
     for name, parameters in seeded.pinned.items():
         values = ", ".join(
             f"{json.dumps(key)} = {json.dumps(value)}" for key, value in parameters.items()
