@@ -183,6 +183,7 @@ def test_claim_then_resolve(app, tenant, detractor):
     )
     assert body["closed_at"] is not None
 
+    messages = set()
     for action, payload in (
         ("claim", {"assignee": "kim"}),
         ("resolve", {"outcome": "Again"}),
@@ -191,6 +192,8 @@ def test_claim_then_resolve(app, tenant, detractor):
         closed = tenant.post(f"{FOLLOW_UP}/{detractor}/{action}", json=payload)
         assert closed.status_code == 409
         assert closed.get_json()["error"]["code"] == "not_open"
+        messages.add(closed.get_json()["error"]["message"])
+    assert messages == {"This item is already done."}  # one refusal, whichever the action
     assert len(events(app, "queue_item.claimed")) == 1
     assert len(events(app, "queue_item.resolved")) == 1
 

@@ -111,7 +111,7 @@ def claim(item: QueueItem, assignee: str, now: datetime | None = None) -> QueueI
     db.session.refresh(item)
     if not won:
         raise Conflict(
-            f"This item is {item.status}"
+            f"This item is already {item.status}"
             + (f" by {item.assignee}." if item.status == CLAIMED else "."),
             code="already_claimed" if item.status == CLAIMED else "not_open",
         )
