@@ -74,7 +74,8 @@ def create_survey(workspace_id: str, data: dict, now: datetime | None = None) ->
     if "product_name" not in fields:
         # `{product}` is in most built-in texts: left blank, the question would read
         # "How likely are you to recommend to a friend or colleague?".
-        fields["product_name"] = db.session.get(Workspace, workspace_id).name[:100]
+        longest = Survey.__table__.c.product_name.type.length
+        fields["product_name"] = db.session.get(Workspace, workspace_id).name[:longest]
     survey = Survey(
         workspace_id=workspace_id, texts=overrides, created_at=now, updated_at=now, **fields
     )
